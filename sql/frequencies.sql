@@ -1,0 +1,2 @@
+-- The frequency table of one column, most frequent value first.
+select * from synthor_frequency($table, $column);

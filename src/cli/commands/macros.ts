@@ -1,0 +1,33 @@
+import { Command } from "commander";
+import { Db } from "../../db/connection.ts";
+import { macroNames, macroScript } from "../../db/files.ts";
+
+/** `synthor macros`: the building blocks as SQL, or installed into a DuckDB file. */
+export function macrosCommand(): Command {
+  return new Command("macros")
+    .description("print the synthor DuckDB macros, or install them into a database")
+    .option("--install <file>", "create the macros in this DuckDB database file (persistent)")
+    .option("--list", "list the macro names only")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ synthor macros > synthor.sql            # then in duckdb: .read synthor.sql
+  $ synthor macros --install my.duckdb
+  $ duckdb my.duckdb "from synthor_frequency('my_table', 'my_column')"`,
+    )
+    .action(async (opts: { install?: string; list?: boolean }) => {
+      if (opts.list) {
+        process.stdout.write(`${macroNames().join("\n")}\n`);
+        return;
+      }
+      if (!opts.install) {
+        process.stdout.write(`${macroScript()}\n`);
+        return;
+      }
+      // Db.open creates the macros; in a file database they persist.
+      const db = await Db.open(opts.install);
+      db.close();
+      process.stderr.write(`installed ${macroNames().length} macros into ${opts.install}\n`);
+    });
+}

@@ -1,0 +1,68 @@
+import { Command } from "commander";
+import type { ColumnProfile } from "../../profile.ts";
+import { summarizeTable } from "../../summarize.ts";
+import { type Cell, formatJson, formatTable, num } from "../format.ts";
+import { addInputOptions, type InputOptions, openInput } from "../input.ts";
+
+/** `synthor profile`: how every column will be treated, with its summary statistics. */
+export function profileCommand(): Command {
+  const cmd = new Command("profile").description(
+    "show how every column will be treated and its summary statistics",
+  );
+  addInputOptions(cmd)
+    .option("--json", "print the profile as JSON")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ synthor profile examples/ecommerce/ecommerce.csv
+  $ synthor profile data.parquet --ignore comment --categorical zip_code
+  $ synthor profile --db warehouse.duckdb --table orders --json`,
+    )
+    .action(async (source: string | undefined, opts: InputOptions & { json?: boolean }) => {
+      const { db, info, profiles } = await openInput(source, opts);
+      try {
+        const summary = await summarizeTable(db, info, profiles);
+        const byName = new Map(summary.columns.map((c) => [c.name, c]));
+        if (opts.json) {
+          const columns = profiles.map((p) => ({ ...p, ...(byName.get(p.name) ?? {}) }));
+          process.stdout.write(`${formatJson({ source: info.label, rows: info.rows, columns })}\n`);
+          return;
+        }
+        const rows: Record<string, Cell>[] = profiles.map((p) => {
+          const c = byName.get(p.name);
+          let stats = "";
+          if (c?.categories) {
+            stats = c.categories
+              .slice(0, 4)
+              .map((x) => `${x.value ?? "NULL"} ${num(x.share, 2)}`)
+              .join(", ");
+            if (c.categories.length > 4) stats += `, ... (${c.categories.length})`;
+          } else if (c?.summary) {
+            const s = c.summary;
+            stats = `min ${num(s.min)} p50 ${num(s.p50)} max ${num(s.max)} mean ${num(s.mean)} sd ${num(s.sd)}; ${c.bins?.length ?? 0} bins`;
+          } else if (p.kind === "constant") {
+            stats = `always ${p.min}`;
+          }
+          return row(p, stats);
+        });
+        process.stdout.write(`${info.label}: ${info.rows} rows, ${profiles.length} columns\n\n`);
+        process.stdout.write(`${formatTable(rows)}\n`);
+      } finally {
+        db.close();
+      }
+    });
+  return cmd;
+}
+
+function row(p: ColumnProfile, stats: string): Record<string, Cell> {
+  return {
+    column: p.name,
+    kind: p.kind + (p.integral && p.kind === "numeric" ? " (integer)" : ""),
+    type: p.sqlType,
+    nulls: `${num(p.nullShare * 100, 3)}%`,
+    distinct: p.distinct,
+    summary: stats,
+    why: p.reason,
+  };
+}

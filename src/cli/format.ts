@@ -1,0 +1,58 @@
+/** Output helpers shared by the commands: aligned tables for terminals, CSV and JSON for programs. */
+
+export type Cell = string | number | boolean | null | undefined | Date | unknown[] | Record<string, unknown>;
+
+/** Renders rows as an aligned text table with a header rule; numbers are right-aligned. */
+export function formatTable(rows: Record<string, Cell>[], columns?: string[]): string {
+  const cols = columns ?? (rows[0] ? Object.keys(rows[0]) : []);
+  if (cols.length === 0) return "(no columns)";
+  const text = rows.map((r) => cols.map((c) => show(r[c])));
+  const numeric = cols.map(
+    (c) => rows.length > 0 && rows.every((r) => typeof r[c] === "number" || r[c] == null),
+  );
+  const widths = cols.map((c, i) => Math.max(width(c), ...text.map((t) => width(t[i] ?? ""))));
+  const pad = (s: string, i: number) => {
+    const gap = " ".repeat(Math.max(0, (widths[i] ?? 0) - width(s)));
+    return numeric[i] ? gap + s : s + gap;
+  };
+  const lines = [
+    cols.map((c, i) => pad(c, i)).join("  "),
+    widths.map((w) => "-".repeat(w)).join("  "),
+    ...text.map((t) => t.map((s, i) => pad(s, i)).join("  ")),
+  ];
+  return `${lines.map((l) => l.trimEnd()).join("\n")}\n(${rows.length} row${rows.length === 1 ? "" : "s"})`;
+}
+
+/** Renders rows as CSV (RFC 4180 quoting), header first. */
+export function formatCsv(rows: Record<string, Cell>[], columns?: string[]): string {
+  const cols = columns ?? (rows[0] ? Object.keys(rows[0]) : []);
+  const field = (v: Cell) => {
+    const s = v === null || v === undefined ? "" : show(v);
+    return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+  };
+  return [cols.map(field).join(","), ...rows.map((r) => cols.map((c) => field(r[c])).join(","))].join("\n");
+}
+
+/** JSON with bigints as numbers and dates as ISO strings. */
+export function formatJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? Number(v) : v), 2);
+}
+
+/** A number rounded for people: 4 significant digits below 1, else up to 2 decimals. */
+export function num(x: number | null | undefined, digits = 4): string {
+  if (x === null || x === undefined || Number.isNaN(x)) return "";
+  if (Number.isInteger(x)) return String(x);
+  return Math.abs(x) < 1 ? x.toPrecision(digits) : String(Math.round(x * 100) / 100);
+}
+
+function show(v: Cell): string {
+  if (v === null || v === undefined) return "NULL";
+  if (v instanceof Date) return v.toISOString();
+  if (typeof v === "number") return num(v, 6);
+  if (typeof v === "object") return JSON.stringify(v);
+  return String(v);
+}
+
+function width(s: string): number {
+  return [...s].length;
+}

@@ -1,0 +1,127 @@
+import {
+  DOUBLE,
+  type DuckDBConnection,
+  DuckDBInstance,
+  type DuckDBType,
+  type DuckDBValue,
+  LIST,
+  listValue,
+  VARCHAR,
+} from "@duckdb/node-api";
+import { SqlError } from "../errors.ts";
+import { macroScript, sqlFile } from "./files.ts";
+
+export type Row = Record<string, unknown>;
+type Params = Record<string, DuckDBValue>;
+type Types = Record<string, DuckDBType | undefined>;
+
+/** A bound parameter with an explicit DuckDB type, for values the client cannot infer (lists). */
+export interface TypedParam {
+  value: DuckDBValue;
+  type: DuckDBType;
+}
+
+/** Bind a list of strings, e.g. the columns of a group. */
+export function varcharList(values: string[]): TypedParam {
+  return { value: listValue(values), type: LIST(VARCHAR) };
+}
+
+/** Bind a list of doubles, e.g. bin edges. */
+export function doubleList(values: number[]): TypedParam {
+  return { value: listValue(values), type: LIST(DOUBLE) };
+}
+
+export type ParamValue = string | number | boolean | null | TypedParam;
+
+/**
+ * One DuckDB database with the synthor macros loaded. Every query the pipeline runs goes through
+ * {@link Db.query} (a file under sql/, parameters bound) or {@link Db.exec} (SQL built in TypeScript,
+ * identifiers quoted by db/quote.ts).
+ */
+export class Db {
+  private constructor(
+    readonly instance: DuckDBInstance,
+    readonly connection: DuckDBConnection,
+    readonly path: string,
+  ) {}
+
+  /** Opens (or creates) a database file, or an in-memory one for `:memory:`, and loads the macros. */
+  static async open(path = ":memory:", options: { threads?: number } = {}): Promise<Db> {
+    const config: Record<string, string> = {};
+    if (options.threads) config.threads = String(options.threads);
+    const instance = await DuckDBInstance.create(path, config);
+    const connection = await instance.connect();
+    const db = new Db(instance, connection, path);
+    await db.exec(macroScript(), "macros/*.sql");
+    return db;
+  }
+
+  /** Runs a file from sql/ with named parameters and returns its rows as plain objects. */
+  async query<T extends Row = Row>(file: string, params: Record<string, ParamValue> = {}): Promise<T[]> {
+    return this.all<T>(sqlFile(file), params, `sql/${file}.sql`);
+  }
+
+  /** Runs SQL text and returns its rows; `label` names it in errors. */
+  async all<T extends Row = Row>(
+    sql: string,
+    params: Record<string, ParamValue> = {},
+    label = "inline query",
+  ): Promise<T[]> {
+    const [values, types] = bind(params);
+    try {
+      const reader = await this.connection.runAndReadAll(sql, values, types);
+      return reader.getRowObjectsJS().map((r) => plain(r) as T);
+    } catch (err) {
+      throw new SqlError(label, err);
+    }
+  }
+
+  /** Runs statements for their effect. */
+  async exec(
+    sql: string,
+    label = "inline statement",
+    params: Record<string, ParamValue> = {},
+  ): Promise<void> {
+    const [values, types] = bind(params);
+    try {
+      await this.connection.run(sql, Object.keys(values).length ? values : undefined, types);
+    } catch (err) {
+      throw new SqlError(label, err);
+    }
+  }
+
+  /** Runs a file from sql/ for its effect. */
+  async run(file: string, params: Record<string, ParamValue> = {}): Promise<void> {
+    return this.exec(sqlFile(file), `sql/${file}.sql`, params);
+  }
+
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+function bind(params: Record<string, ParamValue>): [Params, Types] {
+  const values: Params = {};
+  const types: Types = {};
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== null && typeof v === "object") {
+      values[k] = v.value;
+      types[k] = v.type;
+    } else {
+      values[k] = v;
+    }
+  }
+  return [values, types];
+}
+
+/** bigints become numbers (counts fit), nested values are converted recursively. */
+function plain(value: unknown): unknown {
+  if (typeof value === "bigint") return Number(value);
+  if (Array.isArray(value)) return value.map(plain);
+  if (value instanceof Date) return value;
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  }
+  return value;
+}

@@ -1,0 +1,138 @@
+import type { Db } from "./db/connection.ts";
+import type { ModelColumn, Summary, Unit } from "./summarize.ts";
+
+/** TVD of one unit between the real and the synthetic count tables. */
+export interface UnitTvd {
+  unit: string;
+  columns: string[];
+  tvd: number;
+}
+
+/** One cell of a unit's gap table: the attributable signal planners read. */
+export interface Gap {
+  unit: string;
+  columns: string[];
+  /** The cell's codes: category values, or main-bin numbers for numeric columns; null is NULL. */
+  cell: (string | null)[];
+  /** The cell as a person reads it, e.g. `age in (24, 31], sex = Male`. */
+  label: string;
+  realN: number;
+  synthN: number;
+  realShare: number;
+  synthShare: number;
+  /** real share - synthetic share: positive where the synthetic table lacks rows. */
+  gap: number;
+}
+
+export interface Discrepancy {
+  marginals: UnitTvd[];
+  groups: UnitTvd[];
+  /** Mean TVD over all marginals and groups. */
+  meanTvd: number;
+}
+
+/**
+ * TVD per column and per group, from the running count tables (sql/tvd.sql over synthor_real_counts and
+ * synthor_synth_counts). Cheap: it reads only count tables, never the synthetic rows.
+ */
+export async function computeDiscrepancy(db: Db, summary: Summary): Promise<Discrepancy> {
+  const rows = await db.query<{ unit: string; tvd: number }>("tvd", {
+    real: "synthor_real_counts",
+    synth: "synthor_synth_counts",
+  });
+  const tvd = new Map(rows.map((r) => [r.unit, r.tvd]));
+  const pick = (units: Unit[]) =>
+    units.map((u) => ({ unit: u.id, columns: u.columns, tvd: tvd.get(u.id) ?? 0 }));
+  const marginals = pick(summary.marginals);
+  const groups = pick(summary.groups);
+  const all = [...marginals, ...groups];
+  return { marginals, groups, meanTvd: all.reduce((s, u) => s + u.tvd, 0) / Math.max(1, all.length) };
+}
+
+/** The gap table of every unit (or of the given ones), largest gap first within each unit. */
+export async function gapTable(db: Db, summary: Summary, units?: Unit[]): Promise<Gap[]> {
+  const rows = await db.query<{
+    unit: string;
+    cell: (string | null)[];
+    real_n: number;
+    synth_n: number;
+    real_share: number;
+    synth_share: number;
+    gap: number;
+  }>("gaps", { real: "synthor_real_counts", synth: "synthor_synth_counts" });
+  const wanted = new Map((units ?? [...summary.marginals, ...summary.groups]).map((u) => [u.id, u]));
+  const byName = new Map(summary.columns.map((c) => [c.name, c]));
+  const gaps: Gap[] = [];
+  for (const r of rows) {
+    const unit = wanted.get(r.unit);
+    if (!unit) continue;
+    gaps.push({
+      unit: r.unit,
+      columns: unit.columns,
+      cell: r.cell,
+      label: unit.columns.map((c, i) => cellLabel(byName.get(c), c, r.cell[i] ?? null)).join(", "),
+      realN: r.real_n,
+      synthN: r.synth_n,
+      realShare: r.real_share,
+      synthShare: r.synth_share,
+      gap: r.gap,
+    });
+  }
+  return gaps;
+}
+
+/** A sub-bin of the worst main bin of a numeric column (Appendix C.1). */
+export interface SubBinGap {
+  column: string;
+  bin: number;
+  sub: number;
+  lo: number;
+  hi: number;
+  realShare: number;
+  synthShare: number;
+  gap: number;
+}
+
+/** For every numeric column, the sub-bins of its main bin with the largest positive gap. */
+export async function subBinGaps(db: Db, summary: Summary): Promise<SubBinGap[]> {
+  const rows = await db.query<{
+    column: string;
+    bin: number;
+    sub: number;
+    lo: number;
+    hi: number;
+    real_share: number;
+    synth_share: number;
+    gap: number;
+  }>("sub_bins", { sub_bins: summary.subBins });
+  return rows.map((r) => ({
+    column: r.column,
+    bin: r.bin,
+    sub: r.sub,
+    lo: r.lo,
+    hi: r.hi,
+    realShare: r.real_share,
+    synthShare: r.synth_share,
+    gap: r.gap,
+  }));
+}
+
+/** How a cell value reads: `sex = Male`, `age in (24, 31]`, `income is NULL`. */
+export function cellLabel(column: ModelColumn | undefined, name: string, code: string | null): string {
+  if (code === null) return `${name} is NULL`;
+  if (!column || column.kind === "categorical") return `${name} = ${code}`;
+  const bin = column.bins?.find((b) => String(b.bin) === code);
+  if (!bin) return `${name} bin ${code}`;
+  if (bin.lo === bin.hi) return `${name} = ${formatNumber(column, bin.lo)}`;
+  const open = bin.bin === 0 ? "[" : "(";
+  return `${name} in ${open}${formatNumber(column, bin.lo)}, ${formatNumber(column, bin.hi)}]`;
+}
+
+/** Numbers as people read them: datetimes as ISO dates, others with up to 4 significant decimals. */
+export function formatNumber(column: Pick<ModelColumn, "kind" | "sqlType">, x: number): string {
+  if (column.kind === "datetime") {
+    const iso = new Date(x * 1000).toISOString();
+    return /^DATE$/i.test(column.sqlType) ? iso.slice(0, 10) : iso.replace(".000Z", "Z");
+  }
+  return Number.isInteger(x) ? String(x) : String(Number(x.toPrecision(6)));
+}

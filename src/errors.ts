@@ -1,0 +1,87 @@
+/**
+ * Typed errors. Every error the user can cause carries a code, the context it happened in (file, column,
+ * SQL file, raw LLM text) and a hint that says what to do next. The CLI prints `message` and `hint` and
+ * exits non-zero; tests assert on the exact text.
+ */
+export type ErrorCode =
+  | "SOURCE_NOT_FOUND"
+  | "SOURCE_UNREADABLE"
+  | "SOURCE_EMPTY"
+  | "SOURCE_UNSUPPORTED"
+  | "SOURCE_OPTIONS"
+  | "COLUMN_ALL_NULL"
+  | "COLUMN_UNKNOWN"
+  | "SCHEMA_INVALID"
+  | "INPUT_INVALID"
+  | "SQL_FAILED"
+  | "PROPOSAL_INVALID"
+  | "OUTPUT_EXISTS"
+  | "RUN_STATE"
+  | "CONFIG_INVALID";
+
+/** One problem found in the user's input; several are collected and reported together. */
+export interface Problem {
+  code: ErrorCode;
+  message: string;
+  hint: string;
+  /** What the problem is about: a file, a column, an SQL file. */
+  subject?: string;
+}
+
+/** The base class: a message for the user, a code for programs, a hint for what to do next. */
+export class SynthorError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, hint: string, details: Record<string, unknown> = {}) {
+    super(message);
+    this.name = "SynthorError";
+    this.code = code;
+    this.hint = hint;
+    this.details = details;
+  }
+
+  /** The text the CLI prints: the message, then the hint on its own line. */
+  describe(): string {
+    return `error: ${this.message}\n  hint: ${this.hint}`;
+  }
+}
+
+/** Several problems in one input, reported together so the user can fix them in one go. */
+export class InputProblems extends SynthorError {
+  readonly problems: Problem[];
+
+  constructor(problems: Problem[]) {
+    const first = problems[0];
+    if (!first) throw new Error("InputProblems needs at least one problem");
+    const message =
+      problems.length === 1
+        ? first.message
+        : `${problems.length} problems in the input:\n${problems.map((p, i) => `  ${i + 1}. ${p.message}`).join("\n")}`;
+    const hint =
+      problems.length === 1 ? first.hint : problems.map((p, i) => `(${i + 1}) ${p.hint}`).join("\n        ");
+    super(problems.length === 1 ? first.code : "INPUT_INVALID", message, hint, { problems });
+    this.name = "InputProblems";
+    this.problems = problems;
+  }
+}
+
+/** A query failed inside one of the project's SQL files: names the file so the bug can be found. */
+export class SqlError extends SynthorError {
+  constructor(sqlFile: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(
+      "SQL_FAILED",
+      `query ${sqlFile} failed: ${reason}`,
+      "this is likely a bug in synthor or an input it does not handle; run with --verbose and report the query",
+      { sqlFile },
+    );
+    this.name = "SqlError";
+  }
+}
+
+/** Throws the collected problems, if any. */
+export function throwIfProblems(problems: Problem[]): void {
+  if (problems.length > 0) throw new InputProblems(problems);
+}

@@ -1,0 +1,233 @@
+import type { Db } from "./db/connection.ts";
+import { doubleList, varcharList } from "./db/connection.ts";
+import { sqlFile } from "./db/files.ts";
+import { quoteIdent } from "./db/quote.ts";
+import { codesSelect, modelSelect } from "./encode.ts";
+import { type Problem, throwIfProblems } from "./errors.ts";
+import { type ColumnProfile, modelledKinds } from "./profile.ts";
+import type { SourceInfo } from "./source.ts";
+
+export interface Category {
+  value: string | null;
+  n: number;
+  share: number;
+}
+
+export interface Bin {
+  bin: number;
+  lo: number;
+  hi: number;
+  n: number;
+  share: number;
+}
+
+export interface NumericSummary {
+  n: number;
+  nulls: number;
+  mean: number | null;
+  sd: number | null;
+  min: number | null;
+  p05: number | null;
+  p25: number | null;
+  p50: number | null;
+  p75: number | null;
+  p95: number | null;
+  max: number | null;
+}
+
+/** A modelled column with its real-data summary: a frequency table, or main bins and moments. */
+export interface ModelColumn extends ColumnProfile {
+  kind: "categorical" | "numeric" | "datetime";
+  categories?: Category[];
+  edges?: number[];
+  bins?: Bin[];
+  summary?: NumericSummary;
+}
+
+/** A structure unit: one column (a marginal) or a group of 2 to 4 columns (a joint). */
+export interface Unit {
+  /** The unit's key in the count tables: its columns as a JSON list, in table order. */
+  id: string;
+  columns: string[];
+}
+
+export interface Summary {
+  source: string;
+  rows: number;
+  bins: number;
+  subBins: number;
+  columns: ModelColumn[];
+  /** Identifier and constant columns: not modelled, regenerated in the output. */
+  passthrough: ColumnProfile[];
+  marginals: Unit[];
+  groups: Unit[];
+}
+
+export interface SummarizeOptions {
+  /** Main bins per numeric column (paper: 6). */
+  bins?: number;
+  /** Sub-bins inside the worst main bin (paper: 8). */
+  subBins?: number;
+  /** Dependency groups whose contingency tables to count. */
+  groups?: string[][];
+}
+
+/**
+ * Computes the real side's summaries in the database and returns them: main bins and moments of every
+ * numeric column, frequency tables, and count tables for every marginal and group (synthor_real_counts),
+ * plus the fine (bin, sub-bin) counts. Creates empty synthetic count tables beside them.
+ *
+ * @example const summary = await summarizeTable(db, source, profiles, { groups: [["age", "sex"]] });
+ */
+export async function summarizeTable(
+  db: Db,
+  source: SourceInfo,
+  profiles: ColumnProfile[],
+  options: SummarizeOptions = {},
+): Promise<Summary> {
+  const bins = options.bins ?? 6;
+  const subBins = options.subBins ?? 8;
+  const modelled = profiles.filter((p) => modelledKinds.includes(p.kind));
+  throwIfProblems(groupProblems(options.groups ?? [], profiles));
+  await db.exec(
+    `create or replace view synthor_real_model as ${modelSelect(modelled, quoteIdent(source.view))};
+     create or replace table synthor_edges ("column" varchar, edges double[]);
+     create or replace table synthor_bins ("column" varchar, bin bigint, lo double, hi double, n bigint, share double);`,
+    "create real model view",
+  );
+
+  const columns: ModelColumn[] = [];
+  for (const p of modelled) {
+    const column: ModelColumn = { ...p, kind: p.kind as ModelColumn["kind"] };
+    const params = { table: "synthor_real_model", column: p.name };
+    if (p.kind === "categorical") {
+      column.categories = await db.query<Category & Record<string, unknown>>("frequencies", params);
+    } else {
+      const [edgeRow] = await db.query<{ edges: number[] }>("quantile_edges", { ...params, bins });
+      column.edges = edgeRow?.edges ?? [];
+      await db.exec("insert into synthor_edges values ($column, $edges)", "store edges", {
+        column: p.name,
+        edges: doubleList(column.edges),
+      });
+      column.bins = await db.query<Bin & Record<string, unknown>>("main_bins", { ...params, bins });
+      await db.exec(
+        "insert into synthor_bins select $column, bin, lo, hi, n, share from synthor_main_bins($table, $column, $bins)",
+        "store bins",
+        { ...params, bins },
+      );
+      const [summary] = await db.query<NumericSummary & Record<string, unknown>>("numeric_summary", params);
+      if (summary) column.summary = summary;
+    }
+    columns.push(column);
+  }
+
+  await db.exec(
+    `create or replace view synthor_real_codes as ${codesSelect(modelled, "synthor_real_model")}`,
+    "create real codes view",
+  );
+  const marginals = await unitsFor(
+    db,
+    modelled.map((c) => [c.name]),
+    modelled,
+  );
+  const groups = await unitsFor(db, options.groups ?? [], modelled);
+  await db.exec(
+    `create or replace table synthor_real_counts (unit varchar, cell varchar[], n bigint);
+     create or replace table synthor_synth_counts (unit varchar, cell varchar[], n bigint);
+     create or replace table synthor_real_fine ("column" varchar, bin bigint, sub integer, n bigint);
+     create or replace table synthor_synth_fine ("column" varchar, bin bigint, sub integer, n bigint);`,
+    "create count tables",
+  );
+  await countUnits(db, "synthor_real_codes", [...marginals, ...groups], "synthor_real_counts");
+  await countFine(db, "synthor_real_model", columns, subBins, "synthor_real_fine");
+
+  return {
+    source: source.label,
+    rows: source.rows,
+    bins,
+    subBins,
+    columns,
+    passthrough: profiles.filter((p) => p.kind === "identifier" || p.kind === "constant"),
+    marginals,
+    groups,
+  };
+}
+
+/** Unit ids for groups of columns: the columns in table order, named as DuckDB's to_json writes them. */
+export async function unitsFor(db: Db, groups: string[][], modelled: ColumnProfile[]): Promise<Unit[]> {
+  const order = new Map(modelled.map((c, i) => [c.name, i]));
+  const units: Unit[] = [];
+  for (const group of groups) {
+    const columns = [...new Set(group)].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
+    const [row] = await db.all<{ id: string }>("select to_json($columns)::varchar as id", {
+      columns: varcharList(columns),
+    });
+    if (row && !units.some((u) => u.id === row.id)) units.push({ id: row.id, columns });
+  }
+  return units;
+}
+
+/** Counts every unit's cells over a codes table and appends them to `target` (unit, cell, n). */
+export async function countUnits(db: Db, codes: string, units: Unit[], target: string): Promise<void> {
+  for (const unit of units) {
+    await db.exec(`insert into ${quoteIdent(target)} ${sqlFile("contingency")}`, "sql/contingency.sql", {
+      table: codes,
+      columns: varcharList(unit.columns),
+    });
+  }
+}
+
+/** Counts the (main bin, sub-bin) cells of every numeric column and appends them to `target`. */
+export async function countFine(
+  db: Db,
+  modelTable: string,
+  columns: ColumnProfile[],
+  subBins: number,
+  target: string,
+): Promise<void> {
+  for (const c of columns) {
+    if (c.kind === "categorical") continue;
+    await db.exec(`insert into ${quoteIdent(target)} ${sqlFile("fine_counts")}`, "sql/fine_counts.sql", {
+      table: modelTable,
+      column: c.name,
+      sub_bins: subBins,
+    });
+  }
+}
+
+/** Problems with dependency groups: each must name 2 to 4 distinct modelled columns. */
+export function groupProblems(groups: string[][], profiles: ColumnProfile[]): Problem[] {
+  const problems: Problem[] = [];
+  const byName = new Map(profiles.map((p) => [p.name, p]));
+  for (const group of groups) {
+    const label = group.join(",");
+    const distinct = new Set(group);
+    if (distinct.size < 2 || distinct.size > 4) {
+      problems.push({
+        code: "INPUT_INVALID",
+        message: `group ${label} has ${distinct.size} column${distinct.size === 1 ? "" : "s"}; a group takes 2 to 4`,
+        hint: "give each group as --group a,b or --group a,b,c",
+        subject: label,
+      });
+    }
+    for (const name of distinct) {
+      const p = byName.get(name);
+      if (!p) {
+        problems.push({
+          code: "COLUMN_UNKNOWN",
+          message: `group ${label} names column "${name}", which the table does not have`,
+          hint: `the columns are: ${profiles.map((x) => x.name).join(", ")}`,
+          subject: name,
+        });
+      } else if (!modelledKinds.includes(p.kind)) {
+        problems.push({
+          code: "INPUT_INVALID",
+          message: `group ${label} names column "${name}", which is ${p.kind} and not modelled`,
+          hint: `drop it from the group, or override its kind with --categorical ${name} or --numeric ${name}`,
+          subject: name,
+        });
+      }
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,60 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { Db } from "../src/db/connection.ts";
+import { packageRoot } from "../src/db/files.ts";
+
+/** Opens an in-memory database with the macros loaded, runs `fn`, and always closes it. */
+export async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+  const db = await Db.open(":memory:", { threads: 2 });
+  try {
+    return await fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** A fresh temporary directory, removed by the returned cleanup function. */
+export function tempDir(): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), "synthor-test-"));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Path of a file under test/fixtures. */
+export function fixture(name: string): string {
+  return join(packageRoot, "test", "fixtures", name);
+}
+
+/** Path of a file under test/golden. */
+export function golden(name: string): string {
+  return join(packageRoot, "test", "golden", name);
+}
+
+/** Reads a small CSV (no quoted commas needed) into rows of strings; empty fields are null. */
+export function readCsv(path: string): Record<string, string | null>[] {
+  const [header, ...lines] = readFileSync(path, "utf8").trimEnd().split("\n");
+  const cols = (header ?? "").split(",");
+  return lines.map((l) => Object.fromEntries(l.split(",").map((v, i) => [cols[i], v === "" ? null : v])));
+}
+
+const run = promisify(execFile);
+
+/** Runs the real CLI (bin/synthor.js) in a subprocess; never throws on a non-zero exit. */
+export async function cli(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [join(packageRoot, "bin", "synthor.js"), ...args], {
+      cwd: options.cwd ?? packageRoot,
+      env: { ...process.env, TZ: "UTC", ...options.env },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === "number" ? e.code : 1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+  }
+}
