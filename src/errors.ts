@@ -74,7 +74,7 @@ export class SqlError extends SynthorError {
     super(
       "SQL_FAILED",
       `query ${sqlFile} failed: ${reason}`,
-      "this is likely a bug in synthor or an input it does not handle; run with --verbose and report the query",
+      "this is likely a bug in synthor or an input it does not handle; please report this message with the command you ran",
       { sqlFile },
     );
     this.name = "SqlError";

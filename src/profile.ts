@@ -45,6 +45,11 @@ export interface ProfileOptions {
   /** Path of a JSON schema file (see {@link SchemaFile}). */
   schemaFile?: string;
   describe?: Record<string, string>;
+  /**
+   * Throw when no column can be modelled (default true). `synthor profile` passes false: it shows the
+   * profile so the user can see why.
+   */
+  requireModelled?: boolean;
 }
 
 /** The schema file users may pass with --schema: kinds and meanings per column. */
@@ -72,30 +77,100 @@ const integerTypes =
 const floatTypes = /^(FLOAT|DOUBLE|REAL|DECIMAL)/i;
 const dateTypes = /^(DATE|TIMESTAMP)/i;
 
+const kindNames = ["categorical", "numeric", "datetime", "identifier", "ignored"] as const;
+const schemaExample = '{"columns": {"age": {"kind": "numeric", "description": "age in years"}}}';
+
 /** Reads and validates a schema file, naming every problem in it. */
 export function readSchemaFile(path: string): SchemaFile {
-  let raw: unknown;
+  let text: string;
   try {
-    raw = JSON.parse(readFileSync(path, "utf8"));
+    text = readFileSync(path, "utf8");
   } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
     throw new SynthorError(
       "SCHEMA_INVALID",
-      `cannot read schema file ${path}: ${(err as Error).message}`,
-      'write it as JSON, e.g. {"columns": {"age": {"kind": "numeric"}}}',
+      code === "ENOENT"
+        ? `schema file not found: ${path}`
+        : `cannot read schema file ${path}: ${(err as Error).message}`,
+      code === "ENOENT"
+        ? "check the --schema path (it is relative to the current directory)"
+        : `--schema takes a JSON file such as ${schemaExample}`,
       { file: path },
     );
   }
-  const parsed = SchemaFile.safeParse(raw);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
     throw new SynthorError(
       "SCHEMA_INVALID",
-      `schema file ${path} is not valid: ${problems.join("; ")}`,
-      'each column takes {"kind": "categorical" | "numeric" | "datetime" | "identifier" | "ignored", "description": "..."}',
+      `schema file ${path} is not valid JSON: ${jsonErrorAt(text, err as Error)}`,
+      `write it as JSON, e.g. ${schemaExample}`,
+      { file: path },
+    );
+  }
+  const parsed = SchemaFile.safeParse(raw, { reportInput: true });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(describeIssue);
+    throw new SynthorError(
+      "SCHEMA_INVALID",
+      problems.length === 1
+        ? `schema file ${path} is not valid: ${problems[0]}`
+        : `schema file ${path} has ${problems.length} problems:\n${problems.map((p, i) => `  ${i + 1}. ${p}`).join("\n")}`,
+      `the file holds "maxCategories" (optional) and "columns"; each column takes {"kind": ${kindNames.map((k) => `"${k}"`).join(" | ")}, "description": "..."}`,
       { file: path, problems },
     );
   }
   return parsed.data;
+}
+
+/** One zod issue in words that do not depend on zod's wording. */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const where = issue.path.length === 0 ? "the top level" : issue.path.map(String).join(".");
+  const input = (issue as { input?: unknown }).input;
+  switch (issue.code) {
+    case "unrecognized_keys":
+      return `${where}: unknown key${issue.keys.length === 1 ? "" : "s"} ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
+    case "invalid_value":
+      return `${where}: ${JSON.stringify(input)} is not one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+    case "invalid_type":
+      return `${where}: expected ${expectedName(issue.expected)}, got ${JSON.stringify(input) ?? "nothing"}`;
+    case "too_small":
+      return `${where}: must be at least 1, got ${JSON.stringify(input)}`;
+    default:
+      return `${where}: ${issue.message}`;
+  }
+}
+
+function expectedName(expected: string): string {
+  const names: Record<string, string> = {
+    string: "text",
+    number: "a number",
+    int: "a whole number",
+    object: "an object",
+    record: "an object",
+  };
+  return names[expected] ?? `a ${expected}`;
+}
+
+/**
+ * JSON.parse's reason with the position as line and column, and without the echo of the whole text
+ * (its wording varies between Node versions; this keeps what they share).
+ */
+function jsonErrorAt(text: string, err: Error): string {
+  if (text.trim() === "") return "the file is empty";
+  let reason = err.message
+    .replace(/, ".*" is not valid JSON$/s, "")
+    .replace(/ \(line \d+ column \d+\)/, "")
+    .replace(/ in JSON at position \d+$/, "");
+  const at = /position (\d+)/.exec(err.message);
+  if (at) {
+    const before = text.slice(0, Number(at[1]));
+    reason += ` at line ${before.split("\n").length}, column ${before.length - before.lastIndexOf("\n")}`;
+  }
+  // The usual cause of this one is a comma after the last entry, which JSON does not allow.
+  if (/double-quoted property name/.test(reason)) reason += " (a comma after the last entry?)";
+  return reason;
 }
 
 /**
@@ -136,7 +211,8 @@ export async function profileColumns(
       distinct: stats.distinct_values,
       min: stats.min,
       max: stats.max,
-      integral: stats.integral && !textTypes.test(column.type),
+      // Only numbers round: booleans and text that looks like whole numbers are not integral.
+      integral: stats.integral && (integerTypes.test(column.type) || floatTypes.test(column.type)),
     };
     const override = overrides.kinds.get(column.name);
     const detected = detectKind(base, maxCategories);
@@ -148,30 +224,41 @@ export async function profileColumns(
     };
     const description = options.describe?.[column.name] ?? schema?.columns[column.name]?.description;
     if (description) profile.description = description;
-    if (stats.non_null === 0 && kind !== "ignored") {
+    // Detection alone would ignore an all-NULL column; the user is asked to, so nothing is dropped silently.
+    if (stats.non_null === 0 && override !== "ignored") {
       problems.push({
         code: "COLUMN_ALL_NULL",
         message: `column "${column.name}" is NULL in every row`,
-        hint: `leave it out with --ignore ${cliName(column.name)}`,
+        hint: `there is nothing to learn from it; leave it out with --ignore ${cliName(column.name)}`,
         subject: column.name,
       });
     }
+    const from = overrides.origin.get(column.name) ?? "";
     if (override === "numeric" && !(integerTypes.test(column.type) || floatTypes.test(column.type))) {
       problems.push({
         code: "INPUT_INVALID",
-        message: `column "${column.name}" is ${column.type} and cannot be treated as numeric`,
-        hint: `cast it in --sql (e.g. select *, try_cast(... as double)) or drop --numeric ${cliName(column.name)}`,
+        message: `column "${column.name}" is ${column.type} and cannot be treated as numeric (${from})`,
+        hint: `cast it with --sql "select *, try_cast(... as double) ..." or drop it from ${from}`,
+        subject: column.name,
+      });
+    }
+    if (override === "datetime" && !dateTypes.test(column.type)) {
+      problems.push({
+        code: "INPUT_INVALID",
+        message: `column "${column.name}" is ${column.type} and cannot be treated as datetime (${from})`,
+        hint: `cast it with --sql "select *, try_cast(... as timestamp) ..." or drop it from ${from}`,
         subject: column.name,
       });
     }
     profiles.push(profile);
   }
   throwIfProblems(problems);
-  if (!profiles.some((p) => modelledKinds.includes(p.kind))) {
+  if (options.requireModelled !== false && !profiles.some((p) => modelledKinds.includes(p.kind))) {
+    const first = profiles.find((p) => p.kind === "identifier" || p.kind === "constant") ?? profiles[0];
     throw new SynthorError(
       "INPUT_INVALID",
-      `no column of ${source.label} can be modelled: all are identifiers, constants or ignored`,
-      "check the profile with `synthor profile`, and use --categorical or --numeric to override",
+      `no column of ${source.label} can be modelled: ${profiles.map((p) => `${p.name} is ${p.kind}`).join(", ")}`,
+      `see why with \`synthor profile\`; to model a column anyway, override its kind, e.g. --categorical ${cliName(first?.name ?? "COLUMN")}`,
     );
   }
   return profiles;
@@ -227,17 +314,33 @@ function collectOverrides(source: SourceInfo, options: ProfileOptions, schema: S
   const problems: Problem[] = [];
   const isKnown = (name: string, from: string): boolean => {
     if (known.has(name)) return true;
+    const near = nearest(name, [...known]);
     problems.push({
       code: "COLUMN_UNKNOWN",
       message: `${from} names column "${name}", which ${source.label} does not have`,
-      hint: `the columns are: ${[...known].map(cliName).join(", ")}`,
+      hint: `${near ? `did you mean ${cliName(near)}? ` : ""}the columns are: ${[...known].map(cliName).join(", ")}`,
       subject: name,
     });
     return false;
   };
+  // The schema file sets defaults that flags override; two flags that disagree are a mistake.
+  const flagged = new Map<string, string>();
   const add = (names: string[] | undefined, kind: ColumnKind, from: string) => {
-    for (const name of names ?? []) {
+    // A flag value is a comma-separated list, unless it is itself a column name (a column named "a,b").
+    const expanded = (names ?? []).flatMap((n) => splitColumnList(n, known));
+    for (const name of expanded) {
       if (!isKnown(name, from)) continue;
+      const earlier = flagged.get(name);
+      if (from.startsWith("--") && earlier !== undefined && earlier !== from) {
+        problems.push({
+          code: "INPUT_INVALID",
+          message: `column "${name}" is given to both ${earlier} and ${from}`,
+          hint: `keep it in one of them: ${earlier} ${cliName(name)} or ${from} ${cliName(name)}`,
+          subject: name,
+        });
+        continue;
+      }
+      if (from.startsWith("--")) flagged.set(name, from);
       kinds.set(name, kind);
       origin.set(name, from);
     }
@@ -251,6 +354,69 @@ function collectOverrides(source: SourceInfo, options: ProfileOptions, schema: S
   add(options.ignore, "ignored", "--ignore");
   for (const name of Object.keys(options.describe ?? {})) isKnown(name, "--describe");
   return { kinds, origin, problems };
+}
+
+/**
+ * Splits a comma-separated list of column names, joining neighbouring pieces back where they make a
+ * known column name: with a column "a,b", `a,b,c` is ["a,b", "c"]. The longest known name wins; pieces
+ * that are not names are trimmed (and reported as unknown later).
+ *
+ * @example splitColumnList("a,b, c", new Set(["a,b", "c"])) // => ["a,b", "c"]
+ */
+export function splitColumnList(value: string, known: ReadonlySet<string>): string[] {
+  if (known.has(value)) return [value];
+  const pieces = value.split(",");
+  const out: string[] = [];
+  let i = 0;
+  while (i < pieces.length) {
+    let taken = 1;
+    let name = (pieces[i] ?? "").trim();
+    for (let j = pieces.length; j > i; j--) {
+      const joined = pieces.slice(i, j).join(",");
+      const match = known.has(joined) ? joined : known.has(joined.trim()) ? joined.trim() : undefined;
+      if (match !== undefined) {
+        name = match;
+        taken = j - i;
+        break;
+      }
+    }
+    if (name) out.push(name);
+    i += taken;
+  }
+  return out;
+}
+
+/** The known name closest to a mistyped one (same letters in another case, or one or two edits away). */
+function nearest(name: string, known: string[]): string | undefined {
+  const lower = name.toLowerCase();
+  const sameCase = known.find((k) => k.toLowerCase() === lower);
+  if (sameCase) return sameCase;
+  let best: string | undefined;
+  let bestDistance = Math.min(2, Math.floor(name.length / 3));
+  for (const k of known) {
+    const d = editDistance(lower, k.toLowerCase());
+    if (d <= bestDistance && (best === undefined || d < bestDistance)) {
+      best = k;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(
+        (prev[j] ?? 0) + 1,
+        (row[j - 1] ?? 0) + 1,
+        (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    prev = row;
+  }
+  return prev[b.length] ?? 0;
 }
 
 /** A column name as the user would type it on a command line. */

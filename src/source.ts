@@ -1,8 +1,8 @@
 import { existsSync, statSync } from "node:fs";
 import { extname, resolve } from "node:path";
 import type { Db } from "./db/connection.ts";
-import { quoteIdent, quoteLiteral } from "./db/quote.ts";
-import { SqlError, SynthorError } from "./errors.ts";
+import { quoteIdent, quoteLiteral, quoteQualified } from "./db/quote.ts";
+import { SynthorError } from "./errors.ts";
 
 /** Where the real table comes from: a file, a table in the DuckDB database, or any SQL query. */
 export type SourceSpec =
@@ -18,6 +18,7 @@ export interface SourceInfo {
   columns: { name: string; type: string }[];
 }
 
+/** Readers by file extension; a compression suffix (.gz, .zst) is looked through. */
 const readers: Record<string, string> = {
   ".csv": "read_csv",
   ".tsv": "read_csv",
@@ -26,6 +27,7 @@ const readers: Record<string, string> = {
   ".ndjson": "read_json_auto",
   ".jsonl": "read_json_auto",
 };
+const compressions = [".gz", ".zst"];
 
 /** Builds a SourceSpec from CLI-style options: a positional file, `--table`, or `--sql`. */
 export function sourceSpec(file: string | undefined, opts: { table?: string; sql?: string }): SourceSpec {
@@ -49,93 +51,193 @@ export function sourceSpec(file: string | undefined, opts: { table?: string; sql
  * @example await readSource(db, { kind: "file", path: "adult.csv" }) // view synthor_real
  */
 export async function readSource(db: Db, spec: SourceSpec, view = "synthor_real"): Promise<SourceInfo> {
-  const { select, label, materialize } = selectFor(spec);
-  try {
-    // Text formats are parsed once into a table; Parquet and tables are read in place through a view.
-    const what = materialize ? "table" : "view";
-    await db.connection.run(
-      `drop view if exists ${quoteIdent(view)}; drop table if exists ${quoteIdent(view)}`,
-    );
-    await db.connection.run(`create ${what} ${quoteIdent(view)} as ${select}`);
-  } catch (err) {
-    throw unreadable(spec, label, err);
+  const { select, label, materialize } =
+    spec.kind === "table" ? await selectTable(db, spec.table) : selectFor(spec);
+  // A --table that already has the view's name is read as it is: replacing it would drop the user's table.
+  if (select !== `select * from ${quoteIdent(view)}`) {
+    try {
+      // Text formats are parsed once into a table; Parquet and tables are read in place through a view.
+      // Built under a new name first: a --sql query may read the previous run's view.
+      const what = materialize ? "table" : "view";
+      const next = `${view}_next`;
+      await dropRelation(db, next);
+      await db.connection.run(`create ${what} ${quoteIdent(next)} as ${select}`);
+      await dropRelation(db, view);
+      await db.connection.run(`alter ${what} ${quoteIdent(next)} rename to ${quoteIdent(view)}`);
+    } catch (err) {
+      throw unreadable(spec, label, err);
+    }
   }
   let rows: number;
   let columns: { name: string; type: string }[];
   try {
-    const described = await db.all<{ column_name: string; column_type: string }>(
-      `describe ${quoteIdent(view)}`,
-    );
-    columns = described.map((c) => ({ name: c.column_name, type: c.column_type }));
-    const [count] = await db.all<{ n: number }>(`select count(*) as n from ${quoteIdent(view)}`);
-    rows = count?.n ?? 0;
+    const described = await db.connection.runAndReadAll(`describe ${quoteIdent(view)}`);
+    columns = described
+      .getRowObjectsJS()
+      .map((c) => ({ name: String(c.column_name), type: String(c.column_type) }));
+    const count = await db.connection.runAndReadAll(`select count(*) as n from ${quoteIdent(view)}`);
+    rows = Number(count.getRowObjectsJS()[0]?.n ?? 0);
   } catch (err) {
-    throw unreadable(spec, label, err instanceof SqlError ? err.message : err);
+    throw unreadable(spec, label, err);
   }
   if (rows === 0) {
-    throw new SynthorError(
-      "SOURCE_EMPTY",
-      `${label} has no rows`,
-      "synthesis needs real rows to learn from; check the file or the query's where clause",
-      { source: label },
-    );
+    throw new SynthorError("SOURCE_EMPTY", `${label} has no rows`, emptyHint(spec), { source: label });
   }
   return { view, label, rows, columns };
+}
+
+function emptyHint(spec: SourceSpec): string {
+  switch (spec.kind) {
+    case "file":
+      return "synthesis needs real rows to learn from; the file has column names but no data rows, so point to one that has data";
+    case "table":
+      return "synthesis needs real rows to learn from; fill the table first, or pick another with --table";
+    case "sql":
+      return "synthesis needs real rows to learn from; run the query in DuckDB and check its where clause and joins";
+  }
+}
+
+/** Drops the view or table `name` in the current schema, whichever it is, so it can be created anew. */
+async function dropRelation(db: Db, name: string): Promise<void> {
+  const found = await db.connection.runAndReadAll(
+    `select table_type from information_schema.tables
+     where table_catalog = current_database() and table_schema = current_schema() and table_name = $name`,
+    { name },
+  );
+  const type = found.getRowObjectsJS()[0]?.table_type;
+  if (type === undefined) return;
+  await db.connection.run(`drop ${type === "VIEW" ? "view" : "table"} ${quoteIdent(name)}`);
+}
+
+/** A table of the database, named as is or as `schema.table` (or `database.schema.table`). */
+async function selectTable(
+  db: Db,
+  table: string,
+): Promise<{ select: string; label: string; materialize: boolean }> {
+  const label = `table ${cliName(table)}`;
+  const rows = (
+    await db.connection.runAndReadAll(
+      `select database_name as d, schema_name as s, table_name as t from duckdb_tables()
+       union all
+       select database_name, schema_name, view_name from duckdb_views() where not internal
+       order by all`,
+    )
+  )
+    .getRowObjectsJS()
+    .map((r) => ({ d: String(r.d), s: String(r.s), t: String(r.t) }));
+  const [current] = (
+    await db.connection.runAndReadAll("select current_database() as d, current_schema() as s")
+  )
+    .getRowObjectsJS()
+    .map((r) => ({ d: String(r.d), s: String(r.s) }));
+  // The exact name first (a table may be called "a.b"), then the name read as schema.table.
+  const exact = rows.find((r) => r.t === table && r.d === current?.d && r.s === current?.s);
+  if (exact) return { select: `select * from ${quoteIdent(table)}`, label, materialize: false };
+  const parts = table.split(".");
+  const qualified = rows.find(
+    (r) =>
+      (parts.length === 2 && r.s === parts[0] && r.t === parts[1] && r.d === current?.d) ||
+      (parts.length === 3 && r.d === parts[0] && r.s === parts[1] && r.t === parts[2]),
+  );
+  if (qualified) {
+    return {
+      select: `select * from ${quoteQualified(qualified.d, qualified.s, qualified.t)}`,
+      label,
+      materialize: false,
+    };
+  }
+  const names = rows
+    .filter((r) => !r.t.startsWith("synthor_") && !(r.d === "system" || r.d === "temp"))
+    .map((r) => (r.d === current?.d && r.s === current?.s ? r.t : `${r.s}.${r.t}`));
+  const where = db.path === ":memory:" ? "the database" : db.path;
+  throw new SynthorError(
+    "SOURCE_NOT_FOUND",
+    `table not found: ${table} is not in ${where}`,
+    names.length > 0
+      ? `the tables are: ${names.map(cliName).join(", ")}`
+      : `${where} has no tables; create one, or give --db the file that holds ${cliName(table)}`,
+    { source: label },
+  );
 }
 
 function selectFor(spec: SourceSpec): { select: string; label: string; materialize: boolean } {
   switch (spec.kind) {
     case "file": {
       const path = resolve(spec.path);
-      const reader = readers[extname(path).toLowerCase()];
-      if (!reader) {
-        throw new SynthorError(
-          "SOURCE_UNSUPPORTED",
-          `cannot tell how to read ${spec.path}: unknown extension "${extname(path)}"`,
-          `use a .csv, .tsv, .parquet, .json or .ndjson file, or --sql "select * from read_csv('${spec.path}')"`,
-          { source: spec.path },
-        );
-      }
       if (!existsSync(path)) {
         throw new SynthorError(
           "SOURCE_NOT_FOUND",
           `file not found: ${spec.path}`,
-          "check the path (it is relative to the current directory)",
+          spec.path === path
+            ? "check the path"
+            : `check the path; it is read relative to the current directory, as ${path}`,
           { source: spec.path },
         );
       }
-      if (statSync(path).size === 0) {
+      const stat = statSync(path);
+      if (stat.isDirectory()) {
+        throw new SynthorError(
+          "SOURCE_UNREADABLE",
+          `${spec.path} is a directory, not a file`,
+          `name one file in it, or read them all with --sql "select * from read_parquet('${spec.path.replaceAll("'", "''")}/*.parquet')"`,
+          { source: spec.path },
+        );
+      }
+      const format = formatOf(path);
+      const reader = readers[format];
+      if (!reader) {
+        const literal = quoteLiteral(spec.path).replaceAll('"', '\\"');
+        throw new SynthorError(
+          "SOURCE_UNSUPPORTED",
+          format === ""
+            ? `cannot tell how to read ${spec.path}: it has no extension`
+            : `cannot tell how to read ${spec.path}: unknown extension "${format}"`,
+          `rename it to .csv, .tsv, .parquet, .json or .ndjson, or read it with --sql "select * from read_csv(${literal})"`,
+          { source: spec.path },
+        );
+      }
+      if (stat.size === 0) {
         throw new SynthorError(
           "SOURCE_EMPTY",
           `${spec.path} is empty (0 bytes)`,
-          "synthesis needs real rows to learn from; point to a file with a header and data",
+          "synthesis needs real rows to learn from; point to a file with column names and data",
           { source: spec.path },
         );
       }
+      const options = format === ".tsv" ? ", delim = '\\t'" : "";
       return {
-        select: `select * from ${reader}(${quoteLiteral(path)})`,
+        select: `select * from ${reader}(${quoteLiteral(path)}${options})`,
         label: spec.path,
         materialize: reader !== "read_parquet",
       };
     }
     case "table":
-      return {
-        select: `select * from ${quoteIdent(spec.table)}`,
-        label: `table ${spec.table}`,
-        materialize: false,
-      };
-    case "sql":
-      return { select: `select * from (${spec.sql})`, label: "the --sql query", materialize: true };
+      throw new Error("tables are resolved by selectTable");
+    case "sql": {
+      // The query is wrapped as a subquery: a trailing `;` would end it early and a trailing `-- comment`
+      // would swallow the closing parenthesis.
+      const body = spec.sql.trim().replace(/;+\s*$/, "");
+      return { select: `select * from (${body}\n)`, label: "the --sql query", materialize: true };
+    }
   }
 }
 
+/** The format extension of a path, looking through a compression suffix: `a.csv.gz` is `.csv`. */
+function formatOf(path: string): string {
+  const ext = extname(path).toLowerCase();
+  if (compressions.includes(ext)) return extname(path.slice(0, -ext.length)).toLowerCase();
+  return ext;
+}
+
 function unreadable(spec: SourceSpec, label: string, err: unknown): SynthorError {
-  const reason = (err instanceof Error ? err.message : String(err)).split("\n")[0];
-  if (spec.kind === "table" && /does not exist/i.test(reason ?? "")) {
+  const reason = firstLines(err instanceof Error ? err.message : String(err));
+  if (spec.kind === "file") {
+    const literal = quoteLiteral(spec.path).replaceAll('"', '\\"');
+    const reader = readers[formatOf(spec.path)] ?? "read_csv";
     return new SynthorError(
-      "SOURCE_NOT_FOUND",
-      `table not found: ${spec.table}`,
-      "list the tables with: synthor query --db FILE.duckdb 'show tables'",
+      "SOURCE_UNREADABLE",
+      `cannot read ${label}: ${reason}`,
+      `check that the file is complete and is ${formatName(spec.path)} as its extension says; to pass reader options, use --sql "select * from ${reader}(${literal}, ...)"`,
       { source: label },
     );
   }
@@ -143,8 +245,35 @@ function unreadable(spec: SourceSpec, label: string, err: unknown): SynthorError
     "SOURCE_UNREADABLE",
     `cannot read ${label}: ${reason}`,
     spec.kind === "sql"
-      ? "run the query in DuckDB to fix it, then try again"
-      : "check that the file is complete and in the format its extension says",
+      ? "run the query in DuckDB (or synthor query) to fix it, then try again"
+      : "check the table with: synthor query --db FILE.duckdb 'describe TABLE'",
     { source: label },
   );
+}
+
+function formatName(path: string): string {
+  const format = formatOf(path);
+  if (format === ".parquet") return "Parquet";
+  if (format === ".tsv") return "tab-separated text";
+  if (format === ".csv") return "CSV";
+  return "JSON";
+}
+
+/**
+ * The useful part of a DuckDB error: its first line, and for CSV errors the line after it, which says
+ * what is wrong ("CSV Error on Line: 1" alone does not).
+ */
+function firstLines(message: string): string {
+  const lines = message
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const first = lines[0] ?? "unknown error";
+  if (/CSV Error on Line/i.test(first) && lines[1]) return `${first}: ${lines[1]}`;
+  return first;
+}
+
+/** A name as the user would type it on a command line. */
+function cliName(name: string): string {
+  return /^[\w.-]+$/.test(name) ? name : JSON.stringify(name);
 }

@@ -41,6 +41,8 @@ export interface ModelColumn extends ColumnProfile {
   categories?: Category[];
   edges?: number[];
   bins?: Bin[];
+  /** Quantiles at 0, 1/k, ..., 1 of the real values: what the sampler draws from inside a range. */
+  grid?: number[];
   summary?: NumericSummary;
 }
 
@@ -68,6 +70,8 @@ export interface SummarizeOptions {
   bins?: number;
   /** Sub-bins inside the worst main bin (paper: 8). */
   subBins?: number;
+  /** Intervals of the sampler's quantile grid (default 1000). */
+  gridSize?: number;
   /** Dependency groups whose contingency tables to count. */
   groups?: string[][];
 }
@@ -87,12 +91,14 @@ export async function summarizeTable(
 ): Promise<Summary> {
   const bins = options.bins ?? 6;
   const subBins = options.subBins ?? 8;
+  const gridSize = options.gridSize ?? 1000;
   const modelled = profiles.filter((p) => modelledKinds.includes(p.kind));
   throwIfProblems(groupProblems(options.groups ?? [], profiles));
   await db.exec(
     `create or replace view synthor_real_model as ${modelSelect(modelled, quoteIdent(source.view))};
      create or replace table synthor_edges ("column" varchar, edges double[]);
-     create or replace table synthor_bins ("column" varchar, bin bigint, lo double, hi double, n bigint, share double);`,
+     create or replace table synthor_bins ("column" varchar, bin bigint, lo double, hi double, n bigint, share double);
+     create or replace table synthor_grid ("column" varchar, grid double[]);`,
     "create real model view",
   );
 
@@ -115,6 +121,12 @@ export async function summarizeTable(
         "store bins",
         { ...params, bins },
       );
+      const [gridRow] = await db.query<{ grid: number[] }>("quantile_grid", { ...params, k: gridSize });
+      column.grid = gridRow?.grid ?? [];
+      await db.exec("insert into synthor_grid values ($column, $grid)", "store grid", {
+        column: p.name,
+        grid: doubleList(column.grid),
+      });
       const [summary] = await db.query<NumericSummary & Record<string, unknown>>("numeric_summary", params);
       if (summary) column.summary = summary;
     }
@@ -230,4 +242,28 @@ export function groupProblems(groups: string[][], profiles: ColumnProfile[]): Pr
     }
   }
   return problems;
+}
+
+/**
+ * Adds dependency groups after summarizing: counts their real cells, and their synthetic cells from the
+ * synthetic table so far (so groups can change between iterations, as the LLM copula step may).
+ * Returns the units that were new.
+ */
+export async function addGroups(db: Db, summary: Summary, groups: string[][]): Promise<Unit[]> {
+  throwIfProblems(groupProblems(groups, summary.columns));
+  const units = (await unitsFor(db, groups, summary.columns)).filter(
+    (u) => !summary.groups.some((g) => g.id === u.id),
+  );
+  if (units.length === 0) return [];
+  await countUnits(db, "synthor_real_codes", units, "synthor_real_counts");
+  const [row] = await db.all<{ n: number }>("select count(*) as n from synthor_synth_model");
+  if ((row?.n ?? 0) > 0) {
+    await db.exec(
+      `create or replace temp view synthor_synth_codes as ${codesSelect(summary.columns, "synthor_synth_model")}`,
+      "create synthetic codes view",
+    );
+    await countUnits(db, "synthor_synth_codes", units, "synthor_synth_counts");
+  }
+  summary.groups.push(...units);
+  return units;
 }

@@ -23,11 +23,11 @@ export function formatTable(rows: Record<string, Cell>[], columns?: string[]): s
   return `${lines.map((l) => l.trimEnd()).join("\n")}\n(${rows.length} row${rows.length === 1 ? "" : "s"})`;
 }
 
-/** Renders rows as CSV (RFC 4180 quoting), header first. */
+/** Renders rows as CSV (RFC 4180 quoting), header first; numbers in full precision, NULL as empty. */
 export function formatCsv(rows: Record<string, Cell>[], columns?: string[]): string {
   const cols = columns ?? (rows[0] ? Object.keys(rows[0]) : []);
   const field = (v: Cell) => {
-    const s = v === null || v === undefined ? "" : show(v);
+    const s = v === null || v === undefined ? "" : typeof v === "number" ? String(v) : show(v);
     return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
   };
   return [cols.map(field).join(","), ...rows.map((r) => cols.map((c) => field(r[c])).join(","))].join("\n");

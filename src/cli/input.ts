@@ -1,7 +1,8 @@
+import { existsSync, statSync } from "node:fs";
 import { type Command, Option } from "commander";
 import { Db } from "../db/connection.ts";
 import { SynthorError } from "../errors.ts";
-import { type ColumnProfile, type ProfileOptions, profileColumns } from "../profile.ts";
+import { type ColumnProfile, type ProfileOptions, profileColumns, splitColumnList } from "../profile.ts";
 import { readSource, type SourceInfo, sourceSpec } from "../source.ts";
 
 /** Options every command that reads a real table takes. */
@@ -18,6 +19,14 @@ export interface InputOptions {
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/**
+ * Usage errors of a subcommand (unknown option, missing argument) end in exit code 2 like the program's:
+ * commander does not pass exitOverride and showHelpAfterError on to commands added with addCommand.
+ */
+export function withUsageErrors(cmd: Command): Command {
+  return cmd.exitOverride().showHelpAfterError(`(run synthor ${cmd.name()} --help for usage)`);
+}
 
 /** Adds the source and profiling options: `[source]`, --db, --table, --sql, overrides. */
 export function addInputOptions(cmd: Command): Command {
@@ -39,9 +48,10 @@ export function addInputOptions(cmd: Command): Command {
     .option("--schema <file>", "JSON schema file with each column's kind and description")
     .option('--describe <col="meaning">', "what a column means, shown to LLM planners (repeatable)", collect)
     .addOption(
-      new Option("--max-categories <n>", "numbers with at most this many distinct values are categorical")
-        .argParser(positiveInt("--max-categories"))
-        .default(20),
+      new Option(
+        "--max-categories <n>",
+        "numbers with at most this many distinct values are categorical (default: 20, or the schema file's)",
+      ).argParser(positiveInt("--max-categories")),
     );
 }
 
@@ -49,6 +59,7 @@ export function addInputOptions(cmd: Command): Command {
 export async function openInput(
   source: string | undefined,
   opts: InputOptions,
+  options: { requireModelled?: boolean } = {},
 ): Promise<{ db: Db; info: SourceInfo; profiles: ColumnProfile[] }> {
   const spec = sourceSpec(source, opts);
   if (spec.kind === "table" && !opts.db) {
@@ -58,16 +69,12 @@ export async function openInput(
       "pass the DuckDB file that holds the table: --db FILE.duckdb",
     );
   }
-  const db = await Db.open(opts.db ?? ":memory:");
+  // --db names a file to keep results in, created if need be; a --table can only come from an existing one.
+  const db = await openDb(opts.db, { mustExist: spec.kind === "table" });
   try {
     const info = await readSource(db, spec);
-    const profileOptions: ProfileOptions = { maxCategories: opts.maxCategories ?? 20 };
-    const names = info.columns.map((c) => c.name);
-    if (opts.categorical) profileOptions.categorical = splitColumns(opts.categorical, names);
-    if (opts.numeric) profileOptions.numeric = splitColumns(opts.numeric, names);
-    if (opts.ignore) profileOptions.ignore = splitColumns(opts.ignore, names);
-    if (opts.schema) profileOptions.schemaFile = opts.schema;
-    if (opts.describe) profileOptions.describe = parseDescribe(opts.describe);
+    const profileOptions = profileOptionsFrom(opts);
+    if (options.requireModelled === false) profileOptions.requireModelled = false;
     const profiles = await profileColumns(db, info, profileOptions);
     return { db, info, profiles };
   } catch (err) {
@@ -77,18 +84,63 @@ export async function openInput(
 }
 
 /**
- * Column lists from flags: each flag value is split on commas, unless the whole value is a column name
- * (so a column named "a,b" can still be given).
+ * Opens the DuckDB file given with --db (or an in-memory database), with errors that name the file.
+ * `mustExist`: a missing file is an error instead of a new empty database.
+ */
+export async function openDb(path: string | undefined, options: { mustExist?: boolean } = {}): Promise<Db> {
+  if (path === undefined) return Db.open(":memory:");
+  if (options.mustExist && !existsSync(path)) {
+    throw new SynthorError(
+      "SOURCE_NOT_FOUND",
+      `database file not found: ${path}`,
+      `check the --db path (it is relative to the current directory, ${process.cwd()})`,
+      { source: path },
+    );
+  }
+  if (existsSync(path) && statSync(path).isDirectory()) {
+    throw new SynthorError(
+      "SOURCE_UNREADABLE",
+      `--db ${path} is a directory`,
+      "--db takes a DuckDB database file, e.g. --db work.duckdb",
+      { source: path },
+    );
+  }
+  try {
+    return await Db.open(path);
+  } catch (err) {
+    if (err instanceof SynthorError) throw err;
+    const reason = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+    throw new SynthorError(
+      "SOURCE_UNREADABLE",
+      `cannot open database ${path}: ${reason}`,
+      /lock/i.test(reason ?? "")
+        ? "another process has it open; close it (or the duckdb shell) and try again"
+        : "--db takes a DuckDB database file; give a new file name to create one",
+      { source: path },
+    );
+  }
+}
+
+/** Profile options from the flags (profileColumns splits comma-separated column lists). */
+export function profileOptionsFrom(opts: InputOptions): ProfileOptions {
+  // No default here: without the flag, the schema file's maxCategories (or 20) applies.
+  const profileOptions: ProfileOptions = {};
+  if (opts.maxCategories !== undefined) profileOptions.maxCategories = opts.maxCategories;
+  if (opts.categorical) profileOptions.categorical = opts.categorical;
+  if (opts.numeric) profileOptions.numeric = opts.numeric;
+  if (opts.ignore) profileOptions.ignore = opts.ignore;
+  if (opts.schema) profileOptions.schemaFile = opts.schema;
+  if (opts.describe) profileOptions.describe = parseDescribe(opts.describe);
+  return profileOptions;
+}
+
+/**
+ * Column lists from flags: each flag value is split on commas, joining pieces back where they make a
+ * column name (so a column named "a,b" can still be given).
  */
 export function splitColumns(values: string[], known: string[]): string[] {
-  return values.flatMap((v) =>
-    known.includes(v)
-      ? [v]
-      : v
-          .split(",")
-          .map((s) => s.trim())
-          .filter(Boolean),
-  );
+  const names = new Set(known);
+  return values.flatMap((v) => splitColumnList(v, names));
 }
 
 function parseDescribe(values: string[]): Record<string, string> {

@@ -4,6 +4,7 @@ import { macrosCommand } from "./commands/macros.ts";
 import { profileCommand } from "./commands/profile.ts";
 import { queryCommand } from "./commands/query.ts";
 import { summarizeCommand } from "./commands/summarize.ts";
+import { synthCommand } from "./commands/synth.ts";
 
 /** Builds the program; tests call it with exitOverride() and their own output streams. */
 export function createCli(): Command {
@@ -13,6 +14,7 @@ export function createCli(): Command {
     )
     .version("0.1.0")
     .showHelpAfterError("(run with --help for usage)");
+  program.addCommand(synthCommand());
   program.addCommand(profileCommand());
   program.addCommand(summarizeCommand());
   program.addCommand(macrosCommand());

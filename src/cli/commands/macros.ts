@@ -1,10 +1,10 @@
 import { Command } from "commander";
-import { Db } from "../../db/connection.ts";
 import { macroNames, macroScript } from "../../db/files.ts";
+import { openDb, withUsageErrors } from "../input.ts";
 
 /** `synthor macros`: the building blocks as SQL, or installed into a DuckDB file. */
 export function macrosCommand(): Command {
-  return new Command("macros")
+  return withUsageErrors(new Command("macros"))
     .description("print the synthor DuckDB macros, or install them into a database")
     .option("--install <file>", "create the macros in this DuckDB database file (persistent)")
     .option("--list", "list the macro names only")
@@ -26,7 +26,7 @@ Examples:
         return;
       }
       // Db.open creates the macros; in a file database they persist.
-      const db = await Db.open(opts.install);
+      const db = await openDb(opts.install);
       db.close();
       process.stderr.write(`installed ${macroNames().length} macros into ${opts.install}\n`);
     });

@@ -1,12 +1,12 @@
 import { Command } from "commander";
-import type { ColumnProfile } from "../../profile.ts";
+import { type ColumnProfile, modelledKinds } from "../../profile.ts";
 import { summarizeTable } from "../../summarize.ts";
 import { type Cell, formatJson, formatTable, num } from "../format.ts";
-import { addInputOptions, type InputOptions, openInput } from "../input.ts";
+import { addInputOptions, type InputOptions, openInput, withUsageErrors } from "../input.ts";
 
 /** `synthor profile`: how every column will be treated, with its summary statistics. */
 export function profileCommand(): Command {
-  const cmd = new Command("profile").description(
+  const cmd = withUsageErrors(new Command("profile")).description(
     "show how every column will be treated and its summary statistics",
   );
   addInputOptions(cmd)
@@ -20,10 +20,14 @@ Examples:
   $ synthor profile --db warehouse.duckdb --table orders --json`,
     )
     .action(async (source: string | undefined, opts: InputOptions & { json?: boolean }) => {
-      const { db, info, profiles } = await openInput(source, opts);
+      // The profile is shown even when no column can be modelled: it is where the user sees why.
+      const { db, info, profiles } = await openInput(source, opts, { requireModelled: false });
       try {
-        const summary = await summarizeTable(db, info, profiles);
-        const byName = new Map(summary.columns.map((c) => [c.name, c]));
+        // summarizeTable needs at least one modelled column; without one there are no statistics to show.
+        const summary = profiles.some((p) => modelledKinds.includes(p.kind))
+          ? await summarizeTable(db, info, profiles)
+          : undefined;
+        const byName = new Map((summary?.columns ?? []).map((c) => [c.name, c]));
         if (opts.json) {
           const columns = profiles.map((p) => ({ ...p, ...(byName.get(p.name) ?? {}) }));
           process.stdout.write(`${formatJson({ source: info.label, rows: info.rows, columns })}\n`);
@@ -46,8 +50,15 @@ Examples:
           }
           return row(p, stats);
         });
-        process.stdout.write(`${info.label}: ${info.rows} rows, ${profiles.length} columns\n\n`);
+        process.stdout.write(
+          `${info.label}: ${plural(info.rows, "row")}, ${plural(profiles.length, "column")}\n\n`,
+        );
         process.stdout.write(`${formatTable(rows)}\n`);
+        if (!summary) {
+          process.stdout.write(
+            `\nnote: no column can be modelled, so nothing can be synthesized; override a kind, e.g. --categorical ${JSON.stringify(profiles[0]?.name ?? "COLUMN")}\n`,
+          );
+        }
       } finally {
         db.close();
       }
@@ -65,4 +76,8 @@ function row(p: ColumnProfile, stats: string): Record<string, Cell> {
     summary: stats,
     why: p.reason,
   };
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }

@@ -1,14 +1,21 @@
+import {
+  type DuckDBDecimalType,
+  DuckDBTypeId,
+  type DuckDBValueConverter,
+  type Json,
+  JsonDuckDBValueConverter,
+} from "@duckdb/node-api";
 import { Command, Option } from "commander";
-import { Db } from "../../db/connection.ts";
 import { SynthorError } from "../../errors.ts";
 import { formatCsv, formatJson, formatTable } from "../format.ts";
+import { openDb, withUsageErrors } from "../input.ts";
 
 /** `synthor query`: SELECT over real and synthetic tables with the macros loaded. */
 export function queryCommand(): Command {
-  return new Command("query")
+  return withUsageErrors(new Command("query"))
     .description("run SQL against a synthor database, with the synthor macros loaded")
     .argument("<sql>", 'the query, e.g. "select * from synthor_iterations"')
-    .option("--db <file>", "the DuckDB database file (default: an empty in-memory database)")
+    .option("--db <file>", "an existing DuckDB database file (default: an empty in-memory database)")
     .addOption(
       new Option("--format <format>", "output format").choices(["table", "csv", "json"]).default("table"),
     )
@@ -21,30 +28,63 @@ Examples:
   $ synthor query "from synthor_main_bins('data.parquet', 'price', 6)"`,
     )
     .action(async (sql: string, opts: { db?: string; format: "table" | "csv" | "json" }) => {
-      const db = await Db.open(opts.db ?? ":memory:");
+      const db = await openDb(opts.db, { mustExist: true });
       try {
         let rows: Record<string, unknown>[];
+        let columns: string[];
         try {
           const reader = await db.connection.runAndReadAll(sql);
-          rows = reader.getRowObjectsJson() as Record<string, unknown>[];
+          columns = reader.columnNames();
+          rows = reader.convertRowObjects(exactJson);
         } catch (err) {
-          throw new SynthorError(
-            "SQL_FAILED",
-            `query failed: ${(err as Error).message}`,
-            opts.db
-              ? 'list the tables with: synthor query --db FILE "show tables"'
-              : "pass --db FILE to query a synthor database",
-          );
+          throw queryError(err, opts.db);
         }
         const out =
           opts.format === "json"
             ? formatJson(rows)
             : opts.format === "csv"
-              ? formatCsv(rows as never)
-              : formatTable(rows as never);
+              ? formatCsv(rows as never, columns)
+              : formatTable(rows as never, columns);
         process.stdout.write(`${out}\n`);
       } finally {
         db.close();
       }
     });
+}
+
+/**
+ * DuckDB's JSON conversion, except that counts and decimals stay numbers when a double holds them
+ * exactly (it turns every BIGINT into a string); larger ones stay strings so no digit is lost.
+ */
+const exactJson: DuckDBValueConverter<Json> = (value, type, converter) => {
+  const json = JsonDuckDBValueConverter(value, type, converter);
+  if (typeof json !== "string") return json;
+  switch (type.typeId) {
+    case DuckDBTypeId.BIGINT:
+    case DuckDBTypeId.UBIGINT:
+    case DuckDBTypeId.HUGEINT:
+    case DuckDBTypeId.UHUGEINT: {
+      const n = Number(json);
+      return Number.isSafeInteger(n) ? n : json;
+    }
+    case DuckDBTypeId.DECIMAL:
+      return (type as DuckDBDecimalType).width <= 15 ? Number(json) : json;
+    default:
+      return json;
+  }
+};
+
+function queryError(err: unknown, dbPath: string | undefined): SynthorError {
+  const message = (err instanceof Error ? err.message : String(err)).trim();
+  let hint: string;
+  if (/^Parser Error/.test(message)) {
+    hint = "fix the SQL syntax at the place marked above";
+  } else if (/^Catalog Error: Table/.test(message)) {
+    hint = dbPath
+      ? `list the tables with: synthor query --db ${dbPath} "show tables"`
+      : "without --db the database is empty: pass --db FILE.duckdb, or read a file with read_csv('...') or read_parquet('...')";
+  } else {
+    hint = 'run it in the duckdb shell for details, or check the column names with "describe TABLE"';
+  }
+  return new SynthorError("SQL_FAILED", `query failed: ${message}`, hint, dbPath ? { db: dbPath } : {});
 }

@@ -1,11 +1,19 @@
 import { writeFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { gapTable } from "../../discrepancy.ts";
+import { SynthorError } from "../../errors.ts";
 import { inferGroups } from "../../groups.ts";
 import { modelledKinds } from "../../profile.ts";
 import { summarizeTable } from "../../summarize.ts";
 import { formatJson, formatTable, num } from "../format.ts";
-import { addInputOptions, type InputOptions, openInput, parseGroups, positiveInt } from "../input.ts";
+import {
+  addInputOptions,
+  type InputOptions,
+  openInput,
+  parseGroups,
+  positiveInt,
+  withUsageErrors,
+} from "../input.ts";
 
 interface SummarizeOptions extends InputOptions {
   group?: string[];
@@ -18,7 +26,7 @@ interface SummarizeOptions extends InputOptions {
 
 /** `synthor summarize`: the real side's summaries, as JSON or as tables in a DuckDB file. */
 export function summarizeCommand(): Command {
-  const cmd = new Command("summarize").description(
+  const cmd = withUsageErrors(new Command("summarize")).description(
     "compute the summaries the synthesizer works from: bins, frequency and contingency tables",
   );
   addInputOptions(cmd)
@@ -82,7 +90,7 @@ Examples:
             .map((x) => ({ cell: x.cell, label: x.label, n: x.realN, share: x.realShare })),
         }));
         const result = { ...summary, groupsInferred: inferred, contingency };
-        if (opts.out) writeFileSync(opts.out, `${formatJson(result)}\n`);
+        if (opts.out) writeOut(opts.out, `${formatJson(result)}\n`);
         if (opts.json) {
           process.stdout.write(`${formatJson(result)}\n`);
           return;
@@ -108,4 +116,17 @@ Examples:
       }
     });
   return cmd;
+}
+
+function writeOut(path: string, text: string): void {
+  try {
+    writeFileSync(path, text);
+  } catch (err) {
+    throw new SynthorError(
+      "OUTPUT_EXISTS",
+      `cannot write ${path}: ${(err as Error).message}`,
+      "check that its directory exists and is writable, or give --out another path",
+      { file: path },
+    );
+  }
 }

@@ -1,0 +1,139 @@
+import type { Db } from "./db/connection.ts";
+import type { Discrepancy } from "./discrepancy.ts";
+import type { TokenUse } from "./planners/types.ts";
+import type { ValidProposal } from "./proposals.ts";
+
+/**
+ * The run's history, kept as tables in the output database so analysts can query it:
+ * - synthor_runs: one row per run (config, seed, planner, status, timings);
+ * - synthor_iterations: one row per iteration (rows added, TVD per unit as JSON, mean TVD, tokens, seconds);
+ * - synthor_proposals: every proposal (iteration, reason, num, the proposal as JSON).
+ * `select iteration, rows_total, mean_tvd from synthor_iterations` is the convergence curve.
+ */
+export async function createHistoryTables(db: Db): Promise<void> {
+  await db.exec(
+    `create table if not exists synthor_runs (
+        run_id integer, started_at timestamp, finished_at timestamp, status varchar, source varchar,
+        planner varchar, seed bigint, rows_target bigint, rows_written bigint, iterations integer,
+        seconds double, config json);
+     create table if not exists synthor_iterations (
+        run_id integer, iteration integer, rows_added bigint, rows_total bigint, mean_tvd double,
+        marginal_tvd double, group_tvd double, max_tvd double, groups json, tvd json, seconds double,
+        plan_seconds double, sample_seconds double, prompt_tokens bigint, completion_tokens bigint,
+        llm_calls integer, notes json);
+     create table if not exists synthor_proposals (
+        run_id integer, iteration integer, proposal_no integer, num bigint, reason varchar, proposal json);`,
+    "create history tables",
+  );
+}
+
+export async function startRun(
+  db: Db,
+  run: { source: string; planner: string; seed: number; rowsTarget: number; config: unknown },
+): Promise<number> {
+  const [row] = await db.all<{ id: number }>("select coalesce(max(run_id), 0) + 1 as id from synthor_runs");
+  const id = row?.id ?? 1;
+  await db.exec(
+    `insert into synthor_runs values ($id, now()::timestamp, null, 'running', $source, $planner, $seed,
+       $rows, 0, 0, 0, $config)`,
+    "record run",
+    {
+      id,
+      source: run.source,
+      planner: run.planner,
+      seed: run.seed,
+      rows: run.rowsTarget,
+      config: JSON.stringify(run.config),
+    },
+  );
+  return id;
+}
+
+/** The latest run that did not finish, with its config, for --resume. */
+export async function unfinishedRun(
+  db: Db,
+): Promise<{ runId: number; config: string; iteration: number; rows: number } | undefined> {
+  const [row] = await db.all<{
+    run_id: number;
+    config: string;
+    iteration: number | null;
+    rows: number | null;
+  }>(
+    `select r.run_id, r.config::varchar as config,
+            (select max(iteration) from synthor_iterations i where i.run_id = r.run_id) as iteration,
+            (select max(rows_total) from synthor_iterations i where i.run_id = r.run_id) as rows
+     from synthor_runs r where r.status <> 'finished' order by r.run_id desc limit 1`,
+  );
+  if (!row) return undefined;
+  return { runId: row.run_id, config: row.config, iteration: row.iteration ?? 0, rows: row.rows ?? 0 };
+}
+
+export interface IterationRecord {
+  runId: number;
+  iteration: number;
+  rowsAdded: number;
+  rowsTotal: number;
+  discrepancy: Discrepancy;
+  groups: string[][];
+  seconds: number;
+  planSeconds: number;
+  sampleSeconds: number;
+  tokens: TokenUse;
+  notes: string[];
+}
+
+export async function recordIteration(db: Db, r: IterationRecord, proposals: ValidProposal[]): Promise<void> {
+  const d = r.discrepancy;
+  const all = [...d.marginals, ...d.groups];
+  const mean = (xs: { tvd: number }[]) => (xs.length ? xs.reduce((s, x) => s + x.tvd, 0) / xs.length : 0);
+  await db.exec(
+    `insert into synthor_iterations values ($run, $it, $added, $total, $mean, $marginal, $group, $max, $groups,
+       $tvd, $seconds, $plan, $sample, $pt, $ct, $calls, $notes)`,
+    "record iteration",
+    {
+      run: r.runId,
+      it: r.iteration,
+      added: r.rowsAdded,
+      total: r.rowsTotal,
+      mean: d.meanTvd,
+      marginal: mean(d.marginals),
+      group: mean(d.groups),
+      max: Math.max(0, ...all.map((x) => x.tvd)),
+      groups: JSON.stringify(r.groups),
+      tvd: JSON.stringify(Object.fromEntries(all.map((x) => [x.unit, x.tvd]))),
+      seconds: r.seconds,
+      plan: r.planSeconds,
+      sample: r.sampleSeconds,
+      pt: r.tokens.prompt,
+      ct: r.tokens.completion,
+      calls: r.tokens.calls,
+      notes: JSON.stringify(r.notes),
+    },
+  );
+  for (let start = 0; start < proposals.length; start += 1000) {
+    const chunk = proposals.slice(start, start + 1000);
+    const json = JSON.stringify(
+      chunk.map((p, i) => ({ proposal: start + i, num: p.num, reason: p.reason, values: p.values })),
+    );
+    await db.exec(
+      `insert into synthor_proposals
+       select $run, $it, p.proposal, p.num, p.reason, to_json(p."values")
+       from (select unnest(from_json($json, '[{"proposal":"INTEGER","num":"BIGINT","reason":"VARCHAR","values":"JSON"}]'), recursive := true)) as p`,
+      "record proposals",
+      { run: r.runId, it: r.iteration, json },
+    );
+  }
+}
+
+export async function finishRun(
+  db: Db,
+  runId: number,
+  r: { status: "finished" | "interrupted" | "failed"; rows: number; iterations: number; seconds: number },
+): Promise<void> {
+  await db.exec(
+    `update synthor_runs set finished_at = now()::timestamp, status = $status, rows_written = $rows,
+       iterations = $its, seconds = seconds + $seconds where run_id = $run`,
+    "finish run",
+    { run: runId, status: r.status, rows: r.rows, its: r.iterations, seconds: r.seconds },
+  );
+}

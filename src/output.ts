@@ -1,0 +1,92 @@
+import { existsSync, renameSync, rmSync } from "node:fs";
+import { basename, dirname, extname, join, resolve } from "node:path";
+import type { Db } from "./db/connection.ts";
+import { quoteIdent, quoteLiteral } from "./db/quote.ts";
+import { SynthorError } from "./errors.ts";
+import type { ColumnProfile } from "./profile.ts";
+
+const formats: Record<string, string> = {
+  ".csv": "(format csv, header true)",
+  ".parquet": "(format parquet)",
+  ".json": "(format json, array true)",
+  ".ndjson": "(format json)",
+};
+
+/** Fails early (before any work) when an output file exists and may not be replaced, or has no format. */
+export function checkOutputFile(path: string, overwrite: boolean): void {
+  if (!formats[extname(path).toLowerCase()]) {
+    throw new SynthorError(
+      "CONFIG_INVALID",
+      `cannot tell what format to write ${path} in`,
+      "end --out with .csv, .parquet, .json or .ndjson",
+    );
+  }
+  if (existsSync(path) && !overwrite) {
+    throw new SynthorError(
+      "OUTPUT_EXISTS",
+      `${path} already exists`,
+      "pass --overwrite to replace it, or choose another --out",
+      { file: path },
+    );
+  }
+}
+
+/**
+ * The synthetic table in the user's types, from the model-space table: categories cast back, whole
+ * numbers as integers, datetimes from seconds, identifiers regenerated as fresh unique values, constants
+ * filled in; columns in the real table's order. Rows are shuffled by a seeded hash so rows from one
+ * proposal do not sit together.
+ */
+export function outputSelect(profiles: ColumnProfile[], seed: number, from = "synthor_synth_model"): string {
+  const rn = `row_number() over (order by hash(${Math.floor(seed)}, __synthor_iteration, __synthor_proposal, __synthor_row), __synthor_iteration, __synthor_proposal, __synthor_row)`;
+  const exprs: string[] = [];
+  for (const p of profiles) {
+    const q = quoteIdent(p.name);
+    const type = p.sqlType;
+    switch (p.kind) {
+      case "categorical":
+        exprs.push(`cast(${q} as ${type}) as ${q}`);
+        break;
+      case "numeric":
+        exprs.push(p.integral ? `cast(round(${q}) as ${type}) as ${q}` : `cast(${q} as ${type}) as ${q}`);
+        break;
+      case "datetime":
+        exprs.push(`cast(make_timestamp((${q} * 1000000)::bigint) as ${type}) as ${q}`);
+        break;
+      case "identifier":
+        exprs.push(`${identifierExpr(p, rn, seed)} as ${q}`);
+        break;
+      case "constant":
+        exprs.push(`cast(${p.min === null ? "null" : quoteLiteral(p.min)} as ${type}) as ${q}`);
+        break;
+      case "ignored":
+        break;
+    }
+  }
+  return `select ${exprs.join(", ")} from ${from} order by ${rn}`;
+}
+
+function identifierExpr(p: ColumnProfile, rn: string, seed: number): string {
+  if (/INT/i.test(p.sqlType)) return `cast(${rn} as ${p.sqlType})`;
+  if (/UUID/i.test(p.sqlType)) {
+    const h = `md5(${Math.floor(seed)}::varchar || ':' || (${rn})::varchar)`;
+    return `cast(substr(${h}, 1, 8) || '-' || substr(${h}, 9, 4) || '-4' || substr(${h}, 14, 3) || '-a' || substr(${h}, 18, 3) || '-' || substr(${h}, 21, 12) as uuid)`;
+  }
+  return `'syn-' || lpad((${rn})::varchar, 8, '0')`;
+}
+
+/** Writes the output table to a file atomically: a temporary file beside it, renamed at the end. */
+export async function writeOutputFile(db: Db, table: string, path: string): Promise<void> {
+  const target = resolve(path);
+  const format = formats[extname(target).toLowerCase()] as string;
+  const tmp = join(dirname(target), `.synthor-tmp-${process.pid}-${basename(target)}`);
+  try {
+    await db.exec(
+      `copy (select * from ${quoteIdent(table)}) to ${quoteLiteral(tmp)} ${format}`,
+      "write output file",
+    );
+    renameSync(tmp, target);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}

@@ -1,0 +1,377 @@
+import { Db } from "./db/connection.ts";
+import { quoteIdent } from "./db/quote.ts";
+import { computeDiscrepancy, type Discrepancy, gapTable, subBinGaps } from "./discrepancy.ts";
+import { SynthorError } from "./errors.ts";
+import { createHistoryTables, finishRun, recordIteration, startRun, unfinishedRun } from "./history.ts";
+import { checkOutputFile, outputSelect, writeOutputFile } from "./output.ts";
+import type { Planner, TokenUse } from "./planners/types.ts";
+import { type ColumnProfile, type ProfileOptions, profileColumns } from "./profile.ts";
+import { normalizeProposal, Proposal, type ValidProposal, validateProposal } from "./proposals.ts";
+import { addBatchCounts, createSyntheticModel, sampleProposals } from "./sample.ts";
+import { readSource, type SourceSpec } from "./source.ts";
+import { addGroups, type Summary, summarizeTable, type Unit } from "./summarize.ts";
+
+export interface SynthOptions {
+  source: SourceSpec;
+  /** DuckDB file for results and history (default: in memory, nothing kept). */
+  db?: string;
+  profile?: ProfileOptions;
+  /** Rows to synthesize (default: as many as the real table has). */
+  rows?: number;
+  iterations?: number;
+  /** Proposals per iteration; undefined lets the planner decide. */
+  proposals?: number;
+  groupsPerIteration?: number;
+  seed?: number;
+  withinRange?: "quantile" | "uniform";
+  /** Stop once the mean TVD is at or below this. */
+  targetTvd?: number;
+  /** Stop after this many iterations without a lower mean TVD. */
+  patience?: number;
+  bins?: number;
+  subBins?: number;
+  /** Makes the planner once the real table is summarized. */
+  planner: (db: Db, summary: Summary) => Planner;
+  /** Table the synthetic rows end up in (default `synthetic`). */
+  outTable?: string;
+  out?: string;
+  overwrite?: boolean;
+  resume?: boolean;
+  onProgress?: (event: ProgressEvent) => void;
+  /** Checked between iterations: when it returns true the run stops cleanly and can be resumed. */
+  shouldStop?: () => boolean;
+}
+
+export type ProgressEvent =
+  | {
+      kind: "start";
+      runId: number;
+      planner: string;
+      rowsTarget: number;
+      iterations: number;
+      resumedAt: number;
+      groups: string[][];
+    }
+  | {
+      kind: "iteration";
+      iteration: number;
+      iterations: number;
+      rows: number;
+      rowsTarget: number;
+      meanTvd: number;
+      seconds: number;
+      notes: string[];
+    }
+  | { kind: "done"; result: SynthResult };
+
+export interface SynthResult {
+  runId: number;
+  planner: string;
+  rows: number;
+  iterations: number;
+  seconds: number;
+  stoppedBecause: "rows" | "target-tvd" | "patience" | "iterations" | "interrupted";
+  discrepancy: Discrepancy;
+  outTable: string;
+  outFile?: string;
+  db: string;
+  tokens: TokenUse;
+}
+
+/**
+ * The synthesis loop (paper Algorithm 1): summarize the real table, then per iteration measure the
+ * discrepancy from the running count tables, ground the worst groups, ask the planner for proposals,
+ * sample them in DuckDB, and record the iteration, until the target row count is reached.
+ * Each iteration is one transaction, so an interrupted run resumes from the last completed iteration.
+ */
+export async function synthesize(options: SynthOptions): Promise<SynthResult> {
+  const started = Date.now();
+  if (options.out) checkOutputFile(options.out, options.overwrite ?? false);
+  const dbPath = options.db ?? ":memory:";
+  if (options.resume && dbPath === ":memory:") {
+    throw new SynthorError(
+      "RUN_STATE",
+      "--resume needs --db",
+      "resume reads the interrupted run from its database: pass the same --db",
+    );
+  }
+  const db = await Db.open(dbPath);
+  try {
+    return await run(db, options, started);
+  } finally {
+    db.close();
+  }
+}
+
+async function run(db: Db, options: SynthOptions, started: number): Promise<SynthResult> {
+  const seed = options.seed ?? 0;
+  const iterations = options.iterations ?? 100;
+  const outTable = options.outTable ?? "synthetic";
+  if (options.source.kind === "table" && options.source.table === outTable) {
+    throw new SynthorError(
+      "CONFIG_INVALID",
+      `the output table "${outTable}" is the real table`,
+      "pick another name with --out-table",
+    );
+  }
+  await createHistoryTables(db);
+  const config = {
+    source: options.source,
+    profile: options.profile ?? {},
+    rows: options.rows ?? null,
+    iterations,
+    proposals: options.proposals ?? null,
+    groupsPerIteration: options.groupsPerIteration ?? 3,
+    seed,
+    withinRange: options.withinRange ?? "quantile",
+    targetTvd: options.targetTvd ?? null,
+    patience: options.patience ?? null,
+    bins: options.bins ?? 6,
+    subBins: options.subBins ?? 8,
+  };
+
+  let resumeFrom = 0;
+  let runId: number;
+  const unfinished = await unfinishedRun(db);
+  if (options.resume) {
+    if (!unfinished) {
+      throw new SynthorError(
+        "RUN_STATE",
+        "there is no unfinished run to resume in this database",
+        "start a new run without --resume",
+      );
+    }
+    if (unfinished.config !== JSON.stringify(config)) {
+      throw new SynthorError(
+        "RUN_STATE",
+        "the options differ from those of the interrupted run",
+        `resume with the same source and options, or start over without --resume; the run's options were ${unfinished.config}`,
+      );
+    }
+    runId = unfinished.runId;
+    resumeFrom = unfinished.iteration;
+  } else {
+    await db.exec(
+      `drop table if exists synthor_synth_model; drop table if exists ${quoteIdent(outTable)};
+       update synthor_runs set status = 'abandoned' where status in ('running', 'interrupted')`,
+      "reset run state",
+    );
+    runId = 0;
+  }
+
+  const source = await readSource(db, options.source);
+  for (const c of source.columns) {
+    if (c.name.startsWith("__synthor_")) {
+      throw new SynthorError(
+        "INPUT_INVALID",
+        `column "${c.name}" uses a name synthor reserves`,
+        "rename it in --sql",
+      );
+    }
+  }
+  const profiles = await profileColumns(db, source, options.profile ?? {});
+  const summary = await summarizeTable(db, source, profiles, { bins: config.bins, subBins: config.subBins });
+  await createSyntheticModel(db);
+  // On resume the synthetic side's counts are rebuilt from the rows kept: once, before groups are added
+  // (addGroups counts the groups' synthetic cells itself).
+  if (resumeFrom > 0) await addBatchCounts(db, summary, "synthor_synth_model");
+  const planner = options.planner(db, summary);
+  const candidates = summary.columns.length > 1 ? await planner.inferGroups() : [];
+  await addGroups(db, summary, candidates);
+  const rowsTarget = options.rows ?? source.rows;
+  if (!options.resume) {
+    runId = await startRun(db, { source: source.label, planner: planner.name, seed, rowsTarget, config });
+  }
+
+  const [countRow] = await db.all<{ n: number }>("select count(*) as n from synthor_synth_model");
+  let rows = countRow?.n ?? 0;
+  options.onProgress?.({
+    kind: "start",
+    runId,
+    planner: planner.name,
+    rowsTarget,
+    iterations,
+    resumedAt: resumeFrom,
+    groups: summary.groups.map((g) => g.columns),
+  });
+
+  const tokens: TokenUse = { prompt: 0, completion: 0, calls: 0 };
+  let discrepancy = await computeDiscrepancy(db, summary);
+  let best = discrepancy.meanTvd;
+  let sinceBest = 0;
+  let stoppedBecause: SynthResult["stoppedBecause"] = "iterations";
+  let iteration = resumeFrom;
+  while (iteration < iterations) {
+    if (rows >= rowsTarget) {
+      stoppedBecause = "rows";
+      break;
+    }
+    if (options.targetTvd !== undefined && rows > 0 && discrepancy.meanTvd <= options.targetTvd) {
+      stoppedBecause = "target-tvd";
+      break;
+    }
+    if (options.patience !== undefined && sinceBest >= options.patience) {
+      stoppedBecause = "patience";
+      break;
+    }
+    if (options.shouldStop?.()) {
+      stoppedBecause = "interrupted";
+      break;
+    }
+    iteration++;
+    const t0 = Date.now();
+    const batchRows = Math.ceil((rowsTarget - rows) / (iterations - iteration + 1));
+    const groups = chooseGroups(summary.groups, discrepancy, config.groupsPerIteration);
+    const gaps = await gapTable(db, summary);
+    const subBins = await subBinGaps(db, summary);
+    const plan = await planner.plan({
+      summary,
+      iteration,
+      seed,
+      synthRows: rows,
+      rows: batchRows,
+      proposals: options.proposals,
+      groups,
+      discrepancy,
+      gaps,
+      subBins,
+    });
+    const t1 = Date.now();
+    const notes = [...(plan.notes ?? [])];
+    const valid = acceptProposals(plan.proposals, summary, batchRows, notes);
+    await db.exec("begin transaction", "begin iteration");
+    try {
+      const added = await sampleProposals(db, summary, valid, {
+        seed,
+        iteration,
+        withinRange: config.withinRange as "quantile" | "uniform",
+      });
+      rows += added;
+      discrepancy = await computeDiscrepancy(db, summary);
+      const t2 = Date.now();
+      const used = plan.tokens ?? { prompt: 0, completion: 0, calls: 0 };
+      tokens.prompt += used.prompt;
+      tokens.completion += used.completion;
+      tokens.calls += used.calls;
+      await recordIteration(
+        db,
+        {
+          runId,
+          iteration,
+          rowsAdded: added,
+          rowsTotal: rows,
+          discrepancy,
+          groups: groups.map((g) => g.columns),
+          seconds: (t2 - t0) / 1000,
+          planSeconds: (t1 - t0) / 1000,
+          sampleSeconds: (t2 - t1) / 1000,
+          tokens: used,
+          notes,
+        },
+        valid,
+      );
+      await db.exec("commit", "commit iteration");
+    } catch (err) {
+      await db.exec("rollback", "roll back iteration");
+      throw err;
+    }
+    if (discrepancy.meanTvd < best - 1e-12) {
+      best = discrepancy.meanTvd;
+      sinceBest = 0;
+    } else {
+      sinceBest++;
+    }
+    options.onProgress?.({
+      kind: "iteration",
+      iteration,
+      iterations,
+      rows,
+      rowsTarget,
+      meanTvd: discrepancy.meanTvd,
+      seconds: (Date.now() - t0) / 1000,
+      notes,
+    });
+  }
+  if (stoppedBecause === "iterations" && rows >= rowsTarget) stoppedBecause = "rows";
+
+  const seconds = (Date.now() - started) / 1000;
+  if (stoppedBecause === "interrupted") {
+    await finishRun(db, runId, { status: "interrupted", rows, iterations: iteration, seconds });
+  } else {
+    await writeOutputs(db, profiles, seed, outTable, options.out);
+    await finishRun(db, runId, { status: "finished", rows, iterations: iteration, seconds });
+  }
+  const result: SynthResult = {
+    runId,
+    planner: planner.name,
+    rows,
+    iterations: iteration,
+    seconds,
+    stoppedBecause,
+    discrepancy,
+    outTable,
+    db: db.path,
+    tokens,
+  };
+  if (options.out && stoppedBecause !== "interrupted") result.outFile = options.out;
+  options.onProgress?.({ kind: "done", result });
+  return result;
+}
+
+/** The groups to ground this iteration: the candidates with the largest TVD now (paper: 3). */
+export function chooseGroups(candidates: Unit[], d: Discrepancy, count: number): Unit[] {
+  const tvd = new Map(d.groups.map((g) => [g.unit, g.tvd]));
+  return [...candidates]
+    .map((u, i) => ({ u, i, tvd: tvd.get(u.id) ?? 0 }))
+    .sort((a, b) => b.tvd - a.tvd || a.i - b.i)
+    .slice(0, count)
+    .map((x) => x.u);
+}
+
+/**
+ * Validates proposals (zod shape, then against the profile) and keeps the valid ones, recording why the
+ * others were dropped; trims `num`s so the batch never exceeds the rows asked for.
+ */
+export function acceptProposals(
+  raw: unknown[],
+  summary: Summary,
+  maxRows: number,
+  notes: string[],
+): ValidProposal[] {
+  const valid: ValidProposal[] = [];
+  let total = 0;
+  for (const [i, candidate] of raw.entries()) {
+    const parsed = Proposal.safeParse(candidate);
+    if (!parsed.success) {
+      notes.push(
+        `proposal ${i + 1} dropped: ${parsed.error.issues.map((x) => `${x.path.join(".")}: ${x.message}`).join("; ")}`,
+      );
+      continue;
+    }
+    const problems = validateProposal(parsed.data, summary);
+    if (problems.length > 0) {
+      notes.push(`proposal ${i + 1} dropped: ${problems.join("; ")}`);
+      continue;
+    }
+    const p = normalizeProposal(parsed.data, summary);
+    const num = Math.min(p.num, maxRows - total);
+    if (num <= 0) break;
+    total += num;
+    valid.push({ ...p, num });
+  }
+  return valid;
+}
+
+async function writeOutputs(
+  db: Db,
+  profiles: ColumnProfile[],
+  seed: number,
+  outTable: string,
+  out: string | undefined,
+): Promise<void> {
+  await db.exec(
+    `create or replace table ${quoteIdent(outTable)} as ${outputSelect(profiles, seed)}`,
+    "write output table",
+  );
+  if (out) await writeOutputFile(db, outTable, out);
+}

@@ -1,0 +1,291 @@
+import seedrandom from "seedrandom";
+import type { Db } from "../db/connection.ts";
+import { varcharList } from "../db/connection.ts";
+import { cellLabel } from "../discrepancy.ts";
+import { inferGroups, type PairAssociation } from "../groups.ts";
+import type { Proposal, ProposalValue } from "../proposals.ts";
+import type { ModelColumn, Summary } from "../summarize.ts";
+import type { PlanContext, Planner, PlanResult } from "./types.ts";
+
+type Code = string | null;
+
+interface Conditional {
+  codes: Code[];
+  counts: number[];
+}
+
+export interface StatsPlannerOptions {
+  /** Real rows per proposal the planner aims for when it chooses the proposal count (default 2). */
+  rowsPerProposal?: number;
+  /** At most this many proposals per iteration (default 5000). */
+  maxProposals?: number;
+  /** At most this many parents a column is completed from (default 2). */
+  maxParents?: number;
+  seed?: number;
+}
+
+/**
+ * The statistical planner: no LLM, only the aggregates an LLM would see (count tables and bins).
+ *
+ * Each proposal starts from an anchor: a cell of one of this iteration's groups, drawn in proportion to
+ * its deficit (how many rows the cell lacks for the synthetic table to match the real share once this
+ * iteration's rows are in). The other columns are completed one at a time, most dependent first, from the
+ * real conditional frequencies given up to two already fixed columns (the real contingency table of
+ * parents and child), weighted by how much each value is in deficit in its marginal. Numeric columns get
+ * their main bin's range, or a sub-bin's range inside the worst bin. Deficits are drawn down as proposals
+ * are made, so one iteration's proposals fill different cells.
+ */
+export class StatsPlanner implements Planner {
+  readonly name = "stats";
+  private pairs: PairAssociation[] = [];
+  private readonly conditionals = new Map<string, Map<string, Conditional>>();
+  private readonly options: Required<StatsPlannerOptions>;
+
+  constructor(
+    private readonly db: Db,
+    private readonly summary: Summary,
+    options: StatsPlannerOptions = {},
+  ) {
+    this.options = {
+      rowsPerProposal: options.rowsPerProposal ?? 2,
+      maxProposals: options.maxProposals ?? 5000,
+      maxParents: options.maxParents ?? 2,
+      seed: options.seed ?? 0,
+    };
+  }
+
+  async inferGroups(): Promise<string[][]> {
+    const { candidates, pairs } = await inferGroups(this.db, this.summary.columns, {
+      seed: this.options.seed,
+    });
+    this.pairs = pairs;
+    return candidates.map((c) => c.columns);
+  }
+
+  async plan(ctx: PlanContext): Promise<PlanResult> {
+    if (this.pairs.length === 0 && this.summary.columns.length > 1) await this.inferGroups();
+    const rng = seedrandom(`${ctx.seed}:${ctx.iteration}:stats`);
+    const target = ctx.synthRows + ctx.rows;
+    const count =
+      ctx.proposals ??
+      Math.max(1, Math.min(this.options.maxProposals, Math.ceil(ctx.rows / this.options.rowsPerProposal)));
+    const nums = split(ctx.rows, Math.min(count, ctx.rows));
+
+    // Deficits: rows each cell lacks once this iteration's rows are in.
+    const deficits = new Map<string, Map<string, number>>();
+    const realShares = new Map<string, Map<string, number>>();
+    for (const g of ctx.gaps) {
+      const key = codeKey(g.cell);
+      const d = deficits.get(g.unit) ?? new Map<string, number>();
+      d.set(key, g.realShare * target - g.synthN);
+      deficits.set(g.unit, d);
+      const r = realShares.get(g.unit) ?? new Map<string, number>();
+      r.set(key, g.realShare);
+      realShares.set(g.unit, r);
+    }
+    const tracked = [...this.summary.marginals, ...this.summary.groups].filter((u) => deficits.has(u.id));
+    const subDeficits = new Map<string, { sub: number; lo: number; hi: number; deficit: number }[]>();
+    for (const s of ctx.subBins) {
+      if (s.hi <= s.lo) continue;
+      const list = subDeficits.get(s.column) ?? [];
+      list.push({
+        sub: s.sub,
+        lo: s.lo,
+        hi: s.hi,
+        deficit: s.realShare * target - s.synthShare * ctx.synthRows,
+      });
+      subDeficits.set(s.column, list);
+    }
+
+    const proposals: Proposal[] = [];
+    for (const [i, num] of nums.entries()) {
+      const fixed = new Map<string, Code>();
+      let reason = "";
+      const group = ctx.groups.length ? ctx.groups[i % ctx.groups.length] : undefined;
+      if (group) {
+        const d = deficits.get(group.id);
+        const cells = d ? [...d.entries()] : [];
+        const pick = weightedPick(
+          rng,
+          cells.map(([, v]) => Math.max(0, v)),
+        );
+        const chosen = pick >= 0 ? cells[pick] : undefined;
+        if (chosen && d) {
+          const cell = JSON.parse(chosen[0]) as Code[];
+          group.columns.forEach((c, k) => {
+            fixed.set(c, cell[k] ?? null);
+          });
+          d.set(chosen[0], chosen[1] - num);
+          const share = realShares.get(group.id)?.get(chosen[0]) ?? 0;
+          reason = `fills the deficit of ${this.label(group.columns, cell)} in group [${group.columns.join(", ")}] (real share ${pct(share)})`;
+        }
+      }
+      // Complete the rest, most dependent on what is fixed first.
+      const open = this.summary.columns.map((c) => c.name).filter((c) => !fixed.has(c));
+      while (open.length > 0) {
+        let best = 0;
+        let bestScore = -1;
+        for (const [k, c] of open.entries()) {
+          const score = Math.max(0, ...[...fixed.keys()].map((f) => this.mi(c, f)));
+          if (score > bestScore) {
+            bestScore = score;
+            best = k;
+          }
+        }
+        const column = open.splice(best, 1)[0] as string;
+        const parents = [...fixed.keys()]
+          .filter((f) => this.mi(column, f) > 0.005)
+          .sort((a, b) => this.mi(column, b) - this.mi(column, a))
+          .slice(0, this.options.maxParents);
+        const conditional = await this.conditionalFor(column, parents, fixed);
+        // Favour values whose cells are in deficit in every tracked unit this choice completes: the
+        // column's marginal, and each group whose other columns are already fixed.
+        const completes = tracked.filter(
+          (u) => u.columns.includes(column) && u.columns.every((c) => c === column || fixed.has(c)),
+        );
+        const weights = conditional.codes.map((code, k) => {
+          let w = conditional.counts[k] ?? 0;
+          for (const u of completes) {
+            const key = codeKey(u.columns.map((c) => (c === column ? code : (fixed.get(c) ?? null))));
+            const expected = (realShares.get(u.id)?.get(key) ?? 0) * ctx.rows;
+            const need = Math.max(0, deficits.get(u.id)?.get(key) ?? 0);
+            w *= expected > 0 ? Math.min(3, need / expected) : 0;
+          }
+          return w;
+        });
+        let pick = weightedPick(rng, weights);
+        if (pick < 0) pick = weightedPick(rng, conditional.counts);
+        fixed.set(column, conditional.codes[Math.max(0, pick)] ?? null);
+      }
+      // Draw down the deficits of every tracked unit (the anchor's was drawn down above) and turn codes
+      // into values.
+      for (const u of tracked) {
+        if (u.id === group?.id) continue;
+        const key = codeKey(u.columns.map((c) => fixed.get(c) ?? null));
+        const d = deficits.get(u.id);
+        if (d) d.set(key, (d.get(key) ?? 0) - num);
+      }
+      const values: Record<string, ProposalValue> = {};
+      for (const c of this.summary.columns) {
+        values[c.name] = this.valueFor(c, fixed.get(c.name) ?? null, num, subDeficits, rng);
+      }
+      if (!reason) reason = "completes the marginals where they are in deficit";
+      proposals.push({ reason, proposal: values, num });
+    }
+    return { proposals };
+  }
+
+  private valueFor(
+    c: ModelColumn,
+    code: Code,
+    num: number,
+    subDeficits: Map<string, { sub: number; lo: number; hi: number; deficit: number }[]>,
+    rng: () => number,
+  ): ProposalValue {
+    if (code === null) return null;
+    if (c.kind === "categorical") return code;
+    const bin = c.bins?.find((b) => String(b.bin) === code);
+    if (!bin) return [c.summary?.min ?? 0, c.summary?.max ?? 0];
+    const subs = subDeficits.get(c.name);
+    const worstBin = c.bins && subs?.length ? ctxBinOf(subs, bin) : false;
+    if (worstBin && subs) {
+      const k = weightedPick(
+        rng,
+        subs.map((s) => Math.max(0, s.deficit)),
+      );
+      const s = k >= 0 ? subs[k] : undefined;
+      if (s) {
+        s.deficit -= num;
+        return [s.lo, s.hi];
+      }
+    }
+    return [bin.lo, bin.hi];
+  }
+
+  private mi(a: string, b: string): number {
+    const p = this.pairs.find((x) => (x.a === a && x.b === b) || (x.a === b && x.b === a));
+    return p?.mutualInformation ?? 0;
+  }
+
+  /** The real distribution of `child` given the parents' fixed codes, falling back to fewer parents. */
+  private async conditionalFor(
+    child: string,
+    parents: string[],
+    fixed: Map<string, Code>,
+  ): Promise<Conditional> {
+    for (let n = parents.length; n >= 0; n--) {
+      const use = parents.slice(0, n);
+      const table = await this.conditionalTable(child, use);
+      const found = table.get(codeKey(use.map((p) => fixed.get(p) ?? null)));
+      if (found && found.counts.some((x) => x > 0)) return found;
+    }
+    throw new Error(`no real values for column ${child}`);
+  }
+
+  private async conditionalTable(child: string, parents: string[]): Promise<Map<string, Conditional>> {
+    const key = [...parents, child].join("\u0000");
+    const cached = this.conditionals.get(key);
+    if (cached) return cached;
+    const order = new Map(this.summary.columns.map((c, i) => [c.name, i]));
+    const columns = [...parents, child].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
+    const rows = await this.db.all<{ cell: Code[]; n: number }>(
+      "select cell, n from synthor_contingency('synthor_real_codes', $columns)",
+      { columns: varcharList(columns) },
+      "sql/contingency.sql",
+    );
+    const childAt = columns.indexOf(child);
+    const parentAt = parents.map((p) => columns.indexOf(p));
+    const table = new Map<string, Conditional>();
+    for (const r of rows) {
+      const pk = codeKey(parentAt.map((k) => r.cell[k] ?? null));
+      const entry = table.get(pk) ?? { codes: [], counts: [] };
+      entry.codes.push(r.cell[childAt] ?? null);
+      entry.counts.push(r.n);
+      table.set(pk, entry);
+    }
+    this.conditionals.set(key, table);
+    return table;
+  }
+
+  private label(columns: string[], cell: Code[]): string {
+    const byName = new Map(this.summary.columns.map((c) => [c.name, c]));
+    return columns.map((c, k) => cellLabel(byName.get(c), c, cell[k] ?? null)).join(", ");
+  }
+}
+
+function ctxBinOf(subs: { lo: number; hi: number }[], bin: { lo: number; hi: number }): boolean {
+  const first = subs[0];
+  const last = subs[subs.length - 1];
+  return !!first && !!last && first.lo === bin.lo && last.hi === bin.hi;
+}
+
+/** Splits `total` rows into `parts` near-equal whole numbers. */
+export function split(total: number, parts: number): number[] {
+  if (parts <= 0 || total <= 0) return [];
+  const base = Math.floor(total / parts);
+  const extra = total - base * parts;
+  return Array.from({ length: parts }, (_, i) => base + (i < extra ? 1 : 0));
+}
+
+/** Index drawn with probability proportional to weight; -1 when no weight is positive. */
+export function weightedPick(rng: () => number, weights: number[]): number {
+  let total = 0;
+  for (const w of weights) if (w > 0) total += w;
+  if (!(total > 0)) return -1;
+  let x = rng() * total;
+  for (const [i, w] of weights.entries()) {
+    if (w <= 0) continue;
+    x -= w;
+    if (x < 0) return i;
+  }
+  for (let i = weights.length - 1; i >= 0; i--) if ((weights[i] ?? 0) > 0) return i;
+  return -1;
+}
+
+function codeKey(cell: Code[]): string {
+  return JSON.stringify(cell);
+}
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(1)}%`;
+}

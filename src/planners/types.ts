@@ -1,0 +1,48 @@
+import type { Discrepancy, Gap, SubBinGap } from "../discrepancy.ts";
+import type { Proposal } from "../proposals.ts";
+import type { Summary, Unit } from "../summarize.ts";
+
+/** What a planner sees at one iteration: aggregates only, never rows. */
+export interface PlanContext {
+  summary: Summary;
+  iteration: number;
+  seed: number;
+  /** Rows the synthetic table has now. */
+  synthRows: number;
+  /** Rows to propose in this iteration (the planner's nums should add up to it). */
+  rows: number;
+  /** How many proposals to make; undefined lets the planner decide. */
+  proposals: number | undefined;
+  /** The dependency groups grounded in this iteration. */
+  groups: Unit[];
+  discrepancy: Discrepancy;
+  /** Gap table of every marginal and every candidate group. */
+  gaps: Gap[];
+  subBins: SubBinGap[];
+}
+
+/** Token use of LLM calls; zero for planners that call none. */
+export interface TokenUse {
+  prompt: number;
+  completion: number;
+  calls: number;
+}
+
+export interface PlanResult {
+  proposals: Proposal[];
+  tokens?: TokenUse;
+  /** Problems met while planning (e.g. a rejected LLM reply), recorded in the run history. */
+  notes?: string[];
+}
+
+/**
+ * A planner turns discrepancy into proposals (paper Section 3.4). Planners share this shape so the loop
+ * does not care which one runs: the statistical planner (planners/stats.ts) and the LLM planners.
+ */
+export interface Planner {
+  /** Recorded in the run history: "stats", "llm:gpt-4.1-nano", ... */
+  readonly name: string;
+  /** Candidate dependency groups (the paper's copula step), strongest first. */
+  inferGroups(): Promise<string[][]>;
+  plan(context: PlanContext): Promise<PlanResult>;
+}

@@ -1,0 +1,109 @@
+import { z } from "zod";
+import { formatNumber } from "./discrepancy.ts";
+import type { ModelColumn, Summary } from "./summarize.ts";
+
+/**
+ * A proposal (paper Section 3.4, Appendix E): a region of the joint space and how many rows to draw from
+ * it. Every modelled column gets one category, or one numeric range [lo, hi], or null (a NULL value,
+ * allowed only where the real column has NULLs).
+ */
+export const ProposalValue = z.union([z.string(), z.tuple([z.number(), z.number()]), z.null()]);
+export type ProposalValue = z.infer<typeof ProposalValue>;
+
+export const Proposal = z
+  .object({
+    reason: z.string().default(""),
+    proposal: z.record(z.string(), ProposalValue),
+    num: z.number(),
+  })
+  .strict();
+export type Proposal = z.infer<typeof Proposal>;
+
+/** A proposal that passed validation against the profile; numbers are checked and `num` is whole. */
+export interface ValidProposal {
+  reason: string;
+  values: Record<string, ProposalValue>;
+  num: number;
+}
+
+/**
+ * Checks a proposal against the real data's summary. Returns the problems as sentences a planner (or an
+ * LLM, in a repair round) can act on: which column, what was wrong, what is allowed.
+ */
+export function validateProposal(p: Proposal, summary: Summary): string[] {
+  const problems: string[] = [];
+  const byName = new Map(summary.columns.map((c) => [c.name, c]));
+  for (const name of Object.keys(p.proposal)) {
+    if (!byName.has(name)) {
+      problems.push(
+        `unknown column "${name}"; the columns are: ${summary.columns.map((c) => c.name).join(", ")}`,
+      );
+    }
+  }
+  for (const c of summary.columns) {
+    if (!(c.name in p.proposal)) {
+      problems.push(`column "${c.name}" is missing; give it ${allowed(c)}`);
+      continue;
+    }
+    const v = p.proposal[c.name] ?? null;
+    const problem = valueProblem(c, v);
+    if (problem) problems.push(problem);
+  }
+  if (!Number.isInteger(p.num) || p.num <= 0) {
+    problems.push(`num must be a positive whole number of rows, not ${JSON.stringify(p.num)}`);
+  }
+  return problems;
+}
+
+function valueProblem(c: ModelColumn, v: ProposalValue): string | null {
+  if (v === null) {
+    return c.nulls > 0 ? null : `column "${c.name}" is never NULL in the real data; give it ${allowed(c)}`;
+  }
+  if (c.kind === "categorical") {
+    if (typeof v !== "string") return `column "${c.name}" is categorical; give one category: ${allowed(c)}`;
+    if (!c.categories?.some((x) => x.value === v)) {
+      const near = c.categories?.find((x) => x.value?.toLowerCase() === v.toLowerCase());
+      return `column "${c.name}" has no category ${JSON.stringify(v)}${near ? ` (categories are case-sensitive: did you mean ${JSON.stringify(near.value)}?)` : ""}; give one of ${allowed(c)}`;
+    }
+    return null;
+  }
+  if (!Array.isArray(v)) return `column "${c.name}" is numeric; give a range [lo, hi] within ${allowed(c)}`;
+  const [lo, hi] = v;
+  if (!Number.isFinite(lo) || !Number.isFinite(hi))
+    return `column "${c.name}": range bounds must be finite numbers`;
+  if (lo > hi) return `column "${c.name}": range [${lo}, ${hi}] is reversed; write it as [${hi}, ${lo}]`;
+  const min = c.summary?.min ?? Number.NEGATIVE_INFINITY;
+  const max = c.summary?.max ?? Number.POSITIVE_INFINITY;
+  if (hi < min || lo > max) {
+    return `column "${c.name}": range [${lo}, ${hi}] lies outside the real values; give a range within ${allowed(c)}`;
+  }
+  return null;
+}
+
+/** What a column takes, in words: its categories, or its real range. */
+export function allowed(c: ModelColumn): string {
+  if (c.kind === "categorical") {
+    const cats = (c.categories ?? []).filter((x) => x.value !== null).map((x) => JSON.stringify(x.value));
+    return cats.length > 12
+      ? `${cats.slice(0, 12).join(", ")}, ... (${cats.length} categories)`
+      : cats.join(", ");
+  }
+  return `[${formatNumber(c, c.summary?.min ?? 0)}, ${formatNumber(c, c.summary?.max ?? 0)}]`;
+}
+
+/**
+ * Clips a valid proposal's ranges to the real range (a planner may reach past the ends; the sampler draws
+ * from the real distribution, which has no mass there).
+ */
+export function normalizeProposal(p: Proposal, summary: Summary): ValidProposal {
+  const values: Record<string, ProposalValue> = {};
+  for (const c of summary.columns) {
+    const v = p.proposal[c.name] ?? null;
+    if (Array.isArray(v) && c.summary?.min != null && c.summary?.max != null) {
+      values[c.name] = [Math.max(v[0], c.summary.min), Math.min(v[1], c.summary.max)];
+    } else {
+      values[c.name] = v;
+    }
+  }
+  return { reason: p.reason, values, num: p.num };
+}

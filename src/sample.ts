@@ -1,0 +1,149 @@
+import type { Db } from "./db/connection.ts";
+import { numberLiteral, quoteIdent, quoteLiteral } from "./db/quote.ts";
+import { codesSelect } from "./encode.ts";
+import type { ValidProposal } from "./proposals.ts";
+import { countFine, countUnits, type Summary } from "./summarize.ts";
+
+/** Columns the synthetic model table carries beside the user's: where each row came from. */
+export const provenanceColumns = ["__synthor_iteration", "__synthor_proposal", "__synthor_row"] as const;
+
+export interface SampleOptions {
+  seed: number;
+  iteration: number;
+  /** Inside a numeric range: follow the real distribution ("quantile", default) or the paper's "uniform". */
+  withinRange?: "quantile" | "uniform";
+}
+
+/** Creates the (empty) synthetic table in model space, with the provenance columns. */
+export async function createSyntheticModel(db: Db): Promise<void> {
+  await db.exec(
+    `create table if not exists synthor_synth_model as
+     select *, 0::integer as __synthor_iteration, 0::integer as __synthor_proposal, 0::bigint as __synthor_row
+     from synthor_real_model limit 0`,
+    "create synthetic model table",
+  );
+}
+
+/**
+ * Draws every proposal's rows in DuckDB and adds them to the synthetic table (synthor_synth_model) and to
+ * the running count tables. Rows come from `range(num)` per proposal, never from a JavaScript loop; each
+ * value's randomness is synthor_uniform(seed, iteration, proposal, row, column), so the result does not
+ * depend on thread count or evaluation order. Returns the number of rows added.
+ *
+ * @example await sampleProposals(db, summary, [{ reason: "", values: { age: [30, 40], sex: "F" }, num: 10 }], { seed: 7, iteration: 1 })
+ */
+export async function sampleProposals(
+  db: Db,
+  summary: Summary,
+  proposals: ValidProposal[],
+  options: SampleOptions,
+): Promise<number> {
+  if (proposals.length === 0) return 0;
+  const uniform = options.withinRange === "uniform";
+  const cols = summary.columns;
+
+  const defs = ["pid integer", "num bigint"];
+  for (const [k, c] of cols.entries()) {
+    if (c.kind === "categorical") defs.push(`v${k} varchar`);
+    else defs.push(`lo${k} double`, `hi${k} double`, `plo${k} double`, `phi${k} double`);
+  }
+  await db.exec(
+    `create or replace temp table synthor_batch_proposals (${defs.join(", ")})`,
+    "create proposals table",
+  );
+  for (let start = 0; start < proposals.length; start += 500) {
+    const rows = proposals.slice(start, start + 500).map((p, i) => {
+      const fields = [String(start + i), String(p.num)];
+      for (const c of cols) {
+        const v = p.values[c.name] ?? null;
+        if (c.kind === "categorical") {
+          fields.push(typeof v === "string" ? quoteLiteral(v) : "NULL");
+        } else if (Array.isArray(v)) {
+          const grid = c.grid ?? [];
+          const atMin = v[0] <= (grid[0] ?? Number.NEGATIVE_INFINITY);
+          fields.push(
+            numberLiteral(v[0]),
+            numberLiteral(v[1]),
+            numberLiteral(atMin ? 0 : cdf(grid, v[0])),
+            numberLiteral(cdf(grid, v[1])),
+          );
+        } else {
+          fields.push("NULL", "NULL", "NULL", "NULL");
+        }
+      }
+      return `(${fields.join(", ")})`;
+    });
+    await db.exec(`insert into synthor_batch_proposals values ${rows.join(",\n")}`, "insert proposals");
+  }
+
+  const grids = cols
+    .map((c, k) =>
+      c.kind === "categorical"
+        ? null
+        : `(select grid from synthor_grid where "column" = ${quoteLiteral(c.name)}) as g${k}`,
+    )
+    .filter((x) => x !== null);
+  const exprs = cols.map((c, k) => {
+    const name = quoteIdent(c.name);
+    if (c.kind === "categorical") return `p.v${k} as ${name}`;
+    const u = `synthor_uniform($seed, $iteration, p.pid, r.range, ${k})`;
+    return `synthor_draw(g.g${k}, p.lo${k}, p.hi${k}, p.plo${k}, p.phi${k}, ${u}, ${c.integral}, ${uniform}) as ${name}`;
+  });
+  await db.exec(
+    `create or replace temp table synthor_batch as
+     with g as (select ${grids.length ? grids.join(", ") : "1 as none"})
+     select ${exprs.join(", ")},
+            $iteration::integer as __synthor_iteration,
+            p.pid as __synthor_proposal,
+            r.range as __synthor_row
+     from synthor_batch_proposals as p, range(p.num) as r, g
+     order by p.pid, r.range`,
+    "sample proposals",
+    { seed: options.seed, iteration: options.iteration },
+  );
+  await db.exec("insert into synthor_synth_model select * from synthor_batch", "append batch");
+  await addBatchCounts(db, summary, "synthor_batch");
+  const [row] = await db.all<{ n: number }>("select count(*) as n from synthor_batch");
+  return row?.n ?? 0;
+}
+
+/** Counts a batch (model space) for every unit and adds the counts to the synthetic side's tables. */
+export async function addBatchCounts(db: Db, summary: Summary, batch: string): Promise<void> {
+  await db.exec(
+    `create or replace temp view synthor_batch_codes as ${codesSelect(summary.columns, quoteIdent(batch))};
+     create or replace temp table synthor_batch_counts (unit varchar, cell varchar[], n bigint);
+     create or replace temp table synthor_batch_fine ("column" varchar, bin bigint, sub integer, n bigint);`,
+    "prepare batch counts",
+  );
+  await countUnits(
+    db,
+    "synthor_batch_codes",
+    [...summary.marginals, ...summary.groups],
+    "synthor_batch_counts",
+  );
+  await countFine(db, batch, summary.columns, summary.subBins, "synthor_batch_fine");
+  await db.run("merge_counts");
+}
+
+/**
+ * The real CDF at x from the quantile grid (k + 1 quantiles at 0, 1/k, ..., 1), piecewise-linear like
+ * synthor_inverse_cdf; at a tied value it is the share at or below it, so ranges are right-closed like bins.
+ */
+export function cdf(grid: number[], x: number): number {
+  const k = grid.length - 1;
+  if (k < 1) return 1;
+  // j = number of grid points <= x
+  let lo = 0;
+  let hi = grid.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((grid[mid] as number) <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  const j = lo;
+  if (j === 0) return 0;
+  if (j > k) return 1;
+  const a = grid[j - 1] as number;
+  const b = grid[j] as number;
+  return (j - 1 + (b > a ? (x - a) / (b - a) : 0)) / k;
+}
