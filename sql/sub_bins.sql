@@ -26,18 +26,28 @@ shares as (
         fine."column",
         fine.bin,
         fine.sub,
+        fine.real_n,
+        fine.synth_n,
+        t.real_total,
+        t.synth_total,
         fine.real_n / t.real_total as real_share,
         coalesce(fine.synth_n / nullif(t.synth_total, 0), 0) as synth_share
     from fine
     join totals as t on t.unit = to_json([fine."column"])::varchar
 ),
+-- Compare bins in whole numbers (real_n * synth_total vs synth_n * real_total) so the worst bin does not
+-- depend on the order threads add floating-point shares in; an empty synthetic side counts as all zero.
 bin_gaps as (
-    select "column", bin, sum(real_share) - sum(synth_share) as gap
+    select
+        "column",
+        bin,
+        sum(real_n)::hugeint * greatest(any_value(synth_total), 1)
+            - sum(synth_n)::hugeint * any_value(real_total) as gap
     from shares
     group by all
 ),
 worst as (
-    select "column", arg_max(bin, gap) as bin, max(gap) as gap
+    select "column", arg_max(bin, (gap, -bin)) as bin
     from bin_gaps
     group by all
     having max(gap) > 0

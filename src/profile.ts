@@ -288,12 +288,12 @@ function detectKind(
         reason: `text, ${c.distinct} distinct in ${nonNull} values (nearly unique)`,
       };
     }
-    return { kind: "categorical", reason: `text, ${c.distinct} distinct values` };
+    return { kind: "categorical", reason: `text, ${distinctValues(c.distinct)}` };
   }
   const isInteger = integerTypes.test(type);
   if (isInteger || floatTypes.test(type) || dateTypes.test(type)) {
     if (c.distinct <= maxCategories) {
-      return { kind: "categorical", reason: `${c.distinct} distinct values (at most ${maxCategories})` };
+      return { kind: "categorical", reason: `${distinctValues(c.distinct)} (at most ${maxCategories})` };
     }
     if (dateTypes.test(type)) return { kind: "datetime", reason: type.toLowerCase() };
     if (isInteger && c.distinct === c.rows && c.min !== null && c.max !== null) {
@@ -305,6 +305,10 @@ function detectKind(
     return { kind: "numeric", reason: isInteger ? "integer" : "number" };
   }
   return { kind: "ignored", reason: `type ${type} is not modelled` };
+}
+
+function distinctValues(n: number): string {
+  return `${n} distinct value${n === 1 ? "" : "s"}`;
 }
 
 function collectOverrides(source: SourceInfo, options: ProfileOptions, schema: SchemaFile | undefined) {

@@ -31,11 +31,17 @@ const compressions = [".gz", ".zst"];
 
 /** Builds a SourceSpec from CLI-style options: a positional file, `--table`, or `--sql`. */
 export function sourceSpec(file: string | undefined, opts: { table?: string; sql?: string }): SourceSpec {
-  const given = [file, opts.table, opts.sql].filter((x) => x !== undefined);
+  const given = [
+    file !== undefined ? `the file ${file}` : undefined,
+    opts.table !== undefined ? "--table" : undefined,
+    opts.sql !== undefined ? "--sql" : undefined,
+  ].filter((x) => x !== undefined);
   if (given.length !== 1) {
     throw new SynthorError(
       "SOURCE_OPTIONS",
-      given.length === 0 ? "no real table given" : "give the real table one way only",
+      given.length === 0
+        ? "no real table given"
+        : `the real table is given ${given.length} ways (${given.join(", ")}); give it one way only`,
       "pass a file (data.csv, data.parquet, data.json), or --table NAME with --db FILE.duckdb, or --sql 'select ...'",
     );
   }
@@ -65,6 +71,7 @@ export async function readSource(db: Db, spec: SourceSpec, view = "synthor_real"
       await dropRelation(db, view);
       await db.connection.run(`alter ${what} ${quoteIdent(next)} rename to ${quoteIdent(view)}`);
     } catch (err) {
+      if (spec.kind === "sql") throw await sqlError(db, spec.sql, err);
       throw unreadable(spec, label, err);
     }
   }
@@ -213,13 +220,21 @@ function selectFor(spec: SourceSpec): { select: string; label: string; materiali
     }
     case "table":
       throw new Error("tables are resolved by selectTable");
-    case "sql": {
-      // The query is wrapped as a subquery: a trailing `;` would end it early and a trailing `-- comment`
-      // would swallow the closing parenthesis.
-      const body = spec.sql.trim().replace(/;+\s*$/, "");
-      return { select: `select * from (${body}\n)`, label: "the --sql query", materialize: true };
-    }
+    case "sql":
+      return {
+        select: `select * from (${sqlBody(spec.sql)}\n)`,
+        label: "the --sql query",
+        materialize: true,
+      };
   }
+}
+
+/**
+ * The user's query, ready to be wrapped as a subquery: a trailing `;` would end it early, and a trailing
+ * `-- comment` would swallow the closing parenthesis (so the caller puts it on a new line).
+ */
+function sqlBody(sql: string): string {
+  return sql.trim().replace(/[;\s]+$/, "");
 }
 
 /** The format extension of a path, looking through a compression suffix: `a.csv.gz` is `.csv`. */
@@ -227,6 +242,26 @@ function formatOf(path: string): string {
   const ext = extname(path).toLowerCase();
   if (compressions.includes(ext)) return extname(path.slice(0, -ext.length)).toLowerCase();
   return ext;
+}
+
+/**
+ * A failed --sql, with DuckDB's message about the user's own query (not the subquery it was wrapped in),
+ * including the line and caret that point at the mistake.
+ */
+async function sqlError(db: Db, sql: string, err: unknown): Promise<SynthorError> {
+  let message = err instanceof Error ? err.message : String(err);
+  try {
+    const prepared = await db.connection.prepare(sqlBody(sql));
+    prepared.destroySync();
+  } catch (own) {
+    message = own instanceof Error ? own.message : String(own);
+  }
+  return new SynthorError(
+    "SOURCE_UNREADABLE",
+    `cannot read the --sql query: ${message.trim().replace(/\n{3,}/g, "\n\n")}`,
+    'fix the query (try it with: synthor query "..."), then run this again',
+    { source: "the --sql query" },
+  );
 }
 
 function unreadable(spec: SourceSpec, label: string, err: unknown): SynthorError {
@@ -269,8 +304,9 @@ function firstLines(message: string): string {
     .map((l) => l.trim())
     .filter(Boolean);
   const first = lines[0] ?? "unknown error";
-  if (/CSV Error on Line/i.test(first) && lines[1]) return `${first}: ${lines[1]}`;
-  return first;
+  if (!/CSV Error on Line/i.test(first)) return first;
+  const why = lines.slice(1).find((l) => !/^(Original Line|Possible Solution|\w+ = )/i.test(l));
+  return why ? `${first}: ${why}` : first;
 }
 
 /** A name as the user would type it on a command line. */
