@@ -1,5 +1,5 @@
 import type { Db } from "./db/connection.ts";
-import { numberLiteral, quoteIdent, quoteLiteral } from "./db/quote.ts";
+import { quoteIdent, quoteLiteral } from "./db/quote.ts";
 import { codesSelect } from "./encode.ts";
 import type { ValidProposal } from "./proposals.ts";
 import { countFine, countUnits, type Summary } from "./summarize.ts";
@@ -42,39 +42,44 @@ export async function sampleProposals(
   const uniform = options.withinRange === "uniform";
   const cols = summary.columns;
 
-  const defs = ["pid integer", "num bigint"];
+  // The proposals become one wide table (a row per proposal, fields per column), passed as one JSON
+  // parameter: parsing JSON in DuckDB is much faster than binding thousands of rows of SQL text.
+  const structure: Record<string, string> = { pid: "INTEGER", num: "BIGINT" };
   for (const [k, c] of cols.entries()) {
-    if (c.kind === "categorical") defs.push(`v${k} varchar`);
-    else defs.push(`lo${k} double`, `hi${k} double`, `plo${k} double`, `phi${k} double`);
+    if (c.kind === "categorical") structure[`v${k}`] = "VARCHAR";
+    else
+      Object.assign(structure, {
+        [`lo${k}`]: "DOUBLE",
+        [`hi${k}`]: "DOUBLE",
+        [`plo${k}`]: "DOUBLE",
+        [`phi${k}`]: "DOUBLE",
+      });
   }
-  await db.exec(
-    `create or replace temp table synthor_batch_proposals (${defs.join(", ")})`,
-    "create proposals table",
-  );
-  for (let start = 0; start < proposals.length; start += 500) {
-    const rows = proposals.slice(start, start + 500).map((p, i) => {
-      const fields = [String(start + i), String(p.num)];
-      for (const c of cols) {
-        const v = p.values[c.name] ?? null;
-        if (c.kind === "categorical") {
-          fields.push(typeof v === "string" ? quoteLiteral(v) : "NULL");
-        } else if (Array.isArray(v)) {
-          const grid = c.grid ?? [];
-          const atMin = v[0] <= (grid[0] ?? Number.NEGATIVE_INFINITY);
-          fields.push(
-            numberLiteral(v[0]),
-            numberLiteral(v[1]),
-            numberLiteral(atMin ? 0 : cdf(grid, v[0])),
-            numberLiteral(cdf(grid, v[1])),
-          );
-        } else {
-          fields.push("NULL", "NULL", "NULL", "NULL");
-        }
+  const rows = proposals.map((p, i) => {
+    const row: Record<string, string | number | null> = { pid: i, num: p.num };
+    for (const [k, c] of cols.entries()) {
+      const v = p.values[c.name] ?? null;
+      if (c.kind === "categorical") {
+        row[`v${k}`] = typeof v === "string" ? v : null;
+      } else if (Array.isArray(v)) {
+        const grid = c.grid ?? [];
+        const atMin = v[0] <= (grid[0] ?? Number.NEGATIVE_INFINITY);
+        Object.assign(row, {
+          [`lo${k}`]: v[0],
+          [`hi${k}`]: v[1],
+          [`plo${k}`]: atMin ? 0 : cdf(grid, v[0]),
+          [`phi${k}`]: cdf(grid, v[1]),
+        });
       }
-      return `(${fields.join(", ")})`;
-    });
-    await db.exec(`insert into synthor_batch_proposals values ${rows.join(",\n")}`, "insert proposals");
-  }
+    }
+    return row;
+  });
+  await db.exec(
+    `create or replace temp table synthor_batch_proposals as
+     select unnest(from_json($json, $structure), recursive := true)`,
+    "insert proposals",
+    { json: JSON.stringify(rows), structure: JSON.stringify([structure]) },
+  );
 
   const grids = cols
     .map((c, k) =>

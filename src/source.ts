@@ -96,7 +96,9 @@ export async function readSource(db: Db, spec: SourceSpec, view = "synthor_real"
 function emptyHint(spec: SourceSpec): string {
   switch (spec.kind) {
     case "file":
-      return "synthesis needs real rows to learn from; the file has column names but no data rows, so point to one that has data";
+      return /^\.[ct]sv$/.test(formatOf(spec.path))
+        ? "synthesis needs real rows to learn from; the file has column names but no data rows, so point to one that has data"
+        : "synthesis needs real rows to learn from; the file holds no records, so point to one that has data";
     case "table":
       return "synthesis needs real rows to learn from; fill the table first, or pick another with --table";
     case "sql":

@@ -42,7 +42,8 @@ export function formatJson(value: unknown): string {
 export function num(x: number | null | undefined, digits = 4): string {
   if (x === null || x === undefined || Number.isNaN(x)) return "";
   if (Number.isInteger(x)) return String(x);
-  return Math.abs(x) < 1 ? x.toPrecision(digits) : String(Math.round(x * 100) / 100);
+  // Through Number() so that trailing zeros go: 0.0885, not 0.08850.
+  return Math.abs(x) < 1 ? String(Number(x.toPrecision(digits))) : String(Math.round(x * 100) / 100);
 }
 
 function show(v: Cell): string {

@@ -1,4 +1,4 @@
-import { existsSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { type Command, Option } from "commander";
 import { Db } from "../db/connection.ts";
 import { SynthorError } from "../errors.ts";
@@ -105,6 +105,16 @@ export async function openDb(path: string | undefined, options: { mustExist?: bo
       { source: path },
     );
   }
+  // DuckDB opens some other files (a CSV, say) as a database held in memory: nothing would be kept.
+  if (existsSync(path) && statSync(path).size > 0 && !isDuckDbFile(path)) {
+    const literal = `'${path.replaceAll("'", "''")}'`;
+    throw new SynthorError(
+      "SOURCE_UNREADABLE",
+      `--db ${path} is not a DuckDB database file`,
+      `--db names a DuckDB file to read from and keep results in (a new name creates one); read data files as the source instead, e.g. synthor profile ${path}, or in SQL with read_csv(${literal})`,
+      { source: path },
+    );
+  }
   try {
     return await Db.open(path);
   } catch (err) {
@@ -119,6 +129,18 @@ export async function openDb(path: string | undefined, options: { mustExist?: bo
       { source: path },
     );
   }
+}
+
+/** A DuckDB database file starts with an 8-byte checksum and the magic bytes "DUCK". */
+function isDuckDbFile(path: string): boolean {
+  const header = Buffer.alloc(12);
+  const fd = openSync(path, "r");
+  try {
+    readSync(fd, header, 0, 12, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return header.subarray(8, 12).toString("latin1") === "DUCK";
 }
 
 /** Profile options from the flags (profileColumns splits comma-separated column lists). */

@@ -68,11 +68,14 @@ export class Db {
     label = "inline query",
   ): Promise<T[]> {
     const [values, types] = bind(params);
+    const t0 = performance.now();
     try {
       const reader = await this.connection.runAndReadAll(sql, values, types);
       return reader.getRowObjectsJS().map((r) => plain(r) as T);
     } catch (err) {
       throw new SqlError(label, err);
+    } finally {
+      trace(label, t0);
     }
   }
 
@@ -83,10 +86,13 @@ export class Db {
     params: Record<string, ParamValue> = {},
   ): Promise<void> {
     const [values, types] = bind(params);
+    const t0 = performance.now();
     try {
       await this.connection.run(sql, Object.keys(values).length ? values : undefined, types);
     } catch (err) {
       throw new SqlError(label, err);
+    } finally {
+      trace(label, t0);
     }
   }
 
@@ -99,6 +105,25 @@ export class Db {
     this.connection.closeSync();
     this.instance.closeSync();
   }
+}
+
+/** With SYNTHOR_TRACE=1, time spent per query label is printed to stderr at exit: where a run's time goes. */
+const traced = new Map<string, { calls: number; ms: number }>();
+function trace(label: string, t0: number): void {
+  if (!process.env.SYNTHOR_TRACE) return;
+  if (traced.size === 0) {
+    process.on("exit", () => {
+      const rows = [...traced.entries()].sort((a, b) => b[1].ms - a[1].ms);
+      for (const [l, t] of rows)
+        process.stderr.write(
+          `trace ${t.ms.toFixed(0).padStart(8)} ms ${String(t.calls).padStart(6)}x  ${l}\n`,
+        );
+    });
+  }
+  const t = traced.get(label) ?? { calls: 0, ms: 0 };
+  t.calls++;
+  t.ms += performance.now() - t0;
+  traced.set(label, t);
 }
 
 function bind(params: Record<string, ParamValue>): [Params, Types] {

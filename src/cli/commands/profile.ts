@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { formatNumber } from "../../discrepancy.ts";
 import { type ColumnProfile, modelledKinds } from "../../profile.ts";
 import { summarizeTable } from "../../summarize.ts";
 import { type Cell, formatJson, formatTable, num } from "../format.ts";
@@ -44,7 +45,13 @@ Examples:
             if (c.categories.length > 4) stats += `, ... (${c.categories.length})`;
           } else if (c?.summary) {
             const s = c.summary;
-            stats = `min ${num(s.min)} p50 ${num(s.p50)} max ${num(s.max)} mean ${num(s.mean)} sd ${num(s.sd)}; ${c.bins?.length ?? 0} bins`;
+            if (c.kind === "datetime") {
+              // Datetimes are modelled as seconds since 1970; people read them as dates.
+              const at = (x: number | null) => (x === null ? "" : formatNumber(c, x));
+              stats = `min ${at(s.min)} p50 ${at(s.p50)} max ${at(s.max)}; ${c.bins?.length ?? 0} bins`;
+            } else {
+              stats = `min ${num(s.min)} p50 ${num(s.p50)} max ${num(s.max)} mean ${num(s.mean)} sd ${num(s.sd)}; ${c.bins?.length ?? 0} bins`;
+            }
           } else if (p.kind === "constant") {
             stats = `always ${p.min}`;
           }
@@ -56,7 +63,7 @@ Examples:
         process.stdout.write(`${formatTable(rows)}\n`);
         if (!summary) {
           process.stdout.write(
-            `\nnote: no column can be modelled, so nothing can be synthesized; override a kind, e.g. --categorical ${JSON.stringify(profiles[0]?.name ?? "COLUMN")}\n`,
+            `\nnote: no column can be modelled, so nothing can be synthesized; override a kind, e.g. --categorical ${cliName(profiles[0]?.name ?? "COLUMN")}\n`,
           );
         }
       } finally {
@@ -80,4 +87,9 @@ function row(p: ColumnProfile, stats: string): Record<string, Cell> {
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/** A column name as the user would type it on a command line. */
+function cliName(name: string): string {
+  return /^[\w.-]+$/.test(name) ? name : JSON.stringify(name);
 }
