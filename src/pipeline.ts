@@ -15,6 +15,8 @@ export interface SynthOptions {
   source: SourceSpec;
   /** DuckDB file for results and history (default: in memory, nothing kept). */
   db?: string;
+  /** DuckDB worker threads (default: DuckDB's, one per core). The result does not depend on it. */
+  threads?: number;
   profile?: ProfileOptions;
   /** Rows to synthesize (default: as many as the real table has). */
   rows?: number;
@@ -95,7 +97,7 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
       "resume reads the interrupted run from its database: pass the same --db",
     );
   }
-  const db = await Db.open(dbPath);
+  const db = await Db.open(dbPath, options.threads ? { threads: options.threads } : {});
   try {
     return await run(db, options, started);
   } finally {

@@ -47,11 +47,15 @@ export async function cli(
   options: { cwd?: string; env?: Record<string, string> } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [join(packageRoot, "bin", "synthor.js"), ...args], {
-      cwd: options.cwd ?? packageRoot,
-      env: { ...process.env, TZ: "UTC", ...options.env },
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    const { stdout, stderr } = await run(
+      process.execPath,
+      [join(packageRoot, "bin", "synthor.js"), ...args],
+      {
+        cwd: options.cwd ?? packageRoot,
+        env: { ...process.env, TZ: "UTC", ...options.env },
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };

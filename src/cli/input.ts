@@ -87,7 +87,10 @@ export async function openInput(
  * Opens the DuckDB file given with --db (or an in-memory database), with errors that name the file.
  * `mustExist`: a missing file is an error instead of a new empty database.
  */
-export async function openDb(path: string | undefined, options: { mustExist?: boolean } = {}): Promise<Db> {
+export async function openDb(
+  path: string | undefined,
+  options: { mustExist?: boolean; persistMacros?: boolean; readOnly?: boolean } = {},
+): Promise<Db> {
   if (path === undefined) return Db.open(":memory:");
   if (options.mustExist && !existsSync(path)) {
     throw new SynthorError(
@@ -116,7 +119,10 @@ export async function openDb(path: string | undefined, options: { mustExist?: bo
     );
   }
   try {
-    return await Db.open(path);
+    return await Db.open(path, {
+      persistMacros: options.persistMacros ?? false,
+      readOnly: options.readOnly ?? false,
+    });
   } catch (err) {
     if (err instanceof SynthorError) throw err;
     const reason = (err instanceof Error ? err.message : String(err)).split("\n")[0];

@@ -5,6 +5,7 @@ import { profileCommand } from "./commands/profile.ts";
 import { queryCommand } from "./commands/query.ts";
 import { summarizeCommand } from "./commands/summarize.ts";
 import { synthCommand } from "./commands/synth.ts";
+import { withUsageErrors } from "./input.ts";
 
 /** Builds the program; tests call it with exitOverride() and their own output streams. */
 export function createCli(): Command {
@@ -19,6 +20,8 @@ export function createCli(): Command {
   program.addCommand(summarizeCommand());
   program.addCommand(macrosCommand());
   program.addCommand(queryCommand());
+  // Commander does not pass exitOverride to added commands: usage errors in any of them exit 2.
+  for (const cmd of program.commands) withUsageErrors(cmd);
   return program;
 }
 

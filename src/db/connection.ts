@@ -45,14 +45,25 @@ export class Db {
     readonly path: string,
   ) {}
 
-  /** Opens (or creates) a database file, or an in-memory one for `:memory:`, and loads the macros. */
-  static async open(path = ":memory:", options: { threads?: number } = {}): Promise<Db> {
+  /**
+   * Opens (or creates) a database file, or an in-memory one for `:memory:`, and loads the macros as
+   * temporary macros, so opening a user's database does not change it. `persistMacros` creates them in
+   * the file instead (`synthor macros --install`); `readOnly` lets several processes read one file.
+   */
+  static async open(
+    path = ":memory:",
+    options: { threads?: number; persistMacros?: boolean; readOnly?: boolean } = {},
+  ): Promise<Db> {
     const config: Record<string, string> = {};
     if (options.threads) config.threads = String(options.threads);
+    if (options.readOnly && path !== ":memory:") config.access_mode = "READ_ONLY";
     const instance = await DuckDBInstance.create(path, config);
     const connection = await instance.connect();
     const db = new Db(instance, connection, path);
-    await db.exec(macroScript(), "macros/*.sql");
+    const script = options.persistMacros
+      ? macroScript()
+      : macroScript().replaceAll(/create or replace macro/gi, "create or replace temp macro");
+    await db.exec(script, "macros/*.sql");
     return db;
   }
 

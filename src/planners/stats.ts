@@ -217,7 +217,7 @@ export class StatsPlanner implements Planner {
       const use = parents.slice(0, n);
       const table = await this.conditionalTable(child, use);
       const found = table.get(codeKey(use.map((p) => fixed.get(p) ?? null)));
-      if (found && found.counts.some((x) => x > 0)) return found;
+      if (found?.counts.some((x) => x > 0)) return found;
     }
     throw new Error(`no real values for column ${child}`);
   }

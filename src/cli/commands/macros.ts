@@ -25,8 +25,7 @@ Examples:
         process.stdout.write(`${macroScript()}\n`);
         return;
       }
-      // Db.open creates the macros; in a file database they persist.
-      const db = await openDb(opts.install);
+      const db = await openDb(opts.install, { persistMacros: true });
       db.close();
       process.stderr.write(`installed ${macroNames().length} macros into ${opts.install}\n`);
     });

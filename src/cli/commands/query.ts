@@ -19,16 +19,17 @@ export function queryCommand(): Command {
     .addOption(
       new Option("--format <format>", "output format").choices(["table", "csv", "json"]).default("table"),
     )
+    .option("--write", "open --db for writing (create tables, ...); by default it is opened read-only")
     .addHelpText(
       "after",
       `
 Examples:
-  $ synthor query --db run.duckdb "select iteration, rows, mean_tvd from synthor_iterations"
-  $ synthor query --db run.duckdb "from synthor_frequency('synthor_synthetic', 'gender')" --format csv
+  $ synthor query --db run.duckdb "select iteration, rows_total, mean_tvd from synthor_iterations"
+  $ synthor query --db run.duckdb "from synthor_frequency('synthetic', 'gender')" --format csv
   $ synthor query "from synthor_main_bins('data.parquet', 'price', 6)"`,
     )
-    .action(async (sql: string, opts: { db?: string; format: "table" | "csv" | "json" }) => {
-      const db = await openDb(opts.db, { mustExist: true });
+    .action(async (sql: string, opts: { db?: string; format: "table" | "csv" | "json"; write?: boolean }) => {
+      const db = await openDb(opts.db, { mustExist: true, readOnly: !opts.write });
       try {
         let rows: Record<string, unknown>[];
         let columns: string[];

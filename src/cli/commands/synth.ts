@@ -23,6 +23,7 @@ interface SynthCliOptions extends InputOptions {
   resume?: boolean;
   json?: boolean;
   quiet?: boolean;
+  threads?: number;
 }
 
 /** `synthor synth`: the main job, paper Algorithm 1. */
@@ -78,6 +79,11 @@ export function synthCommand(): Command {
     .option("--out-table <name>", "name of the synthetic table in --db", "synthetic")
     .option("--overwrite", "replace an existing --out file")
     .option("--resume", "continue the interrupted run kept in --db")
+    .addOption(
+      new Option("--threads <n>", "DuckDB worker threads (the result does not depend on it)").argParser(
+        positiveInt("--threads"),
+      ),
+    )
     .option("--json", "print a machine-readable summary on stdout")
     .option("--quiet", "no progress on stderr")
     .addHelpText(
@@ -119,6 +125,7 @@ Examples:
         result = await synthesize({
           source: spec,
           ...(opts.db ? { db: opts.db } : {}),
+          ...(opts.threads ? { threads: opts.threads } : {}),
           profile: profileOptionsFrom(opts),
           ...(opts.rows ? { rows: opts.rows } : {}),
           iterations: opts.iterations,
