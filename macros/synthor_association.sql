@@ -17,8 +17,11 @@ margins as (
         sum(n) over () as total
     from cells
 ),
+-- NULL counts as a category here too (count(distinct ...) would skip it).
 dims as (
-    select count(distinct a) as ka, count(distinct b) as kb from cells
+    select
+        (select count(*) from (select distinct a from cells)) as ka,
+        (select count(*) from (select distinct b from cells)) as kb
 ),
 -- Expected counts of every cell, observed or not, for chi²: sum over observed cells of (o-e)²/e plus
 -- the expected counts of unobserved cells equals sum(o²/e) - n.

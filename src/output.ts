@@ -48,7 +48,9 @@ export function outputSelect(profiles: ColumnProfile[], seed: number, from = "sy
         exprs.push(`cast(${q} as ${type}) as ${q}`);
         break;
       case "numeric":
-        exprs.push(p.integral ? `cast(round(${q}) as ${type}) as ${q}` : `cast(${q} as ${type}) as ${q}`);
+        if (p.integral) exprs.push(`cast(round(${q}) as ${type}) as ${q}`);
+        else if (p.decimals !== undefined) exprs.push(`cast(round(${q}, ${p.decimals}) as ${type}) as ${q}`);
+        else exprs.push(`cast(${q} as ${type}) as ${q}`);
         break;
       case "datetime":
         exprs.push(`cast(make_timestamp((${q} * 1000000)::bigint) as ${type}) as ${q}`);

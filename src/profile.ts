@@ -26,6 +26,8 @@ export interface ColumnProfile {
   reason: string;
   /** Numeric or datetime with only whole values: samples are rounded. */
   integral: boolean;
+  /** Float columns: the decimal places the real values are written with (0-6); synthetic ones are rounded to it. */
+  decimals?: number;
   rows: number;
   nulls: number;
   nullShare: number;
@@ -222,6 +224,13 @@ export async function profileColumns(
       kind,
       reason: override ? `set by ${overrides.origin.get(column.name)}` : detected.reason,
     };
+    if (kind === "numeric" && floatTypes.test(column.type) && !base.integral) {
+      const [d] = await db.query<{ decimals: number | null }>("column_decimals", {
+        table: source.view,
+        column: column.name,
+      });
+      if (d?.decimals !== null && d?.decimals !== undefined) profile.decimals = d.decimals;
+    }
     const description = options.describe?.[column.name] ?? schema?.columns[column.name]?.description;
     if (description) profile.description = description;
     // Detection alone would ignore an all-NULL column; the user is asked to, so nothing is dropped silently.

@@ -1,0 +1,344 @@
+/**
+ * Golden tests for every query file in sql/, run through Db.query / Db.run with bound parameters as
+ * the pipeline runs them. Files that wrap one macro reuse that macro's golden input and expected CSVs;
+ * files that read the pipeline's state tables (fine_counts, sub_bins, merge_counts) get those tables
+ * built by hand from test/golden/<file>.*.csv. The arithmetic is in test/golden/<name>.md.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Db, type Row, varcharList } from "../src/db/connection.ts";
+import { quoteIdent } from "../src/db/quote.ts";
+import {
+  COUNT_TYPES,
+  type CsvRow,
+  decodeList,
+  expectGolden,
+  field,
+  gapTables,
+  goldenCases,
+  loadGapTables,
+  loadTable,
+} from "./golden/golden.ts";
+import { withDb } from "./helpers.ts";
+
+/** Column types of the state tables, as src/summarize.ts creates them. */
+const FINE_TYPES = { column: "varchar", bin: "bigint", sub: "integer", n: "bigint" };
+const EDGE_TYPES = { column: "varchar", edges: "double[]" };
+const BIN_TYPES = {
+  column: "varchar",
+  bin: "bigint",
+  lo: "double",
+  hi: "double",
+  n: "bigint",
+  share: "double",
+};
+
+/** Creates an empty state table with the given column types. */
+async function emptyTable(db: Db, table: string, types: Record<string, string>): Promise<void> {
+  const defs = Object.entries(types)
+    .map(([c, t]) => `${quoteIdent(c)} ${t}`)
+    .join(", ");
+  await db.exec(`create or replace table ${quoteIdent(table)} (${defs})`, `create ${table}`);
+}
+
+describe("query files that wrap one macro", () => {
+  let db: Db;
+
+  beforeAll(async () => {
+    db = await Db.open(":memory:", { threads: 2 });
+    await loadTable(db, "quantile_edges_input", "synthor_quantile_edges.input.csv", {}, "double");
+    await loadTable(db, "quantile_grid_input", "synthor_quantile_grid.input.csv", {}, "double");
+    await loadTable(db, "main_bins_input", "synthor_main_bins.input.csv", {}, "double");
+    await loadTable(
+      db,
+      "numeric_summary_input",
+      "synthor_numeric_summary.input.csv",
+      { x: "integer" },
+      "double",
+    );
+    await loadTable(db, "column_stats_input", "synthor_column_stats.input.csv", {
+      num: "double",
+      int: "integer",
+      empty: "double",
+      'a"; drop table x; --': "integer",
+      größe: "double",
+      select: "boolean",
+    });
+    await loadTable(db, "frequency_input", "synthor_frequency.input.csv", { num: "integer" });
+    await loadTable(db, "contingency_input", "synthor_contingency.input.csv", { b: "integer" });
+    await loadTable(db, "association_input", "synthor_association.input.csv", {
+      b: "integer",
+      größe: "integer",
+    });
+    await loadGapTables(db);
+  });
+
+  afterAll(() => db?.close());
+
+  describe("sql/quantile_edges.sql", () => {
+    const { outputs, cases } = goldenCases("synthor_quantile_edges.expected.csv", ["column", "k"]);
+    for (const { key, rows } of cases) {
+      it(`${key.column} bins=${key.k}`, async () => {
+        const actual = await db.query("quantile_edges", {
+          table: "quantile_edges_input",
+          column: field(key, "column"),
+          bins: Number(key.k),
+        });
+        expectGolden(actual, rows, outputs);
+      });
+    }
+  });
+
+  describe("sql/quantile_grid.sql", () => {
+    const { outputs, cases } = goldenCases("synthor_quantile_grid.expected.csv", ["column", "k"]);
+    for (const { key, rows } of cases) {
+      it(`${key.column} k=${key.k}`, async () => {
+        const actual = await db.query("quantile_grid", {
+          table: "quantile_grid_input",
+          column: field(key, "column"),
+          k: Number(key.k),
+        });
+        expectGolden(actual, rows, outputs);
+      });
+    }
+  });
+
+  describe("sql/main_bins.sql", () => {
+    const { outputs, cases } = goldenCases("synthor_main_bins.expected.csv", ["column", "k"]);
+    for (const { key, rows } of cases) {
+      it(`${key.column} bins=${key.k}`, async () => {
+        const actual = await db.query("main_bins", {
+          table: "main_bins_input",
+          column: field(key, "column"),
+          bins: Number(key.k),
+        });
+        expectGolden(actual, rows, outputs);
+      });
+    }
+  });
+
+  describe("sql/numeric_summary.sql", () => {
+    const { outputs, cases } = goldenCases("synthor_numeric_summary.expected.csv", ["column"]);
+    for (const { key, rows } of cases) {
+      it(field(key, "column"), async () => {
+        const actual = await db.query("numeric_summary", {
+          table: "numeric_summary_input",
+          column: field(key, "column"),
+        });
+        expectGolden(actual, rows, outputs);
+      });
+    }
+  });
+
+  describe("sql/column_stats.sql", () => {
+    const { outputs, cases } = goldenCases("synthor_column_stats.expected.csv", ["column"]);
+    for (const { key, rows } of cases) {
+      it(field(key, "column"), async () => {
+        const actual = await db.query("column_stats", {
+          table: "column_stats_input",
+          column: field(key, "column"),
+        });
+        expectGolden(actual, rows, outputs);
+      });
+    }
+  });
+
+  describe("sql/frequencies.sql", () => {
+    const { outputs, cases } = goldenCases("synthor_frequency.expected.csv", ["column"]);
+    for (const { key, rows } of cases) {
+      it(field(key, "column"), async () => {
+        const actual = await db.query("frequencies", {
+          table: "frequency_input",
+          column: field(key, "column"),
+        });
+        expectGolden(actual, rows, outputs);
+      });
+    }
+  });
+
+  describe("sql/contingency.sql", () => {
+    // The query keeps unit, cell and n of the macro's golden (no share).
+    const { cases } = goldenCases("synthor_contingency.expected.csv", ["columns"]);
+    for (const { key, rows } of cases) {
+      it(`columns ${key.columns}`, async () => {
+        const columns = decodeList(field(key, "columns")).map(String);
+        const actual = await db.query<Row & { unit: string }>("contingency", {
+          table: "contingency_input",
+          columns: varcharList(columns),
+        });
+        expectGolden(
+          actual.map((r) => ({ ...r, unit: JSON.parse(r.unit) })),
+          rows,
+          ["unit", "cell", "n"],
+        );
+      });
+    }
+  });
+
+  describe("sql/pair_association.sql", () => {
+    const { outputs, cases } = goldenCases("synthor_association.expected.csv", ["col_a", "col_b"]);
+    for (const { key, rows } of cases) {
+      // With a NULL category (a = x, y, NULL) Cramér's V of a x b is 1: see test/macros.golden.test.ts.
+      it(`${key.col_a} x ${key.col_b}`, async () => {
+        const actual = await db.query("pair_association", {
+          table: "association_input",
+          column_a: field(key, "col_a"),
+          column_b: field(key, "col_b"),
+        });
+        expectGolden(actual, rows, outputs);
+      });
+    }
+  });
+
+  describe("sql/gaps.sql", () => {
+    const { outputs, cases } = goldenCases("synthor_gaps.expected.csv", ["case"]);
+    for (const { key, rows } of cases) {
+      it(field(key, "case"), async () => {
+        expectGolden(await db.query("gaps", gapTables(field(key, "case"))), rows, outputs);
+      });
+    }
+  });
+
+  describe("sql/tvd.sql", () => {
+    const { outputs, cases } = goldenCases("synthor_tvd.expected.csv", ["case"]);
+    for (const { key, rows } of cases) {
+      it(field(key, "case"), async () => {
+        expectGolden(await db.query("tvd", gapTables(field(key, "case"))), rows, outputs);
+      });
+    }
+  });
+});
+
+describe("sql/fine_counts.sql", () => {
+  let db: Db;
+
+  beforeAll(async () => {
+    db = await Db.open(":memory:", { threads: 2 });
+    await loadTable(db, "fine_real", "fine_counts.input.csv", {}, "double");
+    await loadTable(db, "fine_synth", "fine_counts.synth.csv", {}, "double");
+    await loadTable(db, "synthor_edges", "fine_counts.edges.csv", EDGE_TYPES);
+    await loadTable(db, "synthor_bins", "fine_counts.bins.csv", BIN_TYPES);
+  });
+
+  afterAll(() => db?.close());
+
+  // `column` is both a parameter and an output column of the query.
+  const { cases } = goldenCases(
+    "fine_counts.expected.csv",
+    ["table", "sub_bins", "column"],
+    ["column", "bin", "sub", "n"],
+  );
+  for (const { key, rows } of cases) {
+    it(`${key.table} ${key.column} sub_bins=${key.sub_bins}`, async () => {
+      const actual = await db.query("fine_counts", {
+        table: `fine_${key.table}`,
+        column: field(key, "column"),
+        sub_bins: Number(key.sub_bins),
+      });
+      expectGolden(actual, rows, ["column", "bin", "sub", "n"]);
+    });
+  }
+});
+
+describe("sql/sub_bins.sql", () => {
+  const { outputs, cases } = goldenCases("sub_bins.expected.csv", ["case"]);
+  const byCase = new Map(cases.map((c) => [c.key.case, c.rows]));
+
+  /** The real side's state tables; the synthetic side from the golden files or empty. */
+  async function state(db: Db, synth: "golden" | "empty"): Promise<void> {
+    await loadTable(db, "synthor_real_counts", "sub_bins.real_counts.csv", COUNT_TYPES);
+    await loadTable(db, "synthor_real_fine", "sub_bins.real_fine.csv", FINE_TYPES);
+    await loadTable(db, "synthor_bins", "sub_bins.bins.csv", BIN_TYPES);
+    if (synth === "golden") {
+      await loadTable(db, "synthor_synth_counts", "sub_bins.synth_counts.csv", COUNT_TYPES);
+      await loadTable(db, "synthor_synth_fine", "sub_bins.synth_fine.csv", FINE_TYPES);
+    } else {
+      await emptyTable(db, "synthor_synth_counts", COUNT_TYPES);
+      await emptyTable(db, "synthor_synth_fine", FINE_TYPES);
+    }
+  }
+
+  it("midway: worst main bin per column, synthetic-only sub-cells, a column without synthetic rows", () =>
+    withDb(async (db) => {
+      await state(db, "golden");
+      expectGolden(await db.query("sub_bins", { sub_bins: 2 }), byCase.get("midway") ?? [], outputs);
+    }));
+
+  it("first iteration: empty synthetic side, the largest real main bin of each column", () =>
+    withDb(async (db) => {
+      await state(db, "empty");
+      expectGolden(await db.query("sub_bins", { sub_bins: 2 }), byCase.get("first_iteration") ?? [], outputs);
+    }));
+});
+
+describe("sql/merge_counts.sql", () => {
+  const counts = goldenCases("merge_counts.expected_counts.csv", ["case"]);
+  const fine = goldenCases("merge_counts.expected_fine.csv", ["case"]);
+  const expected = (g: typeof counts, name: string): CsvRow[] =>
+    g.cases.find((c) => c.key.case === name)?.rows ?? [];
+
+  async function merged(db: Db): Promise<{ counts: Row[]; fine: Row[] }> {
+    await loadTable(db, "synthor_batch_counts", "merge_counts.batch_counts.csv", COUNT_TYPES);
+    await loadTable(db, "synthor_batch_fine", "merge_counts.batch_fine.csv", FINE_TYPES);
+    await db.run("merge_counts");
+    return {
+      counts: await db.all("select unit, cell, n from synthor_synth_counts order by unit, cell"),
+      fine: await db.all('select "column", bin, sub, n from synthor_synth_fine order by "column", bin, sub'),
+    };
+  }
+
+  it("merged: adds a batch to the running counts, new cells and units included, NULL cells merged", () =>
+    withDb(async (db) => {
+      await loadTable(db, "synthor_synth_counts", "merge_counts.synth_counts.csv", COUNT_TYPES);
+      await loadTable(db, "synthor_synth_fine", "merge_counts.synth_fine.csv", FINE_TYPES);
+      const result = await merged(db);
+      expectGolden(result.counts, expected(counts, "merged"), counts.outputs);
+      expectGolden(result.fine, expected(fine, "merged"), fine.outputs);
+    }));
+
+  it("first_batch: into empty running counts, the batch itself", () =>
+    withDb(async (db) => {
+      await emptyTable(db, "synthor_synth_counts", COUNT_TYPES);
+      await emptyTable(db, "synthor_synth_fine", FINE_TYPES);
+      const result = await merged(db);
+      expectGolden(result.counts, expected(counts, "first_batch"), counts.outputs);
+      expectGolden(result.fine, expected(fine, "first_batch"), fine.outputs);
+    }));
+
+  it("keeps the column types the next merge and sub_bins.sql expect", () =>
+    withDb(async (db) => {
+      await emptyTable(db, "synthor_synth_counts", COUNT_TYPES);
+      await emptyTable(db, "synthor_synth_fine", FINE_TYPES);
+      await merged(db);
+      const types = await db.all(
+        `select table_name, column_name, data_type from information_schema.columns
+         where table_name in ('synthor_synth_counts', 'synthor_synth_fine')
+         order by table_name, ordinal_position`,
+      );
+      expect(types).toEqual([
+        { table_name: "synthor_synth_counts", column_name: "unit", data_type: "VARCHAR" },
+        { table_name: "synthor_synth_counts", column_name: "cell", data_type: "VARCHAR[]" },
+        { table_name: "synthor_synth_counts", column_name: "n", data_type: "BIGINT" },
+        { table_name: "synthor_synth_fine", column_name: "column", data_type: "VARCHAR" },
+        { table_name: "synthor_synth_fine", column_name: "bin", data_type: "BIGINT" },
+        { table_name: "synthor_synth_fine", column_name: "sub", data_type: "INTEGER" },
+        { table_name: "synthor_synth_fine", column_name: "n", data_type: "BIGINT" },
+      ]);
+    }));
+});
+
+describe("sql/column_decimals.sql", () => {
+  // Worked by hand: 19.99 and 5.1 need 2 places; 7 needs none: the column needs 2.
+  it("returns the places the column is written with", async () => {
+    const db = await Db.open(":memory:", { threads: 1 });
+    try {
+      await db.exec(
+        'create table prices as select * from (values (19.99::double), (5.1), (7.0)) v("unit price")',
+      );
+      expect(await db.query("column_decimals", { table: "prices", column: "unit price" })).toEqual([
+        { decimals: 2 },
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+});
