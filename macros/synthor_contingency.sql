@@ -3,7 +3,8 @@
 -- `unit` names the columns as a JSON list; the cell lists values in the table's column order, which is
 -- the order `unit` gives. Bin numeric columns first (synthor_bin) to get the paper's joint tables.
 create or replace macro synthor_contingency(tbl, cols) as table
-with coded as (
+-- Not materialized: `coded` is read twice (names, groups), and materializing it would copy the table.
+with coded as not materialized (
     select columns(c -> list_contains(cols, c))::varchar
     from query_table(tbl)
 ),
@@ -11,10 +12,16 @@ names as (
     select list_value(*columns(*)) as names
     from (select alias(columns(*)) from coded limit 1)
 ),
-counts as (
-    select list_value(*columns(*)) as cell, count(*) as n
+-- Group by the columns themselves and build the cell list afterwards, on the few grouped rows: grouping
+-- by a list value is several times slower.
+grouped as (
+    select *, count(*) as __synthor_n
     from coded
     group by all
+),
+counts as (
+    select list_value(*columns(* exclude (__synthor_n))) as cell, __synthor_n as n
+    from grouped
 )
 select
     to_json((select names from names))::varchar as unit,

@@ -26,6 +26,9 @@ export interface ColumnProfile {
   reason: string;
   /** Numeric or datetime with only whole values: samples are rounded. */
   integral: boolean;
+  /** Mean and sample standard deviation of the values read as numbers (null for text). */
+  mean?: number | null;
+  sd?: number | null;
   /** Float columns: the decimal places the real values are written with (0-6); synthetic ones are rounded to it. */
   decimals?: number;
   rows: number;
@@ -199,10 +202,23 @@ export async function profileColumns(
       non_null: number;
       distinct_values: number;
       integral: boolean;
+      decimals: number | null;
+      mean: number | null;
+      sd: number | null;
       min: string | null;
       max: string | null;
     }>("column_stats", { table: source.view, column: column.name });
     if (!stats) throw new Error(`no statistics for column ${column.name}`);
+    // The estimate decides unless the exact count could change the kind: few values (categorical) or
+    // (nearly) one per row (identifier).
+    const estimate = stats.distinct_values;
+    if (estimate <= 2 * maxCategories + 10 || estimate >= 0.8 * stats.non_null) {
+      const [exact] = await db.query<{ distinct_values: number }>("distinct_count", {
+        table: source.view,
+        column: column.name,
+      });
+      stats.distinct_values = exact?.distinct_values ?? estimate;
+    }
     const base = {
       name: column.name,
       index,
@@ -213,6 +229,8 @@ export async function profileColumns(
       distinct: stats.distinct_values,
       min: stats.min,
       max: stats.max,
+      mean: stats.mean,
+      sd: stats.sd,
       // Only numbers round: booleans and text that looks like whole numbers are not integral.
       integral: stats.integral && (integerTypes.test(column.type) || floatTypes.test(column.type)),
     };
@@ -224,12 +242,8 @@ export async function profileColumns(
       kind,
       reason: override ? `set by ${overrides.origin.get(column.name)}` : detected.reason,
     };
-    if (kind === "numeric" && floatTypes.test(column.type) && !base.integral) {
-      const [d] = await db.query<{ decimals: number | null }>("column_decimals", {
-        table: source.view,
-        column: column.name,
-      });
-      if (d?.decimals !== null && d?.decimals !== undefined) profile.decimals = d.decimals;
+    if (kind === "numeric" && floatTypes.test(column.type) && !base.integral && stats.decimals !== null) {
+      profile.decimals = stats.decimals;
     }
     const description = options.describe?.[column.name] ?? schema?.columns[column.name]?.description;
     if (description) profile.description = description;

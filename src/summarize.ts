@@ -102,35 +102,26 @@ export async function summarizeTable(
     "create real model view",
   );
 
-  const columns: ModelColumn[] = [];
-  for (const p of modelled) {
-    const column: ModelColumn = { ...p, kind: p.kind as ModelColumn["kind"] };
-    const params = { table: "synthor_real_model", column: p.name };
-    if (p.kind === "categorical") {
-      column.categories = await db.query<Category & Record<string, unknown>>("frequencies", params);
-    } else {
-      const [edgeRow] = await db.query<{ edges: number[] }>("quantile_edges", { ...params, bins });
-      column.edges = edgeRow?.edges ?? [];
-      await db.exec("insert into synthor_edges values ($column, $edges)", "store edges", {
-        column: p.name,
-        edges: doubleList(column.edges),
-      });
-      column.bins = await db.query<Bin & Record<string, unknown>>("main_bins", { ...params, bins });
-      await db.exec(
-        "insert into synthor_bins select $column, bin, lo, hi, n, share from synthor_main_bins($table, $column, $bins)",
-        "store bins",
-        { ...params, bins },
-      );
-      const [gridRow] = await db.query<{ grid: number[] }>("quantile_grid", { ...params, k: gridSize });
-      column.grid = gridRow?.grid ?? [];
-      await db.exec("insert into synthor_grid values ($column, $grid)", "store grid", {
-        column: p.name,
-        grid: doubleList(column.grid),
-      });
-      const [summary] = await db.query<NumericSummary & Record<string, unknown>>("numeric_summary", params);
-      if (summary) column.summary = summary;
-    }
-    columns.push(column);
+  // Numeric columns: one sort gives the sampler's quantile grid and the main bins' edges.
+  const columns: ModelColumn[] = modelled.map((p) => ({ ...p, kind: p.kind as ModelColumn["kind"] }));
+  for (const column of columns) {
+    if (column.kind === "categorical") continue;
+    const [row] = await db.query<{ grid: number[] | null; edges: number[] }>("quantiles", {
+      table: "synthor_real_model",
+      column: column.name,
+      k: gridSize,
+      bins,
+    });
+    column.grid = row?.grid ?? [];
+    column.edges = row?.edges ?? [];
+    await db.exec("insert into synthor_edges values ($column, $edges)", "store edges", {
+      column: column.name,
+      edges: doubleList(column.edges),
+    });
+    await db.exec("insert into synthor_grid values ($column, $grid)", "store grid", {
+      column: column.name,
+      grid: doubleList(column.grid),
+    });
   }
 
   await db.exec(
@@ -151,6 +142,56 @@ export async function summarizeTable(
     "create count tables",
   );
   await countUnits(db, "synthor_real_codes", [...marginals, ...groups], "synthor_real_counts");
+
+  // Frequency tables and main-bin counts are the marginal units' counts: no further pass over the data.
+  for (const [k, column] of columns.entries()) {
+    const unit = marginals[k] as Unit;
+    const cells = await db.all<{ cell: (string | null)[]; n: number }>(
+      "select cell, n from synthor_real_counts where unit = $unit",
+      { unit: unit.id },
+      "read marginal counts",
+    );
+    const total = cells.reduce((a, c) => a + c.n, 0);
+    if (column.kind === "categorical") {
+      column.categories = cells
+        .map((c) => ({ value: c.cell[0] ?? null, n: c.n, share: c.n / total }))
+        .sort((a, b) => b.n - a.n || compareValues(a.value, b.value));
+      continue;
+    }
+    const grid = column.grid ?? [];
+    const edges = column.edges ?? [];
+    const count = new Map(cells.map((c) => [c.cell[0] ?? null, c.n]));
+    column.bins = Array.from({ length: edges.length + 1 }, (_, b) => {
+      const n = count.get(String(b)) ?? 0;
+      return {
+        bin: b,
+        lo: b === 0 ? (grid[0] ?? 0) : (edges[b - 1] as number),
+        hi: b === edges.length ? (grid[grid.length - 1] ?? 0) : (edges[b] as number),
+        n,
+        share: n / total,
+      };
+    });
+    for (const b of column.bins) {
+      await db.exec("insert into synthor_bins values ($column, $bin, $lo, $hi, $n, $share)", "store bins", {
+        column: column.name,
+        ...b,
+      });
+    }
+    const at = (q: number) => grid[Math.round(q * (grid.length - 1))] ?? null;
+    column.summary = {
+      n: column.rows,
+      nulls: column.nulls,
+      mean: column.mean ?? null,
+      sd: column.sd ?? null,
+      min: at(0),
+      p05: at(0.05),
+      p25: at(0.25),
+      p50: at(0.5),
+      p75: at(0.75),
+      p95: at(0.95),
+      max: at(1),
+    };
+  }
   await countFine(db, "synthor_real_model", columns, subBins, "synthor_real_fine");
 
   return {
@@ -166,6 +207,14 @@ export async function summarizeTable(
 }
 
 /** Unit ids for groups of columns: the columns in table order, named as DuckDB's to_json writes them. */
+/** NULLs last, then by text: the order synthor_frequency gives ties. */
+function compareValues(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null) return 1;
+  if (b === null) return -1;
+  return a < b ? -1 : 1;
+}
+
 export async function unitsFor(db: Db, groups: string[][], modelled: ColumnProfile[]): Promise<Unit[]> {
   const order = new Map(modelled.map((c, i) => [c.name, i]));
   const units: Unit[] = [];

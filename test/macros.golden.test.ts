@@ -182,6 +182,20 @@ describe("macros/synthor_column_stats.sql", () => {
   }
 });
 
+describe("macros/synthor_distinct_count.sql", () => {
+  // Exact distinct non-NULL counts, worked by hand in test/golden/synthor_column_stats.md.
+  const { cases } = goldenCases("synthor_column_stats.expected.csv", ["column"]);
+  for (const { key, rows } of cases) {
+    it(key.column ?? "", async () => {
+      const actual = await db.all("select * from synthor_distinct_count($table, $column)", {
+        table: "column_stats_input",
+        column: field(key, "column"),
+      });
+      expect(actual).toEqual([{ distinct_values: Number(rows[0]?.distinct_values) }]);
+    });
+  }
+});
+
 describe("macros/synthor_frequency.sql", () => {
   const { outputs, cases } = goldenCases("synthor_frequency.expected.csv", ["column"]);
   for (const { key, rows } of cases) {
@@ -268,6 +282,33 @@ describe("macros/synthor_quantile_grid.sql", () => {
         k: field(key, "k"),
       });
       expectGolden(actual, rows, outputs);
+    });
+  }
+});
+
+describe("macros/synthor_quantiles.sql", () => {
+  // Both lists from one sort: each golden of synthor_quantile_grid and synthor_quantile_edges must come
+  // out of synthor_quantiles unchanged, the other list alongside.
+  const grids = goldenCases("synthor_quantile_grid.expected.csv", ["column", "k"]);
+  for (const { key, rows } of grids.cases) {
+    it(`grid of ${key.column} k=${key.k}`, async () => {
+      const actual = await db.all("select grid from synthor_quantiles($table, $column, $k::integer, 6)", {
+        table: "quantile_grid_input",
+        column: field(key, "column"),
+        k: field(key, "k"),
+      });
+      expectGolden(actual, rows, grids.outputs);
+    });
+  }
+  const edges = goldenCases("synthor_quantile_edges.expected.csv", ["column", "k"]);
+  for (const { key, rows } of edges.cases) {
+    it(`edges of ${key.column} k=${key.k}`, async () => {
+      const actual = await db.all("select edges from synthor_quantiles($table, $column, 10, $k::integer)", {
+        table: "quantile_edges_input",
+        column: field(key, "column"),
+        k: field(key, "k"),
+      });
+      expectGolden(actual, rows, edges.outputs);
     });
   }
 });
@@ -366,31 +407,4 @@ describe("hostile column names", () => {
     }
     expect(decodeList('[a"; drop table x; --|select]')).toEqual(['a"; drop table x; --', "select"]);
   });
-});
-
-describe("macros/synthor_decimals.sql", () => {
-  // Worked by hand: cents = {1.25, 3.5, NULL}: 1.25 needs 2 places, 3.5 needs 1, so d = 2.
-  // whole = {1.0, 2.0}: d = 0. fine = {0.1234567}: 7 places, more than 6, so NULL.
-  // tiny = {0.000001}: 6 places. empty = {NULL}: no value breaks d = 0, so 0.
-  const cases: [string, number | null][] = [
-    ["cents", 2],
-    ["whole", 0],
-    ["fine", null],
-    ["tiny", 6],
-    ["empty", 0],
-  ];
-  beforeAll(async () => {
-    await db.exec(
-      `create table decimals_input as select * from (values
-         (1.25::double, 1.0::double, 0.1234567::double, 0.000001::double, null::double),
-         (3.5, 2.0, 0.1234567, 0.000001, null),
-         (null, 2.0, 0.1234567, 0.000001, null)) v(cents, whole, fine, tiny, empty)`,
-    );
-  });
-  for (const [col, expected] of cases) {
-    it(`${col} -> ${expected}`, async () => {
-      const rows = await db.all("select * from synthor_decimals('decimals_input', $col)", { col });
-      expect(rows).toEqual([{ decimals: expected }]);
-    });
-  }
 });

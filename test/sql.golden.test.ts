@@ -74,61 +74,6 @@ describe("query files that wrap one macro", () => {
 
   afterAll(() => db?.close());
 
-  describe("sql/quantile_edges.sql", () => {
-    const { outputs, cases } = goldenCases("synthor_quantile_edges.expected.csv", ["column", "k"]);
-    for (const { key, rows } of cases) {
-      it(`${key.column} bins=${key.k}`, async () => {
-        const actual = await db.query("quantile_edges", {
-          table: "quantile_edges_input",
-          column: field(key, "column"),
-          bins: Number(key.k),
-        });
-        expectGolden(actual, rows, outputs);
-      });
-    }
-  });
-
-  describe("sql/quantile_grid.sql", () => {
-    const { outputs, cases } = goldenCases("synthor_quantile_grid.expected.csv", ["column", "k"]);
-    for (const { key, rows } of cases) {
-      it(`${key.column} k=${key.k}`, async () => {
-        const actual = await db.query("quantile_grid", {
-          table: "quantile_grid_input",
-          column: field(key, "column"),
-          k: Number(key.k),
-        });
-        expectGolden(actual, rows, outputs);
-      });
-    }
-  });
-
-  describe("sql/main_bins.sql", () => {
-    const { outputs, cases } = goldenCases("synthor_main_bins.expected.csv", ["column", "k"]);
-    for (const { key, rows } of cases) {
-      it(`${key.column} bins=${key.k}`, async () => {
-        const actual = await db.query("main_bins", {
-          table: "main_bins_input",
-          column: field(key, "column"),
-          bins: Number(key.k),
-        });
-        expectGolden(actual, rows, outputs);
-      });
-    }
-  });
-
-  describe("sql/numeric_summary.sql", () => {
-    const { outputs, cases } = goldenCases("synthor_numeric_summary.expected.csv", ["column"]);
-    for (const { key, rows } of cases) {
-      it(field(key, "column"), async () => {
-        const actual = await db.query("numeric_summary", {
-          table: "numeric_summary_input",
-          column: field(key, "column"),
-        });
-        expectGolden(actual, rows, outputs);
-      });
-    }
-  });
-
   describe("sql/column_stats.sql", () => {
     const { outputs, cases } = goldenCases("synthor_column_stats.expected.csv", ["column"]);
     for (const { key, rows } of cases) {
@@ -142,15 +87,45 @@ describe("query files that wrap one macro", () => {
     }
   });
 
-  describe("sql/frequencies.sql", () => {
-    const { outputs, cases } = goldenCases("synthor_frequency.expected.csv", ["column"]);
+  describe("sql/quantiles.sql", () => {
+    // The driver's one-sort query: the golden grids of synthor_quantile_grid and the golden edges of
+    // synthor_quantile_edges come out of it unchanged.
+    const grids = goldenCases("synthor_quantile_grid.expected.csv", ["column", "k"]);
+    for (const { key, rows } of grids.cases) {
+      it(`grid of ${key.column} k=${key.k}`, async () => {
+        const [actual] = await db.query("quantiles", {
+          table: "quantile_grid_input",
+          column: field(key, "column"),
+          k: Number(field(key, "k")),
+          bins: 6,
+        });
+        expectGolden([{ grid: actual?.grid }], rows, grids.outputs);
+      });
+    }
+    const edges = goldenCases("synthor_quantile_edges.expected.csv", ["column", "k"]);
+    for (const { key, rows } of edges.cases) {
+      it(`edges of ${key.column} k=${key.k}`, async () => {
+        const [actual] = await db.query("quantiles", {
+          table: "quantile_edges_input",
+          column: field(key, "column"),
+          k: 10,
+          bins: Number(field(key, "k")),
+        });
+        expectGolden([{ edges: actual?.edges }], rows, edges.outputs);
+      });
+    }
+  });
+
+  describe("sql/distinct_count.sql", () => {
+    // The exact distinct counts, worked by hand in test/golden/synthor_column_stats.md.
+    const { cases } = goldenCases("synthor_column_stats.expected.csv", ["column"]);
     for (const { key, rows } of cases) {
       it(field(key, "column"), async () => {
-        const actual = await db.query("frequencies", {
-          table: "frequency_input",
+        const actual = await db.query("distinct_count", {
+          table: "column_stats_input",
           column: field(key, "column"),
         });
-        expectGolden(actual, rows, outputs);
+        expect(actual).toEqual([{ distinct_values: Number(rows[0]?.distinct_values) }]);
       });
     }
   });
@@ -324,21 +299,4 @@ describe("sql/merge_counts.sql", () => {
         { table_name: "synthor_synth_fine", column_name: "n", data_type: "BIGINT" },
       ]);
     }));
-});
-
-describe("sql/column_decimals.sql", () => {
-  // Worked by hand: 19.99 and 5.1 need 2 places; 7 needs none: the column needs 2.
-  it("returns the places the column is written with", async () => {
-    const db = await Db.open(":memory:", { threads: 1 });
-    try {
-      await db.exec(
-        'create table prices as select * from (values (19.99::double), (5.1), (7.0)) v("unit price")',
-      );
-      expect(await db.query("column_decimals", { table: "prices", column: "unit price" })).toEqual([
-        { decimals: 2 },
-      ]);
-    } finally {
-      db.close();
-    }
-  });
 });

@@ -86,7 +86,7 @@ export class Db {
     } catch (err) {
       throw new SqlError(label, err);
     } finally {
-      trace(label, t0);
+      trace(label === "inline query" ? `inline: ${sql.replaceAll(/\s+/g, " ").slice(0, 60)}` : label, t0);
     }
   }
 

@@ -1,2 +1,0 @@
--- Moments and quantiles of one numeric column.
-select * from synthor_numeric_summary($table, $column);
