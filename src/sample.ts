@@ -64,8 +64,12 @@ export async function sampleProposals(
       } else if (Array.isArray(v)) {
         const grid = c.grid ?? [];
         const atMin = v[0] <= (grid[0] ?? Number.NEGATIVE_INFINITY);
+        // Ranges are right-closed, (lo, hi], except one that starts at the minimum: it holds the minimum,
+        // like the first main bin. Whole numbers round up, so such a range is drawn as (lo - 1, hi] or the
+        // uniform draw would never give the minimum.
+        const lo = atMin && c.integral && v[0] < v[1] ? v[0] - 1 : v[0];
         Object.assign(row, {
-          [`lo${k}`]: v[0],
+          [`lo${k}`]: lo,
           [`hi${k}`]: v[1],
           [`plo${k}`]: atMin ? 0 : cdf(grid, v[0]),
           [`phi${k}`]: cdf(grid, v[1]),
@@ -115,7 +119,7 @@ export async function sampleProposals(
 /** Counts a batch (model space) for every unit and adds the counts to the synthetic side's tables. */
 export async function addBatchCounts(db: Db, summary: Summary, batch: string): Promise<void> {
   await db.exec(
-    `create or replace temp view synthor_batch_codes as ${codesSelect(summary.columns, quoteIdent(batch))};
+    `create or replace temp table synthor_batch_codes as ${codesSelect(summary.columns, quoteIdent(batch))};
      create or replace temp table synthor_batch_counts (unit varchar, cell varchar[], n bigint);
      create or replace temp table synthor_batch_fine ("column" varchar, bin bigint, sub integer, n bigint);`,
     "prepare batch counts",

@@ -230,12 +230,11 @@ export async function unitsFor(db: Db, groups: string[][], modelled: ColumnProfi
 
 /** Counts every unit's cells over a codes table and appends them to `target` (unit, cell, n). */
 export async function countUnits(db: Db, codes: string, units: Unit[], target: string): Promise<void> {
-  for (const unit of units) {
-    await db.exec(`insert into ${quoteIdent(target)} ${sqlFile("contingency")}`, "sql/contingency.sql", {
-      table: codes,
-      columns: varcharList(unit.columns),
-    });
-  }
+  await db.insertUnion(
+    target,
+    "contingency",
+    units.map((u) => ({ table: codes, columns: varcharList(u.columns) })),
+  );
 }
 
 /** Counts the (main bin, sub-bin) cells of every numeric column and appends them to `target`. */
@@ -246,14 +245,12 @@ export async function countFine(
   subBins: number,
   target: string,
 ): Promise<void> {
-  for (const c of columns) {
-    if (c.kind === "categorical") continue;
-    await db.exec(`insert into ${quoteIdent(target)} ${sqlFile("fine_counts")}`, "sql/fine_counts.sql", {
-      table: modelTable,
-      column: c.name,
-      sub_bins: subBins,
-    });
-  }
+  const numeric = columns.filter((c) => c.kind !== "categorical");
+  await db.insertUnion(
+    target,
+    "fine_counts",
+    numeric.map((c) => ({ table: modelTable, column: c.name, sub_bins: subBins })),
+  );
 }
 
 /** Problems with dependency groups: each must name 2 to 4 distinct modelled columns. */

@@ -1,0 +1,122 @@
+/**
+ * `npm run bench`: every benchmark, side by side in one run, medians over repeats. Writes
+ * docs/benchmarks.md and docs/benchmarks.json. `--quick` uses fewer repeats and smaller tables (a smoke
+ * run, not figures to quote); `--only NAME` runs one benchmark.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { benchTable } from "./data.ts";
+
+const root = join(import.meta.dirname, "..");
+const quick = process.argv.includes("--quick");
+const only = process.argv[process.argv.indexOf("--only") + 1];
+const want = (name: string) => !process.argv.includes("--only") || only === name;
+
+function scenario(name: string, args: Record<string, unknown>): Record<string, number | number[]> {
+  const out = execFileSync(process.execPath, ["--import", "tsx", join(root, "bench", "scenarios.ts"), name, JSON.stringify(args)], {
+    cwd: root,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return JSON.parse(out.trim().split("\n").pop() as string);
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
+
+const results: Record<string, unknown> = {};
+const sections: string[] = [];
+
+if (want("summarize")) {
+  const rows = quick ? [100_000, 1_000_000] : [100_000, 1_000_000, 10_000_000];
+  const repeats = quick ? 1 : 3;
+  const table: Record<string, unknown>[] = [];
+  for (const n of rows) {
+    const path = await benchTable(n);
+    const runs = Array.from({ length: repeats }, () =>
+      scenario("summarize", { path, groups: [["age", "status"], ["segment", "score"], ["region", "channel"]] }),
+    );
+    const duck = median(runs.map((r) => r.summarizeSeconds as number));
+    const ours = median(runs.map((r) => r.synthorSeconds as number));
+    const ratio = median(runs.map((r) => (r.synthorSeconds as number) / (r.summarizeSeconds as number)));
+    table.push({ rows: n, duckdbSummarizeSeconds: round(duck), synthorSeconds: round(ours), ratio: round(ratio, 2), peakRssMb: round(median(runs.map((r) => r.peakRssMb as number)), 0) });
+  }
+  results.summarize = table;
+  sections.push(
+    [
+      "## Summarize vs DuckDB's SUMMARIZE",
+      "",
+      "A generated 10-column Parquet table (5 numeric, 5 categorical; `bench/data.ts`). Synthor: read, profile every",
+      "column, main bins and frequencies of every column, the sampler's quantile grids, and three 2-column",
+      "contingency tables. DuckDB: `SUMMARIZE` of the same file. Both in the same child process, one after the",
+      `other; median of ${repeats} run(s); ratio = synthor / SUMMARIZE, the median of the per-run ratios.`,
+      "",
+      "| rows | SUMMARIZE s | synthor s | ratio | peak RSS MB (whole process) |",
+      "| ---: | ---: | ---: | ---: | ---: |",
+      ...table.map((r) => `| ${r.rows} | ${r.duckdbSummarizeSeconds} | ${r.synthorSeconds} | ${r.ratio} | ${r.peakRssMb} |`),
+    ].join("\n"),
+  );
+}
+
+if (want("synth")) {
+  const n = quick ? 100_000 : 1_000_000;
+  const path = await benchTable(n);
+  const r = scenario("synth", { path, rows: n, iterations: 100 });
+  const its = r.iterationSeconds as number[];
+  const early = median(its.slice(1, 11));
+  const late = median(its.slice(-10));
+  const figures = {
+    realRows: n,
+    syntheticRows: r.rows,
+    seconds: round(r.seconds as number, 1),
+    rowsPerSecond: round((r.rows as number) / (r.seconds as number), 0),
+    iterationSecondsEarly: round(early),
+    iterationSecondsLate: round(late),
+    lateOverEarly: round(late / early, 2),
+    meanTvd: round(r.meanTvd as number, 5),
+    peakRssMb: round(r.peakRssMb as number, 0),
+  };
+  results.synth = figures;
+  sections.push(
+    [
+      "## Synthesis speed (statistical planner)",
+      "",
+      `${figures.syntheticRows} synthetic rows from the ${n}-row generated table, 100 iterations (${n / 100} rows each).`,
+      "Iteration cost is the median `seconds` of `synthor_iterations` (planning and sampling) over iterations",
+      `2-11 (synthetic table ${n / 100} to ${(n / 100) * 11} rows) and over the last 10 (about ${n} rows).`,
+      "",
+      "| whole run s | rows/s | iteration s, early | iteration s, late | late / early | mean TVD | peak RSS MB |",
+      "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+      `| ${figures.seconds} | ${figures.rowsPerSecond} | ${figures.iterationSecondsEarly} | ${figures.iterationSecondsLate} | ${figures.lateOverEarly} | ${figures.meanTvd} | ${figures.peakRssMb} |`,
+    ].join("\n"),
+  );
+}
+
+const machine = {
+  cpus: `${cpus().length} x ${cpus()[0]?.model ?? "unknown"}`,
+  memoryGb: round(totalmem() / 2 ** 30, 1),
+  node: process.version,
+  date: new Date().toISOString().slice(0, 10),
+  quick,
+};
+mkdirSync(join(root, "docs"), { recursive: true });
+const md = [
+  "# Benchmarks",
+  "",
+  `Generated by \`npm run bench${quick ? " -- --quick" : ""}\` on ${machine.date}: ${machine.cpus}, ${machine.memoryGb} GiB, Node ${machine.node}.`,
+  "The machine is shared: compare figures measured in the same run, not across runs.",
+  "",
+  ...sections.flatMap((s) => [s, ""]),
+].join("\n");
+if (!process.argv.includes("--only")) {
+  writeFileSync(join(root, "docs", "benchmarks.md"), md);
+  writeFileSync(join(root, "docs", "benchmarks.json"), `${JSON.stringify({ machine, results }, null, 2)}\n`);
+}
+process.stdout.write(`${md}\n`);
