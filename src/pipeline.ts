@@ -224,7 +224,7 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
     const t0 = Date.now();
     const batchRows = Math.ceil((rowsTarget - rows) / (iterations - iteration + 1));
     const groups = chooseGroups(summary.groups, discrepancy, config.groupsPerIteration);
-    const gaps = await gapTable(db, summary);
+    const gaps = await gapTable(db, summary, [...summary.marginals, ...summary.groups, ...summary.fineUnits]);
     const subBins = await subBinGaps(db, summary);
     const plan = await planner.plan({
       summary,

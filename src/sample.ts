@@ -108,7 +108,8 @@ export async function sampleProposals(
      from synthor_batch_proposals as p, range(p.num) as r, g
      order by p.pid, r.range`,
     "sample proposals",
-    { seed: options.seed, iteration: options.iteration },
+    // DuckDB rejects a bound parameter the query does not use: without numeric columns, nothing draws.
+    grids.length ? { seed: options.seed, iteration: options.iteration } : { iteration: options.iteration },
   );
   await db.exec("insert into synthor_synth_model select * from synthor_batch", "append batch");
   await addBatchCounts(db, summary, "synthor_batch");
@@ -120,6 +121,7 @@ export async function sampleProposals(
 export async function addBatchCounts(db: Db, summary: Summary, batch: string): Promise<void> {
   await db.exec(
     `create or replace temp table synthor_batch_codes as ${codesSelect(summary.columns, quoteIdent(batch))};
+     create or replace temp table synthor_batch_fine_codes as ${codesSelect(summary.columns, quoteIdent(batch), { subBins: summary.subBins })};
      create or replace temp table synthor_batch_counts (unit varchar, cell varchar[], n bigint);
      create or replace temp table synthor_batch_fine ("column" varchar, bin bigint, sub integer, n bigint);`,
     "prepare batch counts",
@@ -130,6 +132,7 @@ export async function addBatchCounts(db: Db, summary: Summary, batch: string): P
     [...summary.marginals, ...summary.groups],
     "synthor_batch_counts",
   );
+  await countUnits(db, "synthor_batch_fine_codes", summary.fineUnits, "synthor_batch_counts", { fine: true });
   await countFine(db, batch, summary.columns, summary.subBins, "synthor_batch_fine");
   await db.run("merge_counts");
 }

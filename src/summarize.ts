@@ -63,6 +63,12 @@ export interface Summary {
   passthrough: ColumnProfile[];
   marginals: Unit[];
   groups: Unit[];
+  /**
+   * The planner's finer targets, counted like the others but over fine codes (numeric columns as
+   * "bin.sub"): every numeric column alone, and every group with exactly one numeric column. Ids start
+   * with "fine:". They are not part of the reported discrepancy.
+   */
+  fineUnits: Unit[];
 }
 
 export interface SummarizeOptions {
@@ -193,6 +199,12 @@ export async function summarizeTable(
     };
   }
   await countFine(db, "synthor_real_model", columns, subBins, "synthor_real_fine");
+  await db.exec(
+    `create or replace view synthor_real_fine_codes as ${codesSelect(modelled, "synthor_real_model", { subBins })}`,
+    "create real fine codes view",
+  );
+  const fineUnits = fineUnitsFor(modelled, [...marginals, ...groups]);
+  await countUnits(db, "synthor_real_fine_codes", fineUnits, "synthor_real_counts", { fine: true });
 
   return {
     source: source.label,
@@ -203,6 +215,7 @@ export async function summarizeTable(
     passthrough: profiles.filter((p) => p.kind === "identifier" || p.kind === "constant"),
     marginals,
     groups,
+    fineUnits,
   };
 }
 
@@ -229,12 +242,36 @@ export async function unitsFor(db: Db, groups: string[][], modelled: ColumnProfi
 }
 
 /** Counts every unit's cells over a codes table and appends them to `target` (unit, cell, n). */
-export async function countUnits(db: Db, codes: string, units: Unit[], target: string): Promise<void> {
-  await db.insertUnion(
-    target,
-    "contingency",
-    units.map((u) => ({ table: codes, columns: varcharList(u.columns) })),
+export async function countUnits(
+  db: Db,
+  codes: string,
+  units: Unit[],
+  target: string,
+  options: { fine?: boolean } = {},
+): Promise<void> {
+  const sets = units.map((u) => ({ table: codes, columns: varcharList(u.columns) }));
+  if (!options.fine) {
+    await db.insertUnion(target, "contingency", sets);
+    return;
+  }
+  // Fine units share their columns with a coarse unit: the same contingency, labelled "fine:".
+  await db.exec(
+    "create or replace temp table synthor_fine_counts (unit varchar, cell varchar[], n bigint)",
+    "prepare fine counts",
   );
+  await db.insertUnion("synthor_fine_counts", "contingency", sets);
+  await db.exec(
+    `insert into ${quoteIdent(target)} select 'fine:' || unit, cell, n from synthor_fine_counts`,
+    "label fine counts",
+  );
+}
+
+/** The fine units of a summary's columns and groups: numeric columns alone, groups with one numeric column. */
+export function fineUnitsFor(columns: ColumnProfile[], units: Unit[]): Unit[] {
+  const numeric = new Set(columns.filter((c) => c.kind !== "categorical").map((c) => c.name));
+  return units
+    .filter((u) => u.columns.filter((c) => numeric.has(c)).length === 1)
+    .map((u) => ({ id: `fine:${u.id}`, columns: u.columns }));
 }
 
 /** Counts the (main bin, sub-bin) cells of every numeric column and appends them to `target`. */
@@ -301,15 +338,20 @@ export async function addGroups(db: Db, summary: Summary, groups: string[][]): P
     (u) => !summary.groups.some((g) => g.id === u.id),
   );
   if (units.length === 0) return [];
+  const fine = fineUnitsFor(summary.columns, units);
   await countUnits(db, "synthor_real_codes", units, "synthor_real_counts");
+  await countUnits(db, "synthor_real_fine_codes", fine, "synthor_real_counts", { fine: true });
   const [row] = await db.all<{ n: number }>("select count(*) as n from synthor_synth_model");
   if ((row?.n ?? 0) > 0) {
     await db.exec(
-      `create or replace temp view synthor_synth_codes as ${codesSelect(summary.columns, "synthor_synth_model")}`,
-      "create synthetic codes view",
+      `create or replace temp view synthor_synth_codes as ${codesSelect(summary.columns, "synthor_synth_model")};
+       create or replace temp view synthor_synth_fine_codes as ${codesSelect(summary.columns, "synthor_synth_model", { subBins: summary.subBins })}`,
+      "create synthetic codes views",
     );
     await countUnits(db, "synthor_synth_codes", units, "synthor_synth_counts");
+    await countUnits(db, "synthor_synth_fine_codes", fine, "synthor_synth_counts", { fine: true });
   }
   summary.groups.push(...units);
+  summary.fineUnits.push(...fine);
   return units;
 }

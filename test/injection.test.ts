@@ -75,7 +75,7 @@ describe("hostile column names and values", () => {
       ]);
       // Every unit's counts add up to all rows, and the unit ids are JSON lists of the hostile names.
       const totals = await db.all<{ unit: string; n: number }>(
-        "select unit, sum(n)::bigint as n from synthor_real_counts group by unit order by unit",
+        "select unit, sum(n)::bigint as n from synthor_real_counts where unit not like 'fine:%' group by unit order by unit",
       );
       expect(totals).toHaveLength(NAMES.length + groups.length);
       expect(totals.every((t) => t.n === 60)).toBe(true);

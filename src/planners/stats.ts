@@ -4,10 +4,18 @@ import { varcharList } from "../db/connection.ts";
 import { cellLabel } from "../discrepancy.ts";
 import { inferGroups, type PairAssociation } from "../groups.ts";
 import type { Proposal, ProposalValue } from "../proposals.ts";
-import type { ModelColumn, Summary } from "../summarize.ts";
+import type { ModelColumn, Summary, Unit } from "../summarize.ts";
 import type { PlanContext, Planner, PlanResult } from "./types.ts";
 
 type Code = string | null;
+
+/** Deficits of the fine units, read when a numeric column's sub-bin is chosen. */
+interface FineContext {
+  units: Unit[];
+  deficits: Map<string, Map<string, number>>;
+  realShares: Map<string, Map<string, number>>;
+  rows: number;
+}
 
 interface Conditional {
   codes: Code[];
@@ -84,22 +92,13 @@ export class StatsPlanner implements Planner {
       realShares.set(g.unit, r);
     }
     const tracked = [...this.summary.marginals, ...this.summary.groups].filter((u) => deficits.has(u.id));
-    const subDeficits = new Map<string, { sub: number; lo: number; hi: number; deficit: number }[]>();
-    for (const s of ctx.subBins) {
-      if (s.hi <= s.lo) continue;
-      const list = subDeficits.get(s.column) ?? [];
-      list.push({
-        sub: s.sub,
-        lo: s.lo,
-        hi: s.hi,
-        deficit: s.realShare * target - s.synthShare * ctx.synthRows,
-      });
-      subDeficits.set(s.column, list);
-    }
+    const fineTracked = this.summary.fineUnits.filter((u) => deficits.has(u.id));
+    const fine: FineContext = { units: fineTracked, deficits, realShares, rows: ctx.rows };
 
     const proposals: Proposal[] = [];
     for (const [i, num] of nums.entries()) {
       const fixed = new Map<string, Code>();
+      const parentsOf = new Map<string, string[]>();
       let reason = "";
       const group = ctx.groups.length ? ctx.groups[i % ctx.groups.length] : undefined;
       if (group) {
@@ -133,11 +132,9 @@ export class StatsPlanner implements Planner {
           }
         }
         const column = open.splice(best, 1)[0] as string;
-        const parents = [...fixed.keys()]
-          .filter((f) => this.mi(column, f) > 0.005)
-          .sort((a, b) => this.mi(column, b) - this.mi(column, a))
-          .slice(0, this.options.maxParents);
-        const conditional = await this.conditionalFor(column, parents, fixed);
+        const parents = this.parentsAmong(column, [...fixed.keys()]);
+        parentsOf.set(column, parents);
+        const conditional = await this.conditionalFor(column, parents, fixed, "synthor_real_codes");
         // Favour values whose cells are in deficit in every tracked unit this choice completes: the
         // column's marginal, and each group whose other columns are already fixed.
         const completes = tracked.filter(
@@ -167,7 +164,8 @@ export class StatsPlanner implements Planner {
       }
       const values: Record<string, ProposalValue> = {};
       for (const c of this.summary.columns) {
-        values[c.name] = this.valueFor(c, fixed.get(c.name) ?? null, num, subDeficits, rng);
+        const parents = parentsOf.get(c.name) ?? this.parentsAmong(c.name, [...fixed.keys()]);
+        values[c.name] = await this.valueFor(c, fixed, parents, num, fine, rng);
       }
       if (!reason) reason = "completes the marginals where they are in deficit";
       proposals.push({ reason, proposal: values, num });
@@ -175,31 +173,66 @@ export class StatsPlanner implements Planner {
     return { proposals };
   }
 
-  private valueFor(
+  /**
+   * The proposal's value for a column: the category, or a range. A numeric column's main bin is fixed by
+   * then; the range is one of the bin's sub-bins, drawn from the real distribution of sub-bins given the
+   * same parents (the fine codes), so the joint structure holds inside bins too, and weighted by how much
+   * each sub-bin is in deficit in the fine units this choice completes (the column alone, and each group
+   * of it with categorical columns): the paper's sub-bin guidance, for every bin.
+   */
+  private async valueFor(
     c: ModelColumn,
-    code: Code,
+    fixed: Map<string, Code>,
+    parents: string[],
     num: number,
-    subDeficits: Map<string, { sub: number; lo: number; hi: number; deficit: number }[]>,
+    fine: FineContext,
     rng: () => number,
-  ): ProposalValue {
+  ): Promise<ProposalValue> {
+    const code = fixed.get(c.name) ?? null;
     if (code === null) return null;
     if (c.kind === "categorical") return code;
     const bin = c.bins?.find((b) => String(b.bin) === code);
     if (!bin) return [c.summary?.min ?? 0, c.summary?.max ?? 0];
-    const subs = subDeficits.get(c.name);
-    const worstBin = c.bins && subs?.length ? ctxBinOf(subs, bin) : false;
-    if (worstBin && subs) {
-      const k = weightedPick(
-        rng,
-        subs.map((s) => Math.max(0, s.deficit)),
-      );
-      const s = k >= 0 ? subs[k] : undefined;
-      if (s) {
-        s.deficit -= num;
-        return [s.lo, s.hi];
+    if (bin.hi <= bin.lo) return [bin.lo, bin.hi];
+    const conditional = await this.conditionalFor(
+      c.name,
+      parents,
+      fixed,
+      "synthor_real_fine_codes",
+      `${code}.`,
+    );
+    const units = fine.units.filter((u) => u.columns.includes(c.name));
+    const keyOf = (u: Unit, fineCode: Code) =>
+      codeKey(u.columns.map((col) => (col === c.name ? fineCode : (fixed.get(col) ?? null))));
+    const weights = conditional.codes.map((fineCode, k) => {
+      let w = conditional.counts[k] ?? 0;
+      for (const u of units) {
+        const key = keyOf(u, fineCode);
+        const expected = (fine.realShares.get(u.id)?.get(key) ?? 0) * fine.rows;
+        const need = Math.max(0, fine.deficits.get(u.id)?.get(key) ?? 0);
+        w *= expected > 0 ? Math.min(3, need / expected) : 0;
       }
+      return w;
+    });
+    let pick = weightedPick(rng, weights);
+    if (pick < 0) pick = weightedPick(rng, conditional.counts);
+    const chosen = conditional.codes[Math.max(0, pick)] ?? `${code}.0`;
+    for (const u of units) {
+      const d = fine.deficits.get(u.id);
+      const key = keyOf(u, chosen);
+      if (d) d.set(key, (d.get(key) ?? 0) - num);
     }
-    return [bin.lo, bin.hi];
+    const sub = Number(chosen.split(".")[1]);
+    const width = (bin.hi - bin.lo) / this.summary.subBins;
+    return [bin.lo + width * sub, sub === this.summary.subBins - 1 ? bin.hi : bin.lo + width * (sub + 1)];
+  }
+
+  /** Up to maxParents of the given columns that `column` depends on most (mutual information). */
+  private parentsAmong(column: string, candidates: string[]): string[] {
+    return candidates
+      .filter((f) => f !== column && this.mi(column, f) > 0.005)
+      .sort((a, b) => this.mi(column, b) - this.mi(column, a))
+      .slice(0, this.options.maxParents);
   }
 
   private mi(a: string, b: string): number {
@@ -207,56 +240,88 @@ export class StatsPlanner implements Planner {
     return p?.mutualInformation ?? 0;
   }
 
-  /** The real distribution of `child` given the parents' fixed codes, falling back to fewer parents. */
+  /**
+   * The real distribution of `child` given the parents' fixed codes, falling back to fewer parents where
+   * the combination was never seen. From the codes view, or from the fine codes (numeric columns as
+   * "bin.sub"; parents are matched on their main bin) keeping only child codes that start with `prefix`.
+   */
   private async conditionalFor(
     child: string,
     parents: string[],
     fixed: Map<string, Code>,
+    view: "synthor_real_codes" | "synthor_real_fine_codes",
+    prefix = "",
   ): Promise<Conditional> {
     for (let n = parents.length; n >= 0; n--) {
       const use = parents.slice(0, n);
-      const table = await this.conditionalTable(child, use);
+      const table = await this.conditionalTable(child, use, view);
       const found = table.get(codeKey(use.map((p) => fixed.get(p) ?? null)));
-      if (found?.counts.some((x) => x > 0)) return found;
+      if (!found) continue;
+      if (!prefix) {
+        if (found.counts.some((x) => x > 0)) return found;
+        continue;
+      }
+      const keep = found.codes.flatMap((c, i) => (c?.startsWith(prefix) ? [i] : []));
+      if (keep.length > 0) {
+        return {
+          codes: keep.map((i) => found.codes[i] ?? null),
+          counts: keep.map((i) => found.counts[i] ?? 0),
+        };
+      }
     }
-    throw new Error(`no real values for column ${child}`);
+    throw new Error(`no real values for column ${child}${prefix ? ` in bin ${prefix}` : ""}`);
   }
 
-  private async conditionalTable(child: string, parents: string[]): Promise<Map<string, Conditional>> {
-    const key = [...parents, child].join("\u0000");
+  private async conditionalTable(
+    child: string,
+    parents: string[],
+    view: "synthor_real_codes" | "synthor_real_fine_codes",
+  ): Promise<Map<string, Conditional>> {
+    const key = [view, ...parents, child].join("\u0000");
     const cached = this.conditionals.get(key);
     if (cached) return cached;
     const order = new Map(this.summary.columns.map((c, i) => [c.name, i]));
     const columns = [...parents, child].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
     const rows = await this.db.all<{ cell: Code[]; n: number }>(
-      "select cell, n from synthor_contingency('synthor_real_codes', $columns)",
-      { columns: varcharList(columns) },
+      "select cell, n from synthor_contingency($view, $columns)",
+      { view, columns: varcharList(columns) },
       "sql/contingency.sql",
     );
     const childAt = columns.indexOf(child);
     const parentAt = parents.map((p) => columns.indexOf(p));
+    // Parents are matched on their main code: in the fine view a numeric parent's "bin.sub" becomes "bin".
+    const main = (code: Code) => (code === null ? null : (code.split(".")[0] ?? null));
     const table = new Map<string, Conditional>();
     for (const r of rows) {
-      const pk = codeKey(parentAt.map((k) => r.cell[k] ?? null));
+      const pk = codeKey(
+        parentAt.map((k) => {
+          const code = r.cell[k] ?? null;
+          return view === "synthor_real_fine_codes" && this.isNumeric(columns[k] as string)
+            ? main(code)
+            : code;
+        }),
+      );
       const entry = table.get(pk) ?? { codes: [], counts: [] };
-      entry.codes.push(r.cell[childAt] ?? null);
-      entry.counts.push(r.n);
+      const at = entry.codes.indexOf(r.cell[childAt] ?? null);
+      if (at >= 0) entry.counts[at] = (entry.counts[at] ?? 0) + r.n;
+      else {
+        entry.codes.push(r.cell[childAt] ?? null);
+        entry.counts.push(r.n);
+      }
       table.set(pk, entry);
     }
     this.conditionals.set(key, table);
     return table;
   }
 
+  private isNumeric(column: string): boolean {
+    return this.summary.columns.find((c) => c.name === column)?.kind !== "categorical";
+  }
+
   private label(columns: string[], cell: Code[]): string {
     const byName = new Map(this.summary.columns.map((c) => [c.name, c]));
     return columns.map((c, k) => cellLabel(byName.get(c), c, cell[k] ?? null)).join(", ");
   }
-}
-
-function ctxBinOf(subs: { lo: number; hi: number }[], bin: { lo: number; hi: number }): boolean {
-  const first = subs[0];
-  const last = subs[subs.length - 1];
-  return !!first && !!last && first.lo === bin.lo && last.hi === bin.hi;
 }
 
 /** Splits `total` rows into `parts` near-equal whole numbers. */
