@@ -15,12 +15,16 @@ const only = process.argv[process.argv.indexOf("--only") + 1];
 const want = (name: string) => !process.argv.includes("--only") || only === name;
 
 function scenario(name: string, args: Record<string, unknown>): Record<string, number | number[]> {
-  const out = execFileSync(process.execPath, ["--import", "tsx", join(root, "bench", "scenarios.ts"), name, JSON.stringify(args)], {
-    cwd: root,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const out = execFileSync(
+    process.execPath,
+    ["--import", "tsx", join(root, "bench", "scenarios.ts"), name, JSON.stringify(args)],
+    {
+      cwd: root,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   return JSON.parse(out.trim().split("\n").pop() as string);
 }
 
@@ -41,12 +45,25 @@ if (want("summarize")) {
   for (const n of rows) {
     const path = await benchTable(n);
     const runs = Array.from({ length: repeats }, () =>
-      scenario("summarize", { path, groups: [["age", "status"], ["segment", "score"], ["region", "channel"]] }),
+      scenario("summarize", {
+        path,
+        groups: [
+          ["age", "status"],
+          ["segment", "score"],
+          ["region", "channel"],
+        ],
+      }),
     );
     const duck = median(runs.map((r) => r.summarizeSeconds as number));
     const ours = median(runs.map((r) => r.synthorSeconds as number));
     const ratio = median(runs.map((r) => (r.synthorSeconds as number) / (r.summarizeSeconds as number)));
-    table.push({ rows: n, duckdbSummarizeSeconds: round(duck), synthorSeconds: round(ours), ratio: round(ratio, 2), peakRssMb: round(median(runs.map((r) => r.peakRssMb as number)), 0) });
+    table.push({
+      rows: n,
+      duckdbSummarizeSeconds: round(duck),
+      synthorSeconds: round(ours),
+      ratio: round(ratio, 2),
+      peakRssMb: round(median(runs.map((r) => r.peakRssMb as number)), 0),
+    });
   }
   results.summarize = table;
   sections.push(
@@ -60,7 +77,10 @@ if (want("summarize")) {
       "",
       "| rows | SUMMARIZE s | synthor s | ratio | peak RSS MB (whole process) |",
       "| ---: | ---: | ---: | ---: | ---: |",
-      ...table.map((r) => `| ${r.rows} | ${r.duckdbSummarizeSeconds} | ${r.synthorSeconds} | ${r.ratio} | ${r.peakRssMb} |`),
+      ...table.map(
+        (r) =>
+          `| ${r.rows} | ${r.duckdbSummarizeSeconds} | ${r.synthorSeconds} | ${r.ratio} | ${r.peakRssMb} |`,
+      ),
     ].join("\n"),
   );
 }

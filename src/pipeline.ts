@@ -9,7 +9,7 @@ import { type ColumnProfile, type ProfileOptions, profileColumns } from "./profi
 import { normalizeProposal, Proposal, type ValidProposal, validateProposal } from "./proposals.ts";
 import { addBatchCounts, createSyntheticModel, sampleProposals } from "./sample.ts";
 import { readSource, type SourceSpec } from "./source.ts";
-import { addGroups, type Summary, summarizeTable, type Unit } from "./summarize.ts";
+import { addGroups, addPairs, type Summary, summarizeTable, type Unit } from "./summarize.ts";
 
 export interface SynthOptions {
   source: SourceSpec;
@@ -172,7 +172,11 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
     }
   }
   const profiles = await profileColumns(db, source, options.profile ?? {});
-  const summary = await summarizeTable(db, source, profiles, { bins: config.bins, subBins: config.subBins });
+  const summary = await summarizeTable(db, source, profiles, {
+    bins: config.bins,
+    subBins: config.subBins,
+    materialize: true,
+  });
   await createSyntheticModel(db);
   // On resume the synthetic side's counts are rebuilt from the rows kept: once, before groups are added
   // (addGroups counts the groups' synthetic cells itself).
@@ -180,6 +184,7 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   const planner = options.planner(db, summary);
   const candidates = summary.columns.length > 1 ? await planner.inferGroups() : [];
   await addGroups(db, summary, candidates);
+  if (planner.trackPairs) await addPairs(db, summary, planner.trackPairs());
   const rowsTarget = options.rows ?? source.rows;
   if (!options.resume) {
     runId = await startRun(db, { source: source.label, planner: planner.name, seed, rowsTarget, config });
@@ -224,7 +229,13 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
     const t0 = Date.now();
     const batchRows = Math.ceil((rowsTarget - rows) / (iterations - iteration + 1));
     const groups = chooseGroups(summary.groups, discrepancy, config.groupsPerIteration);
-    const gaps = await gapTable(db, summary, [...summary.marginals, ...summary.groups, ...summary.fineUnits]);
+    const gaps = await gapTable(db, summary, [
+      ...summary.marginals,
+      ...summary.groups,
+      ...summary.fineUnits,
+      ...summary.pairUnits,
+      ...summary.finePairUnits,
+    ]);
     const subBins = await subBinGaps(db, summary);
     const plan = await planner.plan({
       summary,

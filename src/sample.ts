@@ -63,7 +63,11 @@ export async function sampleProposals(
         row[`v${k}`] = typeof v === "string" ? v : null;
       } else if (Array.isArray(v)) {
         const grid = c.grid ?? [];
-        const atMin = v[0] <= (grid[0] ?? Number.NEGATIVE_INFINITY);
+        // When the first main bin is a point ([0, 0] in a zero-inflated column) the minimum is that bin's,
+        // and a range starting there, like the next bin (0, 99999], does not hold it.
+        const first = c.bins?.[0];
+        const pointFirst = first !== undefined && first.lo === first.hi;
+        const atMin = v[0] <= (grid[0] ?? Number.NEGATIVE_INFINITY) && !pointFirst;
         // Ranges are right-closed, (lo, hi], except one that starts at the minimum: it holds the minimum,
         // like the first main bin. Whole numbers round up, so such a range is drawn as (lo - 1, hi] or the
         // uniform draw would never give the minimum.
@@ -132,7 +136,13 @@ export async function addBatchCounts(db: Db, summary: Summary, batch: string): P
     [...summary.marginals, ...summary.groups],
     "synthor_batch_counts",
   );
-  await countUnits(db, "synthor_batch_fine_codes", summary.fineUnits, "synthor_batch_counts", { fine: true });
+  await countUnits(db, "synthor_batch_fine_codes", summary.fineUnits, "synthor_batch_counts", {
+    prefix: "fine:",
+  });
+  await countUnits(db, "synthor_batch_codes", summary.pairUnits, "synthor_batch_counts", { prefix: "pair:" });
+  await countUnits(db, "synthor_batch_fine_codes", summary.finePairUnits, "synthor_batch_counts", {
+    prefix: "fine:pair:",
+  });
   await countFine(db, batch, summary.columns, summary.subBins, "synthor_batch_fine");
   await db.run("merge_counts");
 }

@@ -66,9 +66,9 @@ export async function readSource(db: Db, spec: SourceSpec, view = "synthor_real"
       // Built under a new name first: a --sql query may read the previous run's view.
       const what = materialize ? "table" : "view";
       const next = `${view}_next`;
-      await dropRelation(db, next);
+      await db.dropRelation(next);
       await db.connection.run(`create ${what} ${quoteIdent(next)} as ${select}`);
-      await dropRelation(db, view);
+      await db.dropRelation(view);
       await db.connection.run(`alter ${what} ${quoteIdent(next)} rename to ${quoteIdent(view)}`);
     } catch (err) {
       if (spec.kind === "sql") throw await sqlError(db, spec.sql, err);
@@ -104,18 +104,6 @@ function emptyHint(spec: SourceSpec): string {
     case "sql":
       return "synthesis needs real rows to learn from; run the query in DuckDB and check its where clause and joins";
   }
-}
-
-/** Drops the view or table `name` in the current schema, whichever it is, so it can be created anew. */
-async function dropRelation(db: Db, name: string): Promise<void> {
-  const found = await db.connection.runAndReadAll(
-    `select table_type from information_schema.tables
-     where table_catalog = current_database() and table_schema = current_schema() and table_name = $name`,
-    { name },
-  );
-  const type = found.getRowObjectsJS()[0]?.table_type;
-  if (type === undefined) return;
-  await db.connection.run(`drop ${type === "VIEW" ? "view" : "table"} ${quoteIdent(name)}`);
 }
 
 /** A table of the database, named as is or as `schema.table` (or `database.schema.table`). */

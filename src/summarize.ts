@@ -69,6 +69,13 @@ export interface Summary {
    * with "fine:". They are not part of the reported discrepancy.
    */
   fineUnits: Unit[];
+  /**
+   * Every other pair of modelled columns, counted on the codes, ids starting with "pair:": the
+   * statistical planner keeps all pairwise tables close, not only the grounded groups'. Not reported.
+   */
+  pairUnits: Unit[];
+  /** The pairs of one numeric and one categorical column, at the fine level; ids start with "fine:pair:". */
+  finePairUnits: Unit[];
 }
 
 export interface SummarizeOptions {
@@ -76,6 +83,8 @@ export interface SummarizeOptions {
   bins?: number;
   /** Sub-bins inside the worst main bin (paper: 8). */
   subBins?: number;
+  /** Keep the real codes as tables instead of views (the synthesis loop reads them many times). */
+  materialize?: boolean;
   /** Intervals of the sampler's quantile grid (default 1000). */
   gridSize?: number;
   /** Dependency groups whose contingency tables to count. */
@@ -98,6 +107,8 @@ export async function summarizeTable(
   const bins = options.bins ?? 6;
   const subBins = options.subBins ?? 8;
   const gridSize = options.gridSize ?? 1000;
+  // Views cost nothing to create; tables are worth it when the codes are read many times (synthesis).
+  const kind = options.materialize ? "table" : "view";
   const modelled = profiles.filter((p) => modelledKinds.includes(p.kind));
   throwIfProblems(groupProblems(options.groups ?? [], profiles));
   await db.exec(
@@ -130,8 +141,9 @@ export async function summarizeTable(
     });
   }
 
+  await db.dropRelation("synthor_real_codes");
   await db.exec(
-    `create or replace view synthor_real_codes as ${codesSelect(modelled, "synthor_real_model")}`,
+    `create or replace ${kind} synthor_real_codes as ${codesSelect(modelled, "synthor_real_model")}`,
     "create real codes view",
   );
   const marginals = await unitsFor(
@@ -199,12 +211,13 @@ export async function summarizeTable(
     };
   }
   await countFine(db, "synthor_real_model", columns, subBins, "synthor_real_fine");
+  await db.dropRelation("synthor_real_fine_codes");
   await db.exec(
-    `create or replace view synthor_real_fine_codes as ${codesSelect(modelled, "synthor_real_model", { subBins })}`,
+    `create or replace ${kind} synthor_real_fine_codes as ${codesSelect(modelled, "synthor_real_model", { subBins })}`,
     "create real fine codes view",
   );
   const fineUnits = fineUnitsFor(modelled, [...marginals, ...groups]);
-  await countUnits(db, "synthor_real_fine_codes", fineUnits, "synthor_real_counts", { fine: true });
+  await countUnits(db, "synthor_real_fine_codes", fineUnits, "synthor_real_counts", { prefix: "fine:" });
 
   return {
     source: source.label,
@@ -216,6 +229,8 @@ export async function summarizeTable(
     marginals,
     groups,
     fineUnits,
+    pairUnits: [],
+    finePairUnits: [],
   };
 }
 
@@ -247,22 +262,24 @@ export async function countUnits(
   codes: string,
   units: Unit[],
   target: string,
-  options: { fine?: boolean } = {},
+  options: { prefix?: string } = {},
 ): Promise<void> {
+  if (units.length === 0) return;
   const sets = units.map((u) => ({ table: codes, columns: varcharList(u.columns) }));
-  if (!options.fine) {
+  if (!options.prefix) {
     await db.insertUnion(target, "contingency", sets);
     return;
   }
-  // Fine units share their columns with a coarse unit: the same contingency, labelled "fine:".
+  // Fine and pair units share their columns with other units: the same contingency, labelled.
   await db.exec(
-    "create or replace temp table synthor_fine_counts (unit varchar, cell varchar[], n bigint)",
-    "prepare fine counts",
+    "create or replace temp table synthor_labelled_counts (unit varchar, cell varchar[], n bigint)",
+    "prepare labelled counts",
   );
-  await db.insertUnion("synthor_fine_counts", "contingency", sets);
+  await db.insertUnion("synthor_labelled_counts", "contingency", sets);
   await db.exec(
-    `insert into ${quoteIdent(target)} select 'fine:' || unit, cell, n from synthor_fine_counts`,
-    "label fine counts",
+    `insert into ${quoteIdent(target)} select $prefix || unit, cell, n from synthor_labelled_counts`,
+    "label counts",
+    { prefix: options.prefix },
   );
 }
 
@@ -340,7 +357,7 @@ export async function addGroups(db: Db, summary: Summary, groups: string[][]): P
   if (units.length === 0) return [];
   const fine = fineUnitsFor(summary.columns, units);
   await countUnits(db, "synthor_real_codes", units, "synthor_real_counts");
-  await countUnits(db, "synthor_real_fine_codes", fine, "synthor_real_counts", { fine: true });
+  await countUnits(db, "synthor_real_fine_codes", fine, "synthor_real_counts", { prefix: "fine:" });
   const [row] = await db.all<{ n: number }>("select count(*) as n from synthor_synth_model");
   if ((row?.n ?? 0) > 0) {
     await db.exec(
@@ -349,9 +366,42 @@ export async function addGroups(db: Db, summary: Summary, groups: string[][]): P
       "create synthetic codes views",
     );
     await countUnits(db, "synthor_synth_codes", units, "synthor_synth_counts");
-    await countUnits(db, "synthor_synth_fine_codes", fine, "synthor_synth_counts", { fine: true });
+    await countUnits(db, "synthor_synth_fine_codes", fine, "synthor_synth_counts", { prefix: "fine:" });
   }
   summary.groups.push(...units);
   summary.fineUnits.push(...fine);
   return units;
+}
+
+/**
+ * Tracks every pair of modelled columns that is not already a group (at most `limit`, the most dependent
+ * first as the caller orders them), as "pair:" units counted on both sides.
+ */
+export async function addPairs(
+  db: Db,
+  summary: Summary,
+  pairs: [string, string][],
+  limit = 300,
+): Promise<void> {
+  const known = new Set([...summary.groups, ...summary.pairUnits].map((u) => u.id));
+  const units = (await unitsFor(db, pairs.slice(0, limit), summary.columns))
+    .filter((u) => !known.has(u.id))
+    .map((u) => ({ id: `pair:${u.id}`, columns: u.columns }));
+  if (units.length === 0) return;
+  // A pair of a numeric and a categorical column is also kept at the fine level (bin.sub).
+  const fine = fineUnitsFor(summary.columns, units);
+  await countUnits(db, "synthor_real_codes", units, "synthor_real_counts", { prefix: "pair:" });
+  await countUnits(db, "synthor_real_fine_codes", fine, "synthor_real_counts", { prefix: "fine:pair:" });
+  const [row] = await db.all<{ n: number }>("select count(*) as n from synthor_synth_model");
+  if ((row?.n ?? 0) > 0) {
+    await db.exec(
+      `create or replace temp view synthor_synth_codes as ${codesSelect(summary.columns, "synthor_synth_model")};
+       create or replace temp view synthor_synth_fine_codes as ${codesSelect(summary.columns, "synthor_synth_model", { subBins: summary.subBins })}`,
+      "create synthetic codes views",
+    );
+    await countUnits(db, "synthor_synth_codes", units, "synthor_synth_counts", { prefix: "pair:" });
+    await countUnits(db, "synthor_synth_fine_codes", fine, "synthor_synth_counts", { prefix: "fine:pair:" });
+  }
+  summary.pairUnits.push(...units);
+  summary.finePairUnits.push(...fine);
 }

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { SynthorError } from "../errors.ts";
+import { evalCommand } from "./commands/eval.ts";
 import { macrosCommand } from "./commands/macros.ts";
 import { profileCommand } from "./commands/profile.ts";
 import { queryCommand } from "./commands/query.ts";
@@ -16,6 +17,7 @@ export function createCli(): Command {
     .version("0.1.0")
     .showHelpAfterError("(run with --help for usage)");
   program.addCommand(synthCommand());
+  program.addCommand(evalCommand());
   program.addCommand(profileCommand());
   program.addCommand(summarizeCommand());
   program.addCommand(macrosCommand());

@@ -129,6 +129,21 @@ export class Db {
     }
   }
 
+  /** Drops the view or table `name` in the current schema, whichever it is, so it can be created anew. */
+  async dropRelation(name: string): Promise<void> {
+    const [found] = await this.all<{ table_type: string }>(
+      `select table_type from information_schema.tables
+       where table_catalog = current_database() and table_schema = current_schema() and table_name = $name`,
+      { name },
+      "find relation",
+    );
+    if (!found) return;
+    await this.exec(
+      `drop ${found.table_type === "VIEW" ? "view" : "table"} ${quoteIdent(name)}`,
+      "drop relation",
+    );
+  }
+
   /** Runs a file from sql/ for its effect. */
   async run(file: string, params: Record<string, ParamValue> = {}): Promise<void> {
     return this.exec(sqlFile(file), `sql/${file}.sql`, params);

@@ -70,6 +70,11 @@ export class StatsPlanner implements Planner {
     return candidates.map((c) => c.columns);
   }
 
+  /** Every pair of columns, most dependent first: the planner keeps all pairwise tables in step. */
+  trackPairs(): [string, string][] {
+    return this.pairs.map((p) => [p.a, p.b]);
+  }
+
   async plan(ctx: PlanContext): Promise<PlanResult> {
     if (this.pairs.length === 0 && this.summary.columns.length > 1) await this.inferGroups();
     const rng = seedrandom(`${ctx.seed}:${ctx.iteration}:stats`);
@@ -91,8 +96,12 @@ export class StatsPlanner implements Planner {
       r.set(key, g.realShare);
       realShares.set(g.unit, r);
     }
-    const tracked = [...this.summary.marginals, ...this.summary.groups].filter((u) => deficits.has(u.id));
-    const fineTracked = this.summary.fineUnits.filter((u) => deficits.has(u.id));
+    const tracked = [...this.summary.marginals, ...this.summary.groups, ...this.summary.pairUnits].filter(
+      (u) => deficits.has(u.id),
+    );
+    const fineTracked = [...this.summary.fineUnits, ...this.summary.finePairUnits].filter((u) =>
+      deficits.has(u.id),
+    );
     const fine: FineContext = { units: fineTracked, deficits, realShares, rows: ctx.rows };
 
     const proposals: Proposal[] = [];

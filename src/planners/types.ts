@@ -45,4 +45,6 @@ export interface Planner {
   /** Candidate dependency groups (the paper's copula step), strongest first. */
   inferGroups(): Promise<string[][]>;
   plan(context: PlanContext): Promise<PlanResult>;
+  /** Pairs of columns whose tables the loop should also keep counts of for this planner (optional). */
+  trackPairs?(): [string, string][];
 }

@@ -1,0 +1,359 @@
+import { existsSync, statSync, writeFileSync } from "node:fs";
+import { extname } from "node:path";
+import { Command, Option } from "commander";
+import { Db } from "../../db/connection.ts";
+import { quoteLiteral } from "../../db/quote.ts";
+import { SynthorError } from "../../errors.ts";
+import { type Evaluation, evaluateSynthetic } from "../../evaluate/evaluate.ts";
+import { type Convergence, readConvergence } from "../../evaluate/history.ts";
+import { readQueries } from "../../evaluate/queries.ts";
+import { type ColumnProfile, profileColumns } from "../../profile.ts";
+import { renderReport } from "../../report/html.ts";
+import { readSource, type SourceInfo, type SourceSpec } from "../../source.ts";
+import { type Cell, formatJson, formatTable, num } from "../format.ts";
+import {
+  type InputOptions,
+  parseGroups,
+  positiveInt,
+  profileOptionsFrom,
+  withUsageErrors,
+} from "../input.ts";
+
+interface EvalCliOptions extends InputOptions {
+  real: string;
+  synth?: string;
+  holdout?: string;
+  target?: string;
+  queries?: string;
+  report?: string;
+  group?: string[];
+  seed: number;
+  detection: boolean;
+  privacy: boolean;
+  json?: boolean;
+  quiet?: boolean;
+  threads?: number;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** The attached --db's catalog name in the evaluation's in-memory database. */
+const RUN_CATALOG = "synthor_run";
+
+/** `synthor eval`: how faithful, useful and safe a synthetic table is, in numbers and in a report. */
+export function evalCommand(): Command {
+  return withUsageErrors(new Command("eval"))
+    .description("compare a synthetic table with the real one: fidelity, detection, utility, privacy")
+    .requiredOption(
+      "--real <source>",
+      "the real table: a .csv, .parquet, .json or .ndjson file, or a table of --db",
+    )
+    .option(
+      "--synth <source>",
+      "the synthetic table: a file, or a table of --db (default with --db: synthetic)",
+    )
+    .option(
+      "--holdout <source>",
+      "real rows the synthetic table was NOT made from, for utility and privacy baselines",
+    )
+    .option(
+      "--db <file>",
+      "the database of `synthor synth --db`: read tables from it and its convergence curve",
+    )
+    .option("--target <column>", "categorical column to predict in the train-synthetic-test-real test")
+    .option(
+      "--queries <file>",
+      "SQL file of utility queries, each under a `-- name: ...` header, reading `data`",
+    )
+    .option("--report <file>", "write a self-contained HTML report (works offline)")
+    .option(
+      "--group <cols>",
+      "a dependency group to compare jointly, e.g. age,sex,income (repeatable)",
+      collect,
+    )
+    .addOption(new Option("--seed <n>", "seed for samples, folds and forests").argParser(Number).default(0))
+    .option("--no-detection", "skip the classifier two-sample test")
+    .option("--no-privacy", "skip exact-match and distance-to-closest-record checks")
+    .option(
+      "--categorical <cols>",
+      "treat these columns as categorical (comma-separated; repeatable)",
+      collect,
+    )
+    .option("--numeric <cols>", "treat these columns as numeric (comma-separated; repeatable)", collect)
+    .option("--ignore <cols>", "leave these columns out (comma-separated; repeatable)", collect)
+    .option("--schema <file>", "JSON schema file with each column's kind")
+    .addOption(
+      new Option(
+        "--max-categories <n>",
+        "numbers with at most this many distinct values are categorical",
+      ).argParser(positiveInt("--max-categories")),
+    )
+    .addOption(new Option("--threads <n>", "DuckDB worker threads").argParser(positiveInt("--threads")))
+    .option("--json", "print every number as JSON on stdout")
+    .option("--quiet", "no progress on stderr")
+    .addHelpText(
+      "after",
+      `
+Column kinds come from the real table's profile (see synthor profile); the same overrides apply.
+Queries read the table as \`data\` and return one row of numbers; each runs on both tables.
+
+Examples:
+  $ synthor eval --real adult.csv --synth synth.parquet --report report.html
+  $ synthor eval --real train.csv --synth synth.csv --holdout test.csv --target income --queries q.sql
+  $ synthor synth real.csv --db run.duckdb && synthor eval --db run.duckdb --real real.csv --report r.html`,
+    )
+    .action(async (opts: EvalCliOptions) => {
+      const say = (text: string) => {
+        if (!opts.quiet) process.stderr.write(`synthor: ${text}\n`);
+      };
+      const queries = opts.queries ? readQueries(opts.queries) : undefined;
+      if (opts.report) checkReportPath(opts.report);
+      const synthSource = opts.synth ?? (opts.db ? "synthetic" : undefined);
+      if (synthSource === undefined) {
+        throw new SynthorError(
+          "SOURCE_OPTIONS",
+          "no synthetic table given",
+          "pass --synth FILE (or --db run.duckdb to read its table synthetic)",
+        );
+      }
+      const db = await Db.open(":memory:", opts.threads ? { threads: opts.threads } : {});
+      try {
+        let convergence: Convergence | null = null;
+        if (opts.db) {
+          await attachRun(db, opts.db);
+          convergence = await readConvergence(db, RUN_CATALOG);
+        }
+        const real = await readSide(db, "real", opts.real, opts.db);
+        const synth = await readSide(db, "synth", synthSource, opts.db);
+        const holdout = opts.holdout ? await readSide(db, "holdout", opts.holdout, opts.db) : undefined;
+        const profiles = await profileColumns(db, real, profileOptionsFrom(opts));
+        const evaluation = await evaluateSynthetic(db, {
+          real: real.view,
+          synth: synth.view,
+          holdout: holdout?.view,
+          profiles,
+          labels: { real: real.label, synth: synth.label, holdout: holdout?.label },
+          groups: parseGroups(
+            opts.group,
+            profiles.map((p) => p.name),
+          ),
+          target: opts.target,
+          ...(queries ? { queries } : {}),
+          convergence,
+          seed: opts.seed,
+          detection: opts.detection,
+          privacy: opts.privacy,
+          onStep: (step) => say(`${step} ...`),
+        });
+        if (opts.report) {
+          writeFileSync(opts.report, renderReport(evaluation));
+          say(`report written to ${opts.report} (${formatBytes(statSync(opts.report).size)})`);
+        }
+        process.stdout.write(
+          opts.json ? `${formatJson(evaluation)}\n` : summary(evaluation, profiles, opts.report),
+        );
+      } finally {
+        db.close();
+      }
+    });
+}
+
+function checkReportPath(path: string): void {
+  if (extname(path).toLowerCase() !== ".html") {
+    throw new SynthorError(
+      "CONFIG_INVALID",
+      `--report ${path} does not end in .html`,
+      "name the report file.html",
+    );
+  }
+  if (existsSync(path) && statSync(path).isDirectory()) {
+    throw new SynthorError(
+      "CONFIG_INVALID",
+      `--report ${path} is a directory`,
+      "give a file name, e.g. --report report.html",
+    );
+  }
+}
+
+async function attachRun(db: Db, path: string): Promise<void> {
+  if (!existsSync(path)) {
+    throw new SynthorError(
+      "SOURCE_NOT_FOUND",
+      `database file not found: ${path}`,
+      "give --db the file `synthor synth --db FILE` wrote",
+      { source: path },
+    );
+  }
+  try {
+    await db.connection.run(`attach ${quoteLiteral(path)} as ${RUN_CATALOG} (read_only)`);
+  } catch (err) {
+    throw new SynthorError(
+      "SOURCE_UNREADABLE",
+      `cannot open database ${path}: ${(err instanceof Error ? err.message : String(err)).split("\n")[0]}`,
+      "--db takes a DuckDB database file written by synthor synth --db; close other programs that hold it",
+      { source: path },
+    );
+  }
+}
+
+const sideWords = { real: "real", synth: "synthetic", holdout: "holdout" } as const;
+
+/**
+ * Reads one side as the view `synthor_eval_source_<side>`: a file when the name looks like one (or
+ * exists), else a table of --db.
+ */
+async function readSide(
+  db: Db,
+  side: "real" | "synth" | "holdout",
+  value: string,
+  dbPath: string | undefined,
+): Promise<SourceInfo> {
+  const looksLikeFile =
+    existsSync(value) || /\.(csv|tsv|parquet|json|ndjson|jsonl)(\.gz|\.zst)?$/i.test(value);
+  let spec: SourceSpec;
+  if (looksLikeFile || dbPath === undefined) spec = { kind: "file", path: value };
+  else spec = { kind: "table", table: `${RUN_CATALOG}.${value.includes(".") ? value : `main.${value}`}` };
+  try {
+    const info = await readSource(db, spec, `synthor_eval_source_${side}`);
+    return spec.kind === "table" ? { ...info, label: `table ${value} of ${dbPath}` } : info;
+  } catch (err) {
+    if (err instanceof SynthorError && err.code === "SOURCE_EMPTY") {
+      throw new SynthorError(
+        "SOURCE_EMPTY",
+        `the ${sideWords[side]} table ${value} has no rows`,
+        side === "synth"
+          ? "evaluation compares rows: make a synthetic table with synthor synth, then run synthor eval again"
+          : `evaluation compares rows: point --${side} to a table with data`,
+        { source: value },
+      );
+    }
+    if (err instanceof SynthorError && err.code === "SOURCE_NOT_FOUND" && spec.kind === "table") {
+      throw new SynthorError(
+        "SOURCE_NOT_FOUND",
+        `the ${sideWords[side]} table ${value} is neither a file nor a table of ${dbPath}`,
+        `${err.hint.replaceAll(`${RUN_CATALOG}.`, "")}`,
+        { source: value },
+      );
+    }
+    throw err;
+  }
+}
+
+function formatBytes(n: number): string {
+  return n < 1024 * 1024 ? `${(n / 1024).toFixed(0)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function summary(e: Evaluation, _profiles: ColumnProfile[], report: string | undefined): string {
+  const out: string[] = [];
+  const f = e.fidelity;
+  out.push(
+    `${e.labels.synth} (${f.rows.synth} rows) against ${e.labels.real} (${f.rows.real} rows)${e.labels.holdout ? `, holdout ${e.labels.holdout}` : ""}`,
+    "",
+    `quality score ${num(f.scores.quality, 3)} (SDMetrics QualityReport: column shapes ${num(f.scores.columnShapes, 3)}, column pair trends ${num(f.scores.columnPairTrends, 3)}; over all pairs ${num(f.scores.columnPairTrendsAllPairs, 3)})`,
+  );
+  if (e.detection) {
+    const parts = e.detection.models.map(
+      (m) => `${m.model.replace("_", " ")} accuracy ${num(m.accuracy, 3)} (gap ${num(m.gap, 3)})`,
+    );
+    out.push(
+      `detection (C2ST, ${e.detection.rows} rows per side, ${e.detection.folds}-fold): ${parts.join("; ")}`,
+    );
+  }
+  out.push("", "columns:");
+  const columns: Record<string, Cell>[] = f.columns.map((c) => ({
+    column: c.column,
+    kind: c.datetime ? "datetime" : c.kind,
+    tvd: round(c.tvd),
+    js_distance: round(c.jsDistance),
+    w1: c.w1 === null ? null : round(c.w1),
+    ks: c.ks === null ? null : round(c.ks),
+    [c.kind === "numeric" ? "score" : "score"]: c.score === null ? null : round(c.score),
+    metric: c.metric,
+  }));
+  out.push(formatTable(columns));
+  if (f.pairs.length > 0) {
+    out.push("", "pairs with the largest TVD:");
+    const worst = [...f.pairs].sort((a, b) => b.tvd - a.tvd).slice(0, 10);
+    out.push(
+      formatTable(
+        worst.map((p) => ({
+          pair: p.columns.join(" x "),
+          tvd: round(p.tvd),
+          measure: p.association.measure,
+          real: p.association.real === null ? null : round(p.association.real),
+          synth: p.association.synth === null ? null : round(p.association.synth),
+          score: p.score === null ? null : round(p.score),
+          metric: p.metric,
+        })),
+      ),
+    );
+  }
+  if (f.groups.length > 0) {
+    out.push("", "groups:");
+    out.push(
+      formatTable(
+        f.groups.map((g) => ({
+          group: g.columns.join(" x "),
+          tvd: round(g.tvd),
+          js_distance: round(g.jsDistance),
+        })),
+      ),
+    );
+  }
+  if (e.utility) {
+    const u = e.utility;
+    out.push(
+      "",
+      `utility: predict ${u.target} (${u.classes.length} classes), trained on ${u.rows.trainSynth} synthetic / ${u.rows.trainReal} real rows, tested on ${u.rows.test} ${u.testSource === "holdout" ? "holdout" : "real rows split off (the synthetic table may have seen them)"}; majority class ${num(u.majorityAccuracy, 3)}`,
+    );
+    out.push(
+      formatTable(
+        u.models.map((m) => ({
+          model: m.model,
+          synth_accuracy: round(m.synth.accuracy),
+          real_accuracy: round(m.real.accuracy),
+          synth_f1: round(m.synth.f1Macro),
+          real_f1: round(m.real.f1Macro),
+          synth_auc: m.synth.auc === null ? null : round(m.synth.auc),
+          real_auc: m.real.auc === null ? null : round(m.real.auc),
+        })),
+      ),
+    );
+  }
+  if (e.queries) {
+    out.push("", "queries:");
+    out.push(
+      formatTable(
+        e.queries.map((q) => ({
+          query: q.name,
+          real: q.real,
+          synth: q.synth,
+          abs_error: q.absError,
+          rel_error: q.relError === null ? null : round(q.relError),
+        })),
+      ),
+    );
+  }
+  if (e.privacy) {
+    const p = e.privacy;
+    out.push(
+      "",
+      `privacy: ${p.exactMatches.matches} of ${p.exactMatches.rows} synthetic rows identical to a real row${p.holdoutExactMatches ? ` (holdout: ${p.holdoutExactMatches.matches} of ${p.holdoutExactMatches.rows})` : ""}`,
+    );
+    if (p.dcr) {
+      const d = p.dcr;
+      out.push(
+        `distance to closest record, median (5th percentile): synthetic ${num(d.synth.p50, 3)} (${num(d.synth.p05, 3)}), ${d.baselineKind === "holdout" ? "holdout" : "real to real"} ${num(d.baseline.p50, 3)} (${num(d.baseline.p05, 3)})`,
+      );
+    }
+    for (const w of p.warnings) out.push(`warning: ${w}`);
+  }
+  if (e.convergence)
+    out.push("", `run history: ${e.convergence.points.length} iterations of run ${e.convergence.runId}`);
+  if (report) out.push("", `report: ${report}`);
+  return `${out.join("\n")}\n`;
+}
+
+function round(x: number): number {
+  return Number(x.toPrecision(4));
+}

@@ -1,0 +1,167 @@
+/**
+ * Every metric `synthor eval` reports, described as SDMetrics describes its metrics: a name, a goal
+ * (minimize or maximize), a range, and the SDMetrics metric it matches, if any. The CLI's --json output,
+ * the HTML report and docs/eval.md all list these.
+ */
+export interface MetricInfo {
+  /** The key in the JSON output. */
+  key: string;
+  name: string;
+  goal: "minimize" | "maximize" | "closer to the baseline";
+  range: string;
+  /** The SDMetrics metric with the same definition, or how it differs. */
+  sdmetrics: string | null;
+  description: string;
+}
+
+export const METRICS: MetricInfo[] = [
+  {
+    key: "fidelity.columns[].tvd",
+    name: "Total variation distance",
+    goal: "minimize",
+    range: "[0, 1]",
+    sdmetrics: "1 - TVComplement when the column has no NULLs (here NULL is a category of its own)",
+    description:
+      "Half the L1 distance between the real and synthetic shares of a column's values; numeric columns over the real deciles.",
+  },
+  {
+    key: "fidelity.columns[].jsDivergence",
+    name: "Jensen-Shannon divergence",
+    goal: "minimize",
+    range: "[0, ln 2]",
+    sdmetrics: null,
+    description:
+      "JS(P, Q) = KL(P || M) / 2 + KL(Q || M) / 2 with M = (P + Q) / 2, natural log, on the same cells as the TVD.",
+  },
+  {
+    key: "fidelity.columns[].jsDistance",
+    name: "Jensen-Shannon distance",
+    goal: "minimize",
+    range: "[0, sqrt(ln 2)] (about 0.833)",
+    sdmetrics: null,
+    description: "sqrt(JS divergence): scipy.spatial.distance.jensenshannon(p, q).",
+  },
+  {
+    key: "fidelity.columns[].w1",
+    name: "Wasserstein-1 distance",
+    goal: "minimize",
+    range: "[0, inf), in the column's units (seconds for dates)",
+    sdmetrics: null,
+    description:
+      "The area between the two empirical CDFs of a numeric column's non-NULL values: scipy.stats.wasserstein_distance.",
+  },
+  {
+    key: "fidelity.columns[].ks",
+    name: "Kolmogorov-Smirnov statistic",
+    goal: "minimize",
+    range: "[0, 1]",
+    sdmetrics: "1 - KSComplement",
+    description:
+      "max |F_real - F_synth| over a numeric column's non-NULL values: scipy.stats.ks_2samp's statistic.",
+  },
+  {
+    key: "fidelity.columns[].score",
+    name: "Column shape score",
+    goal: "maximize",
+    range: "[0, 1]",
+    sdmetrics: "KSComplement (numeric, datetime) or TVComplement (categorical, NULLs left out)",
+    description: "SDMetrics' per-column score in its QualityReport's Column Shapes property.",
+  },
+  {
+    key: "fidelity.pairs[].association",
+    name: "Pairwise association",
+    goal: "closer to the baseline",
+    range: "Pearson r in [-1, 1]; Cramér's V in [0, 1]",
+    sdmetrics: null,
+    description:
+      "Pearson's r for two numeric columns, Cramér's V (numeric columns over the real deciles, NULL a category) otherwise; real, synthetic and their difference.",
+  },
+  {
+    key: "fidelity.pairs[].tvd",
+    name: "Pair / group TVD",
+    goal: "minimize",
+    range: "[0, 1]",
+    sdmetrics: null,
+    description:
+      "TVD of the joint table of two (or, for groups, up to four) columns, numeric columns over the real deciles; jsDivergence and jsDistance beside it.",
+  },
+  {
+    key: "fidelity.pairs[].score",
+    name: "Column pair trend score",
+    goal: "maximize",
+    range: "[0, 1]",
+    sdmetrics:
+      "CorrelationSimilarity (two numeric: 1 - |r_real - r_synth| / 2) or ContingencySimilarity (1 - TVD of the pair, numeric columns in 10 equal-width bins of each table's own range, as SDMetrics' QualityReport bins them)",
+    description: "SDMetrics' per-pair score in its QualityReport's Column Pair Trends property.",
+  },
+  {
+    key: "fidelity.scores.quality",
+    name: "Quality score",
+    goal: "maximize",
+    range: "[0, 1]",
+    sdmetrics: "QualityReport.get_score() (SDMetrics 0.32): mean of Column Shapes and Column Pair Trends",
+    description:
+      "columnShapes = mean column score; columnPairTrends = mean score of the pairs whose real trend meets SDMetrics' threshold (|r| > 0.5, Cramér's V > 0.3 on its binned table; columnPairTrendsAllPairs averages every pair, as SDMetrics did before thresholds); quality = their mean.",
+  },
+  {
+    key: "detection.models[].accuracy",
+    name: "C2ST accuracy",
+    goal: "closer to the baseline",
+    range: "[0, 1], 0.5 is chance",
+    sdmetrics: null,
+    description:
+      "Held-out accuracy of a classifier telling real rows from synthetic ones (5-fold cross-validated, equal rows per side).",
+  },
+  {
+    key: "detection.models[].gap",
+    name: "C2ST gap",
+    goal: "minimize",
+    range: "[0, 0.5]",
+    sdmetrics: null,
+    description: "|accuracy - 0.5|, the paper's detection score.",
+  },
+  {
+    key: "detection.models[].auc",
+    name: "C2ST ROC AUC",
+    goal: "closer to the baseline",
+    range: "[0, 1], 0.5 is chance",
+    sdmetrics:
+      "LogisticDetection = 1 - (2 max(AUC, 0.5) - 1) uses the same AUC, with other features and folds",
+    description: "Held-out area under the ROC curve of the synthetic-row probability.",
+  },
+  {
+    key: "utility.models[].synth.accuracy",
+    name: "Train-synthetic-test-real accuracy",
+    goal: "maximize",
+    range: "[0, 1]",
+    sdmetrics: null,
+    description:
+      "Accuracy on real test rows of a classifier trained on synthetic rows, beside the same trained on real rows (f1Macro and auc likewise).",
+  },
+  {
+    key: "queries[].relError",
+    name: "Query relative error",
+    goal: "minimize",
+    range: "[0, inf)",
+    sdmetrics: null,
+    description: "|synth - real| / |real| of a SQL query's value; absError = |synth - real|.",
+  },
+  {
+    key: "privacy.exactMatches.share",
+    name: "Exact match share",
+    goal: "minimize",
+    range: "[0, 1]",
+    sdmetrics: null,
+    description:
+      "Share of synthetic rows identical to some real row in every compared column; compare with the holdout's share.",
+  },
+  {
+    key: "privacy.dcr",
+    name: "Distance to closest record",
+    goal: "closer to the baseline",
+    range: "[0, 1]",
+    sdmetrics: "the distance of DCRBaselineProtection and DCROverfittingProtection (sdmetrics dcr_utils)",
+    description:
+      "For sampled synthetic rows, the distance to the nearest real row: mean over columns of min(|x - y| / range, 1) for numbers and 0/1 mismatch for categories; percentiles beside the same for holdout rows (or real rows against each other).",
+  },
+];

@@ -1,0 +1,357 @@
+/**
+ * The evaluation report: one self-contained HTML file (inline CSS, SVG charts, no script, no font, no
+ * request to any server), readable offline and small enough to mail. Sections: headline scores, every
+ * column's real-vs-synthetic chart, association heatmaps side by side, groups, detection, utility,
+ * queries, privacy, the convergence curve of the run, and what every metric means.
+ */
+import type { Evaluation } from "../evaluate/evaluate.ts";
+import type { ColumnFidelity, PairFidelity } from "../evaluate/fidelity.ts";
+import {
+  barChart,
+  esc,
+  heatmap,
+  histogram,
+  lineChart,
+  percentileRows,
+  REAL_COLOR,
+  SYNTH_COLOR,
+  scoreBars,
+} from "./svg.ts";
+
+/**
+ * Renders an evaluation as a complete HTML document.
+ *
+ * @example writeFileSync("report.html", renderReport(await evaluateSynthetic(db, options)));
+ */
+export function renderReport(e: Evaluation): string {
+  const sections = [
+    headline(e),
+    columnsSection(e),
+    pairsSection(e),
+    groupsSection(e),
+    detectionSection(e),
+    utilitySection(e),
+    queriesSection(e),
+    privacySection(e),
+    convergenceSection(e),
+    metricsSection(e),
+  ].filter((s) => s !== "");
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<title>synthor eval: ${esc(e.labels.synth)} vs ${esc(e.labels.real)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<header>
+<h1>Synthetic data report</h1>
+<p class="sub"><b>${esc(e.labels.synth)}</b> (${e.fidelity.rows.synth} rows) against the real table <b>${esc(e.labels.real)}</b> (${e.fidelity.rows.real} rows)${e.labels.holdout ? `, holdout <b>${esc(e.labels.holdout)}</b>` : ""}. ${e.columns.length} columns compared${e.skipped.length ? `; not compared: ${e.skipped.map((s) => `${esc(s.column)} (${esc(s.kind)})`).join(", ")}` : ""}. Seed ${e.seed}.</p>
+<nav>${sections
+    .map((s) => /<h2 id="([^"]+)">([^<]+)<\/h2>/.exec(s))
+    .map((m) => (m ? `<a href="#${m[1]}">${m[2]}</a>` : ""))
+    .join(" ")}</nav>
+</header>
+<main>
+${sections.join("\n")}
+</main>
+<footer>Made by synthor eval. Scores named after SDMetrics metrics are computed as SDMetrics computes them (see "Metrics").</footer>
+</body>
+</html>
+`;
+}
+
+const CSS = `
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#222;background:#fafafa}
+header{background:#fff;border-bottom:1px solid #ddd;padding:16px 28px}
+h1{margin:0 0 4px;font-size:22px}
+h2{margin:28px 0 10px;font-size:18px;border-bottom:1px solid #ddd;padding-bottom:4px}
+h3{margin:0 0 6px;font-size:14px}
+.sub{margin:0;color:#555}
+nav a{margin-right:12px;font-size:13px}
+main{padding:0 28px 28px}
+footer{padding:12px 28px;color:#777;font-size:12px}
+.cards{display:flex;flex-wrap:wrap;gap:12px}
+.card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:10px 14px;min-width:150px}
+.card .v{font-size:24px;font-weight:600}
+.card .l{color:#555;font-size:12px}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(440px,1fr));gap:14px}
+.panel{background:#fff;border:1px solid #ddd;border-radius:6px;padding:10px 12px;overflow-x:auto}
+.row{display:flex;flex-wrap:wrap;gap:14px;align-items:flex-start}
+table{border-collapse:collapse;font-size:12.5px;background:#fff}
+th,td{border:1px solid #ddd;padding:3px 7px;text-align:left}
+td.n{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f0f0f0}
+.warn{background:#fff4e5;border:1px solid #f0b36a;border-radius:6px;padding:8px 12px;margin:8px 0}
+.ok{color:#2e7d32}
+.muted{color:#777}
+.metrics small{color:#555}
+`;
+
+function fmt(x: number | null | undefined, digits = 4): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return "—";
+  if (Number.isInteger(x)) return String(x);
+  return String(Number(x.toPrecision(digits)));
+}
+
+function td(x: number | null | undefined, digits = 4): string {
+  return `<td class="n">${fmt(x, digits)}</td>`;
+}
+
+function card(value: string, label: string, tip: string): string {
+  return `<div class="card" title="${esc(tip)}"><div class="v">${value}</div><div class="l">${esc(label)}</div></div>`;
+}
+
+function headline(e: Evaluation): string {
+  const s = e.fidelity.scores;
+  const cards = [
+    card(
+      fmt(s.quality, 3),
+      "quality score",
+      "SDMetrics QualityReport score: mean of column shapes and column pair trends (1 is best)",
+    ),
+    card(
+      fmt(s.columnShapes, 3),
+      "column shapes",
+      "mean of KSComplement (numeric) and TVComplement (categorical)",
+    ),
+    card(
+      fmt(s.columnPairTrends, 3),
+      "column pair trends",
+      "mean of CorrelationSimilarity and ContingencySimilarity",
+    ),
+  ];
+  for (const m of e.detection?.models ?? []) {
+    cards.push(
+      card(
+        fmt(m.accuracy, 3),
+        `C2ST accuracy, ${m.model.replaceAll("_", " ")}`,
+        `held-out accuracy telling real from synthetic rows; 0.5 is chance; gap |acc - 0.5| = ${fmt(m.gap, 3)}`,
+      ),
+    );
+  }
+  const rf = e.utility?.models.find((m) => m.model === "random_forest") ?? e.utility?.models[0];
+  if (e.utility && rf) {
+    cards.push(
+      card(
+        `${fmt(rf.synth.accuracy, 3)} / ${fmt(rf.real.accuracy, 3)}`,
+        `accuracy on ${e.utility.target}: synthetic / real training`,
+        `${rf.model.replaceAll("_", " ")} trained on synthetic vs real rows, tested on real test rows`,
+      ),
+    );
+  }
+  if (e.privacy) {
+    cards.push(
+      card(
+        `${fmt(100 * (e.privacy.exactMatches.share ?? 0), 3)}%`,
+        "synthetic rows identical to a real row",
+        "exact matches in every compared column",
+      ),
+    );
+    if (e.privacy.dcr) {
+      cards.push(
+        card(
+          `${fmt(e.privacy.dcr.synth.p50, 3)} / ${fmt(e.privacy.dcr.baseline.p50, 3)}`,
+          `median DCR: synthetic / ${e.privacy.dcr.baselineKind === "holdout" ? "holdout" : "real"}`,
+          "distance to the closest real row (0 to 1); synthetic rows should not be closer than real ones",
+        ),
+      );
+    }
+  }
+  const warnings = (e.privacy?.warnings ?? []).map((w) => `<div class="warn">⚠ ${esc(w)}</div>`).join("");
+  const bars = scoreBars(
+    "column shape scores",
+    e.fidelity.columns.map((c) => ({
+      label: c.column,
+      value: c.score,
+      tip: `${c.column}: ${c.metric} ${fmt(c.score)}`,
+    })),
+  );
+  return `<section><h2 id="summary">Summary</h2><div class="cards">${cards.join("")}</div>${warnings}
+<div class="panel" style="margin-top:12px"><h3>Column shape score per column (${e.fidelity.columns[0]?.metric ? "KSComplement / TVComplement" : ""})</h3>${bars}</div></section>`;
+}
+
+function columnsSection(e: Evaluation): string {
+  const panels = e.fidelity.columns.map((c) => columnPanel(c)).join("\n");
+  return `<section><h2 id="columns">Columns</h2><p class="muted">Shares of each value (categorical) or of equal-width bins over both tables' range (numeric), real in blue, synthetic in orange. Hover a bar for its numbers.</p><div class="grid">${panels}</div></section>`;
+}
+
+function columnPanel(c: ColumnFidelity): string {
+  const chart = c.histogram
+    ? histogram(c.column, c.histogram)
+    : barChart(
+        c.column,
+        (c.categories ?? []).map((x) => ({
+          label: x.value === null ? "NULL" : x.value,
+          real: x.real,
+          synth: x.synth,
+        })),
+      );
+  const metrics =
+    c.kind === "numeric"
+      ? `W1 ${fmt(c.w1)}${c.datetime ? " s" : ""} · KS ${fmt(c.ks)} · TVD (deciles) ${fmt(c.tvd)} · JS distance ${fmt(c.jsDistance)}`
+      : `TVD ${fmt(c.tvd)} · JS divergence ${fmt(c.jsDivergence)} · JS distance ${fmt(c.jsDistance)}`;
+  const nulls =
+    c.realNullShare > 0 || c.synthNullShare > 0
+      ? ` · NULL ${fmt(100 * c.realNullShare, 3)}% / ${fmt(100 * c.synthNullShare, 3)}%`
+      : "";
+  return `<div class="panel"><h3>${esc(c.column)} <span class="muted">(${c.datetime ? "datetime" : c.kind})</span></h3>${chart}<div><small>${c.metric} <b>${fmt(c.score, 4)}</b> · ${metrics}${nulls}</small></div></div>`;
+}
+
+function pairsSection(e: Evaluation): string {
+  const pairs = e.fidelity.pairs;
+  if (pairs.length === 0) return "";
+  const names = e.fidelity.columns.map((c) => c.column);
+  const index = new Map<string, PairFidelity>();
+  for (const p of pairs) {
+    index.set(JSON.stringify(p.columns), p);
+    index.set(JSON.stringify([p.columns[1], p.columns[0]]), p);
+  }
+  const pick = (side: "real" | "synth" | "diff") => (i: number, j: number) => {
+    const a = names[i] ?? "";
+    const b = names[j] ?? "";
+    if (i === j) return { v: side === "diff" ? 0 : 1, tip: a };
+    const p = index.get(JSON.stringify([a, b]));
+    const v = p ? p.association[side] : null;
+    const measure = p?.association.measure === "pearson" ? "Pearson r" : "Cramér's V";
+    return {
+      v: v === null ? null : side === "diff" ? Math.abs(v) : v,
+      tip: `${a} × ${b}: ${measure} ${side === "diff" ? "synthetic - real" : side} ${fmt(v)}`,
+    };
+  };
+  const maps = [
+    heatmap("real", names, pick("real"), "diverging"),
+    heatmap("synthetic", names, pick("synth"), "diverging"),
+    heatmap("|synthetic - real|", names, pick("diff"), "sequential"),
+  ];
+  const worst = [...pairs].sort((a, b) => b.tvd - a.tvd).slice(0, 15);
+  const rows = worst
+    .map(
+      (p) =>
+        `<tr><td>${esc(p.columns[0])} × ${esc(p.columns[1])}</td><td>${p.association.measure === "pearson" ? "Pearson r" : "Cramér's V"}</td>${td(p.association.real)}${td(p.association.synth)}${td(p.association.diff)}${td(p.tvd)}${td(p.jsDistance)}<td>${p.metric}</td>${td(p.score)}<td>${p.meetsThreshold ? "yes" : "no"}</td></tr>`,
+    )
+    .join("");
+  return `<section><h2 id="pairs">Pairs</h2><p class="muted">Association of every pair: Pearson's r for two numeric columns, Cramér's V otherwise (numeric columns over the real deciles). Red is positive, blue negative.</p>
+<div class="row">${maps.map((m) => `<div class="panel">${m}</div>`).join("")}</div>
+<h3 style="margin-top:14px">Pairs whose joint table differs most</h3>
+<table><tr><th>pair</th><th>measure</th><th>real</th><th>synthetic</th><th>difference</th><th>TVD</th><th>JS distance</th><th>SDMetrics metric</th><th>score</th><th>counts in pair trends</th></tr>${rows}</table></section>`;
+}
+
+function groupsSection(e: Evaluation): string {
+  if (e.fidelity.groups.length === 0) return "";
+  const rows = e.fidelity.groups
+    .map(
+      (g) =>
+        `<tr><td>${g.columns.map(esc).join(" × ")}</td>${td(g.tvd)}${td(g.jsDivergence)}${td(g.jsDistance)}</tr>`,
+    )
+    .join("");
+  return `<section><h2 id="groups">Groups</h2><table><tr><th>group</th><th>TVD</th><th>JS divergence</th><th>JS distance</th></tr>${rows}</table></section>`;
+}
+
+function detectionSection(e: Evaluation): string {
+  const d = e.detection;
+  if (!d) return "";
+  const rows = d.models
+    .map(
+      (m) =>
+        `<tr><td>${m.model.replaceAll("_", " ")}</td>${td(m.accuracy)}${td(m.gap)}${td(m.auc)}<td>${m.folds.map((x) => fmt(x, 3)).join(", ")}</td></tr>`,
+    )
+    .join("");
+  return `<section><h2 id="detection">Detection (C2ST)</h2><p class="muted">Classifiers try to tell ${d.rows} real rows from ${d.rows} synthetic rows, ${d.folds}-fold cross-validated, on one-hot categories and real-decile bins. Accuracy 0.5 means they cannot; the gap is |accuracy − 0.5|.</p>
+<table><tr><th>model</th><th>accuracy</th><th>gap</th><th>ROC AUC</th><th>per fold</th></tr>${rows}</table></section>`;
+}
+
+function utilitySection(e: Evaluation): string {
+  const u = e.utility;
+  if (!u) return "";
+  const rows = u.models
+    .map(
+      (m) =>
+        `<tr><td>${m.model.replaceAll("_", " ")}</td>${td(m.synth.accuracy)}${td(m.real.accuracy)}${td(m.accuracyDiff)}${td(m.synth.f1Macro)}${td(m.real.f1Macro)}${td(m.synth.auc)}${td(m.real.auc)}</tr>`,
+    )
+    .join("");
+  const source =
+    u.testSource === "holdout"
+      ? "the holdout table"
+      : "20% of the real table split off (no holdout was given, so the synthetic table may have seen these rows)";
+  return `<section><h2 id="utility">Utility: train on synthetic, test on real</h2><p class="muted">Predicting <b>${esc(u.target)}</b> (${u.classes.length} classes) from the other columns, trained on ${u.rows.trainSynth} synthetic or ${u.rows.trainReal} real rows, tested on ${u.rows.test} rows of ${source}. Always answering the most frequent class scores ${fmt(u.majorityAccuracy, 3)}.</p>
+<table><tr><th>model</th><th>accuracy (synthetic)</th><th>accuracy (real)</th><th>difference</th><th>macro F1 (synthetic)</th><th>macro F1 (real)</th><th>AUC (synthetic)</th><th>AUC (real)</th></tr>${rows}</table></section>`;
+}
+
+function queriesSection(e: Evaluation): string {
+  if (!e.queries) return "";
+  const rows = e.queries
+    .map(
+      (q) =>
+        `<tr><td>${esc(q.name)}</td>${td(q.real, 6)}${td(q.synth, 6)}${td(q.absError)}${td(q.relError === null ? null : 100 * q.relError, 3)}</tr>`,
+    )
+    .join("");
+  return `<section><h2 id="queries">Queries</h2><p class="muted">Each query ran on the real table and on the synthetic one.</p><table><tr><th>query</th><th>real</th><th>synthetic</th><th>absolute error</th><th>relative error (%)</th></tr>${rows}</table></section>`;
+}
+
+function privacySection(e: Evaluation): string {
+  const p = e.privacy;
+  if (!p) return "";
+  const exact = `<p>${p.exactMatches.matches} of ${p.exactMatches.rows} synthetic rows (${fmt(100 * (p.exactMatches.share ?? 0), 3)}%) are identical to a real row in every compared column${p.holdoutExactMatches ? `; for real holdout rows it is ${p.holdoutExactMatches.matches} of ${p.holdoutExactMatches.rows} (${fmt(100 * (p.holdoutExactMatches.share ?? 0), 3)}%)` : ""}.</p>`;
+  let dcr = "";
+  if (p.dcr) {
+    const d = p.dcr;
+    const base = d.baselineKind === "holdout" ? "holdout → real" : "real → other real";
+    const chart = percentileRows("distance to closest record", [
+      { name: "synthetic → real", color: SYNTH_COLOR, ...d.synth },
+      { name: base, color: REAL_COLOR, ...d.baseline },
+    ]);
+    const row = (name: string, x: typeof d.synth) =>
+      `<tr><td>${name}</td>${td(x.n)}${td(x.min)}${td(x.p05)}${td(x.p25)}${td(x.p50)}${td(x.p75)}${td(x.p95)}${td(x.mean)}</tr>`;
+    dcr = `<div class="row"><div class="panel">${chart}</div><div><table><tr><th>rows</th><th>n</th><th>min</th><th>5%</th><th>25%</th><th>median</th><th>75%</th><th>95%</th><th>mean</th></tr>${row("synthetic → real", d.synth)}${row(base, d.baseline)}</table>
+<p>${fmt(100 * d.closerThanBaselineP05, 3)}% of synthetic rows are closer to a real row than the baseline's 5th percentile (about 5% is expected); ${fmt(100 * d.zeroShare, 3)}% are at distance 0.</p></div></div>`;
+  }
+  const warnings = p.warnings.length
+    ? p.warnings.map((w) => `<div class="warn">⚠ ${esc(w)}</div>`).join("")
+    : `<p class="ok">No sign of copied rows.</p>`;
+  return `<section><h2 id="privacy">Privacy</h2>${exact}<p class="muted">Distance to closest record (DCR): the mean over columns of min(|x − y| / range, 1) for numbers and 0/1 mismatch for categories, to the nearest real row.</p>${dcr}${warnings}</section>`;
+}
+
+function convergenceSection(e: Evaluation): string {
+  const c = e.convergence;
+  if (!c || c.points.length === 0) {
+    return `<section><h2 id="convergence">Convergence</h2><p class="muted">No run history: the synthetic table did not come with the database of <code>synthor synth --db</code>. Pass that database with <code>--db</code> to see the convergence curve.</p></section>`;
+  }
+  const series = [
+    {
+      name: "mean TVD",
+      color: "#333333",
+      points: c.points.map((p): [number, number] => [p.iteration, p.meanTvd]),
+    },
+  ];
+  const marginal = c.points.filter((p) => p.marginalTvd !== null);
+  if (marginal.length > 0) {
+    series.push({
+      name: "marginal TVD",
+      color: REAL_COLOR,
+      points: marginal.map((p): [number, number] => [p.iteration, p.marginalTvd as number]),
+    });
+  }
+  const group = c.points.filter((p) => p.groupTvd !== null && p.groupTvd > 0);
+  if (group.length > 0) {
+    series.push({
+      name: "group TVD",
+      color: SYNTH_COLOR,
+      points: group.map((p): [number, number] => [p.iteration, p.groupTvd as number]),
+    });
+  }
+  const last = c.points.at(-1);
+  return `<section><h2 id="convergence">Convergence</h2><p class="muted">Run ${c.runId} (${esc(c.planner)} planner, ${esc(c.status)}): ${c.points.length} iterations, ${last?.rows ?? 0} rows, final mean TVD ${fmt(last?.meanTvd)}.</p><div class="panel">${lineChart("convergence", "iteration", series)}</div></section>`;
+}
+
+function metricsSection(e: Evaluation): string {
+  const rows = e.metrics
+    .map(
+      (m) =>
+        `<tr><td><b>${esc(m.name)}</b><br><small><code>${esc(m.key)}</code></small></td><td>${esc(m.goal)}</td><td>${esc(m.range)}</td><td>${esc(m.sdmetrics ?? "—")}</td><td>${esc(m.description)}</td></tr>`,
+    )
+    .join("");
+  return `<section class="metrics"><h2 id="metrics">Metrics</h2><table><tr><th>metric</th><th>goal</th><th>range</th><th>SDMetrics</th><th>definition</th></tr>${rows}</table></section>`;
+}

@@ -1,0 +1,173 @@
+/**
+ * Golden tests for the evaluation's query files (sql/eval_*.sql), run through Db.query with bound
+ * parameters as src/evaluate runs them. Inputs are test/golden/eval_*.csv; the arithmetic behind every
+ * expected value is in test/golden/eval_*.md. sql/eval_quantile_edges.sql wraps synthor_quantile_edges
+ * and reuses that macro's golden input and answers.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Db } from "../src/db/connection.ts";
+import {
+  expectGolden,
+  field,
+  gapTables,
+  goldenCases,
+  goldenCsv,
+  loadGapTables,
+  loadTable,
+} from "./golden/golden.ts";
+
+let db: Db;
+
+beforeAll(async () => {
+  db = await Db.open(":memory:", { threads: 2 });
+  await loadTable(db, "cdf_real", "eval_cdf.real.csv", {}, "double");
+  await loadTable(db, "cdf_synth", "eval_cdf.synth.csv", {}, "double");
+  await loadGapTables(db);
+  await loadTable(db, "correlation_input", "eval_correlation.input.csv", {}, "double");
+  await loadTable(db, "edges_input", "eval_equal_width_edges.input.csv", {}, "double");
+  await loadTable(db, "histogram_real", "eval_histogram.real.csv", {}, "double");
+  await loadTable(db, "histogram_synth", "eval_histogram.synth.csv", {}, "double");
+  const matchTypes = { "my col": "double" };
+  await loadTable(db, "matches_real", "eval_exact_matches.real.csv", matchTypes);
+  await loadTable(db, "matches_synth", "eval_exact_matches.synth.csv", matchTypes);
+  await loadTable(db, "matches_empty", "eval_exact_matches.empty.csv", matchTypes);
+  await loadTable(db, "quantile_edges_input", "synthor_quantile_edges.input.csv", {}, "double");
+});
+
+afterAll(() => db?.close());
+
+describe("sql/eval_wasserstein.sql", () => {
+  const { cases } = goldenCases("eval_cdf.expected.csv", ["column"], ["w1"]);
+  for (const { key, rows } of cases) {
+    it(`W1 of ${key.column}`, async () => {
+      const actual = await db.query("eval_wasserstein", {
+        real: "cdf_real",
+        synth: "cdf_synth",
+        column: field(key, "column"),
+      });
+      expectGolden(actual, rows, ["w1"]);
+    });
+  }
+
+  it("is 0 between a table and itself", async () => {
+    const [row] = await db.query("eval_wasserstein", { real: "cdf_real", synth: "cdf_real", column: "x" });
+    expect(row?.w1).toBe(0);
+  });
+});
+
+describe("sql/eval_ks.sql", () => {
+  const { cases } = goldenCases("eval_cdf.expected.csv", ["column"], ["ks"]);
+  for (const { key, rows } of cases) {
+    it(`KS of ${key.column}`, async () => {
+      const actual = await db.query("eval_ks", {
+        real: "cdf_real",
+        synth: "cdf_synth",
+        column: field(key, "column"),
+      });
+      expectGolden(actual, rows, ["ks"]);
+    });
+  }
+
+  it("is symmetric", async () => {
+    const [a] = await db.query("eval_ks", { real: "cdf_real", synth: "cdf_synth", column: "x" });
+    const [b] = await db.query("eval_ks", { real: "cdf_synth", synth: "cdf_real", column: "x" });
+    expect(a?.ks).toBe(b?.ks);
+  });
+});
+
+describe("sql/eval_jsd.sql", () => {
+  const { outputs, cases } = goldenCases("eval_jsd.expected.csv", ["case"]);
+  for (const { key, rows } of cases) {
+    it(field(key, "case"), async () => {
+      const actual = await db.query("eval_jsd", gapTables(field(key, "case")));
+      expectGolden(actual, rows, outputs);
+    });
+  }
+});
+
+describe("sql/eval_correlation.sql", () => {
+  const { outputs, cases } = goldenCases("eval_correlation.expected.csv", ["column_a", "column_b"]);
+  for (const { key, rows } of cases) {
+    it(`${key.column_a} x ${key.column_b}`, async () => {
+      const actual = await db.query("eval_correlation", {
+        table: "correlation_input",
+        column_a: field(key, "column_a"),
+        column_b: field(key, "column_b"),
+      });
+      expectGolden(actual, rows, outputs);
+    });
+  }
+});
+
+describe("sql/eval_equal_width_edges.sql", () => {
+  const { outputs, cases } = goldenCases("eval_equal_width_edges.expected.csv", ["column", "bins"]);
+  for (const { key, rows } of cases) {
+    it(`${key.column} in ${key.bins} bins`, async () => {
+      const actual = await db.query("eval_equal_width_edges", {
+        table: "edges_input",
+        column: field(key, "column"),
+        bins: Number(field(key, "bins")),
+      });
+      expectGolden(actual, rows, outputs);
+    });
+  }
+});
+
+describe("sql/eval_histogram.sql", () => {
+  const { outputs, cases } = goldenCases("eval_histogram.expected.csv", ["column", "bins"]);
+  for (const { key, rows } of cases) {
+    it(`${key.column} in ${key.bins} bins`, async () => {
+      const actual = await db.query("eval_histogram", {
+        real: "histogram_real",
+        synth: "histogram_synth",
+        column: field(key, "column"),
+        bins: Number(field(key, "bins")),
+      });
+      expectGolden(actual, rows, outputs);
+    });
+  }
+
+  it("has no bins for a column without values", async () => {
+    const actual = await db.query("eval_histogram", {
+      real: "histogram_real",
+      synth: "histogram_synth",
+      column: "empty",
+      bins: 3,
+    });
+    expect(actual).toEqual([]);
+  });
+});
+
+describe("sql/eval_exact_matches.sql", () => {
+  const tables: Record<string, { real: string; synth: string }> = {
+    synth_vs_real: { synth: "matches_synth", real: "matches_real" },
+    real_vs_real: { synth: "matches_real", real: "matches_real" },
+    empty_vs_real: { synth: "matches_empty", real: "matches_real" },
+    real_vs_synth: { synth: "matches_real", real: "matches_synth" },
+  };
+  const { outputs, cases } = goldenCases("eval_exact_matches.expected.csv", ["case"]);
+  for (const { key, rows } of cases) {
+    it(field(key, "case"), async () => {
+      const actual = await db.query("eval_exact_matches", tables[field(key, "case")] ?? {});
+      expectGolden(actual, rows, outputs);
+    });
+  }
+});
+
+describe("sql/eval_quantile_edges.sql", () => {
+  const { outputs, cases } = goldenCases("synthor_quantile_edges.expected.csv", ["column", "k"]);
+  for (const { key, rows } of cases) {
+    it(`deciles-style edges of ${key.column} k=${key.k}`, async () => {
+      const actual = await db.query("eval_quantile_edges", {
+        table: "quantile_edges_input",
+        column: field(key, "column"),
+        bins: Number(field(key, "k")),
+      });
+      expectGolden(actual, rows, outputs);
+    });
+  }
+
+  it("reads the same golden file as the macro", () => {
+    expect(goldenCsv("synthor_quantile_edges.expected.csv").columns).toEqual(["column", "k", "edges"]);
+  });
+});

@@ -1,0 +1,116 @@
+/**
+ * The report opened in headless Chromium (Debian's `chromium` package) driven by playwright-core: the
+ * page loads with no console error, every chart has drawn marks, and a screenshot is taken. Skipped,
+ * with the reason in its name, when /usr/bin/chromium or playwright-core is not installed.
+ */
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { describe, expect, it } from "vitest";
+import { packageRoot } from "../src/db/files.ts";
+import { evaluateSynthetic } from "../src/evaluate/evaluate.ts";
+import { renderReport } from "../src/report/html.ts";
+import { loadPair } from "./fixtures/eval/load.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+const missing = [
+  existsSync(CHROMIUM) ? undefined : `${CHROMIUM} (apt-get install chromium)`,
+  existsSync(join(packageRoot, "node_modules", "playwright-core"))
+    ? undefined
+    : "playwright-core (npm install)",
+].filter((x) => x !== undefined);
+
+/** The part of playwright-core's API this test uses. */
+interface Page {
+  on(event: "console", fn: (msg: { type(): string; text(): string }) => void): void;
+  on(event: "pageerror", fn: (err: Error) => void): void;
+  on(event: "request", fn: (req: { url(): string }) => void): void;
+  goto(url: string): Promise<unknown>;
+  /** Evaluates a JavaScript expression in the page (text: this project's TypeScript has no DOM types). */
+  evaluate<T>(expression: string): Promise<T>;
+  screenshot(options: { path: string; fullPage: boolean }): Promise<unknown>;
+}
+interface Playwright {
+  chromium: {
+    launchPersistentContext(
+      dir: string,
+      options: { executablePath: string; args: string[]; headless: boolean; offline: boolean },
+    ): Promise<{ newPage(): Promise<Page>; close(): Promise<void> }>;
+  };
+}
+
+describe.skipIf(missing.length > 0)(
+  missing.length > 0
+    ? `report in headless Chromium (skipped: missing ${missing.join(" and ")})`
+    : "report in headless Chromium",
+  () => {
+    it("loads without console errors, draws every chart and takes a screenshot", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "synthor-browser-"));
+      const { db, profiles } = await loadPair();
+      try {
+        const e = await evaluateSynthetic(db, {
+          real: "real",
+          synth: "synth",
+          holdout: "holdout",
+          profiles,
+          target: "churn",
+        });
+        const report = join(dir, "report.html");
+        writeFileSync(report, renderReport(e));
+        const name = "playwright-core";
+        const { chromium } = (await import(name)) as Playwright;
+        const context = await chromium.launchPersistentContext(join(dir, "profile"), {
+          executablePath: CHROMIUM,
+          args: ARGS,
+          headless: true,
+          offline: true,
+        });
+        try {
+          const page = await context.newPage();
+          const errors: string[] = [];
+          const requests: string[] = [];
+          page.on("console", (msg) => {
+            if (msg.type() === "error") errors.push(msg.text());
+          });
+          page.on("pageerror", (err) => errors.push(err.message));
+          page.on("request", (req) => requests.push(req.url()));
+          await page.goto(pathToFileURL(report).href);
+          // Per chart: its label and how many marks have a box of some size once laid out.
+          const drawn = await page.evaluate<{ label: string; marks: number }[]>(`
+            [...document.querySelectorAll("svg.chart")].map((svg) => ({
+              label: svg.getAttribute("aria-label"),
+              marks: [...svg.querySelectorAll(".mark")].filter((m) => {
+                const box = m.getBBox();
+                return box.width > 0 || box.height > 0;
+              }).length,
+            }))
+          `);
+          const shot = join(dir, "report.png");
+          await page.screenshot({ path: shot, fullPage: true });
+          expect(errors).toEqual([]);
+          // The page asks for nothing but itself.
+          expect(requests.filter((u) => !u.startsWith("file:") && !u.startsWith("data:"))).toEqual([]);
+          expect(drawn.length).toBeGreaterThanOrEqual(profiles.length + 4);
+          for (const chart of drawn) expect(chart.marks, `chart ${chart.label}`).toBeGreaterThan(0);
+          expect(statSync(shot).size).toBeGreaterThan(10_000);
+        } finally {
+          await context.close();
+        }
+      } finally {
+        db.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  },
+);
