@@ -49,7 +49,10 @@ export async function startRun(
   return id;
 }
 
-/** The latest run that did not finish, with its config, for --resume. */
+/**
+ * The run --resume continues: the latest run, if it did not finish. An older unfinished run was
+ * abandoned when a later one started (and its synthetic rows replaced), so it cannot be resumed.
+ */
 export async function unfinishedRun(
   db: Db,
 ): Promise<{ runId: number; config: string; iteration: number; rows: number } | undefined> {
@@ -62,7 +65,8 @@ export async function unfinishedRun(
     `select r.run_id, r.config::varchar as config,
             (select max(iteration) from synthor_iterations i where i.run_id = r.run_id) as iteration,
             (select max(rows_total) from synthor_iterations i where i.run_id = r.run_id) as rows
-     from synthor_runs r where r.status <> 'finished' order by r.run_id desc limit 1`,
+     from synthor_runs r
+     where r.run_id = (select max(run_id) from synthor_runs) and r.status not in ('finished', 'abandoned')`,
   );
   if (!row) return undefined;
   return { runId: row.run_id, config: row.config, iteration: row.iteration ?? 0, rows: row.rows ?? 0 };

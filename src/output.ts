@@ -1,4 +1,4 @@
-import { existsSync, renameSync, rmSync } from "node:fs";
+import { existsSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import type { Db } from "./db/connection.ts";
 import { quoteIdent, quoteLiteral } from "./db/quote.ts";
@@ -19,6 +19,23 @@ export function checkOutputFile(path: string, overwrite: boolean): void {
       "CONFIG_INVALID",
       `cannot tell what format to write ${path} in`,
       "end --out with .csv, .parquet, .json or .ndjson",
+    );
+  }
+  const dir = dirname(resolve(path));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new SynthorError(
+      "CONFIG_INVALID",
+      `cannot write ${path}: the directory ${dirname(path)} does not exist`,
+      "create it first, or choose another --out",
+      { file: path },
+    );
+  }
+  if (existsSync(path) && statSync(path).isDirectory()) {
+    throw new SynthorError(
+      "CONFIG_INVALID",
+      `cannot write ${path}: it is a directory`,
+      `name a file inside it, e.g. --out ${join(path, `synthetic${extname(path) || ".csv"}`)}`,
+      { file: path },
     );
   }
   if (existsSync(path) && !overwrite) {
@@ -49,11 +66,12 @@ export function outputSelect(profiles: ColumnProfile[], seed: number, from = "sy
         break;
       case "numeric":
         if (p.integral) exprs.push(`cast(round(${q}) as ${type}) as ${q}`);
-        else if (p.decimals !== undefined) exprs.push(`cast(round(${q}, ${p.decimals}) as ${type}) as ${q}`);
+        else if (p.decimals !== undefined)
+          exprs.push(`cast(${decimalsExpr(q, p.decimals)} as ${type}) as ${q}`);
         else exprs.push(`cast(${q} as ${type}) as ${q}`);
         break;
       case "datetime":
-        exprs.push(`cast(make_timestamp((${q} * 1000000)::bigint) as ${type}) as ${q}`);
+        exprs.push(`${datetimeExpr(p)} as ${q}`);
         break;
       case "identifier":
         exprs.push(`${identifierExpr(p, rn, seed)} as ${q}`);
@@ -68,13 +86,41 @@ export function outputSelect(profiles: ColumnProfile[], seed: number, from = "sy
   return `select ${exprs.join(", ")} from ${from} order by ${rn}`;
 }
 
+/**
+ * A float rounded up to the real column's decimal places. Up, not to the nearest, like whole numbers
+ * (synthor_whole_within): bins are right-closed, (lo, hi], with edges that are real values, so a draw
+ * just above lo stays in its bin; and the share at or below each real value is the real one. The slack
+ * keeps a real value (a point mass, drawn exactly) from being pushed up by the error of the product.
+ */
+function decimalsExpr(q: string, decimals: number): string {
+  const scale = 10 ** decimals;
+  const scaled = `(${q} * ${scale})`;
+  return `ceil(${scaled} - 1e-9 * greatest(1, abs(${scaled}))) / ${scale}`;
+}
+
+/**
+ * A datetime from its seconds since 1970. Draws are continuous; they are rounded up to the real data's
+ * resolution (whole days for a DATE, whole seconds for timestamps whose real values all are), so that
+ * like whole numbers they stay in their right-closed bin (lo, hi]. A timestamp with time zone is built
+ * from the instant, so the session's time zone does not shift it.
+ */
+function datetimeExpr(p: ColumnProfile): string {
+  const q = quoteIdent(p.name);
+  if (/^DATE$/i.test(p.sqlType)) return `cast(date '1970-01-01' + ceil(${q} / 86400)::integer as DATE)`;
+  const whole = `(select coalesce(bool_and(${q} = floor(${q})), false) from synthor_real_model)`;
+  const seconds = `case when ${whole} then ceil(${q}) else ${q} end`;
+  if (/WITH TIME ZONE|TIMESTAMPTZ/i.test(p.sqlType)) return `cast(to_timestamp(${seconds}) as ${p.sqlType})`;
+  return `cast(make_timestamp((${seconds} * 1000000)::bigint) as ${p.sqlType})`;
+}
+
 function identifierExpr(p: ColumnProfile, rn: string, seed: number): string {
   if (/INT/i.test(p.sqlType)) return `cast(${rn} as ${p.sqlType})`;
   if (/UUID/i.test(p.sqlType)) {
     const h = `md5(${Math.floor(seed)}::varchar || ':' || (${rn})::varchar)`;
     return `cast(substr(${h}, 1, 8) || '-' || substr(${h}, 9, 4) || '-4' || substr(${h}, 14, 3) || '-a' || substr(${h}, 18, 3) || '-' || substr(${h}, 21, 12) as uuid)`;
   }
-  return `'syn-' || lpad((${rn})::varchar, 8, '0')`;
+  // printf, not lpad: lpad cuts a longer number to 8 digits, so row 100,000,001 would repeat row 10,000,000.
+  return `printf('syn-%08d', ${rn})`;
 }
 
 /** Writes the output table to a file atomically: a temporary file beside it, renamed at the end. */

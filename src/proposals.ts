@@ -7,17 +7,51 @@ import type { ModelColumn, Summary } from "./summarize.ts";
  * it. Every modelled column gets one category, or one numeric range [lo, hi], or null (a NULL value,
  * allowed only where the real column has NULLs).
  */
-export const ProposalValue = z.union([z.string(), z.tuple([z.number(), z.number()]), z.null()]);
+export const ProposalValue = z.union([z.string(), z.tuple([z.number(), z.number()]), z.null()], {
+  error: (issue) => valueShapeProblem(issue.input),
+});
 export type ProposalValue = z.infer<typeof ProposalValue>;
 
-export const Proposal = z
-  .object({
+// The messages below replace zod's ("Invalid input"), which do not tell a planner what to write instead.
+export const Proposal = z.strictObject(
+  {
     reason: z.string().default(""),
-    proposal: z.record(z.string(), ProposalValue),
-    num: z.number(),
-  })
-  .strict();
+    proposal: z.record(z.string(), ProposalValue, {
+      error: (issue) =>
+        `"proposal" must be an object with a value for every column, not ${shown(issue.input)}`,
+    }),
+    num: z.number({
+      error: (issue) =>
+        issue.input === undefined
+          ? "num is missing: give the number of rows to draw, a positive whole number"
+          : `num must be a positive whole number of rows, not ${shown(issue.input)}`,
+    }),
+  },
+  {
+    error: (issue) =>
+      issue.code === "unrecognized_keys"
+        ? `unknown key${issue.keys.length === 1 ? "" : "s"} ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}; a proposal has "reason", "proposal" and "num"`
+        : `a proposal is an object {"reason": ..., "proposal": {...}, "num": ...}, not ${shown(issue.input)}`,
+  },
+);
 export type Proposal = z.infer<typeof Proposal>;
+
+/** Why a column's value has the wrong shape, with the shapes it may take. */
+function valueShapeProblem(input: unknown): string {
+  if (typeof input === "number") {
+    const x = String(input);
+    return `${x} is not a value: give a category as text (${JSON.stringify(x)}), a range [${x}, ${x}], or null`;
+  }
+  if (typeof input === "boolean")
+    return `${input} is not a value: give a category as text ("${input}"), or null`;
+  if (Array.isArray(input)) return `a range is two numbers [lo, hi], not ${shown(input)}`;
+  return `give a category as text, a range [lo, hi] or null, not ${shown(input)}`;
+}
+
+function shown(x: unknown): string {
+  if (typeof x === "number") return String(x);
+  return JSON.stringify(x) ?? String(x);
+}
 
 /** A proposal that passed validation against the profile; numbers are checked and `num` is whole. */
 export interface ValidProposal {
@@ -42,7 +76,7 @@ export function validateProposal(p: Proposal, summary: Summary): string[] {
   }
   for (const c of summary.columns) {
     if (!(c.name in p.proposal)) {
-      problems.push(`column "${c.name}" is missing; give it ${allowed(c)}`);
+      problems.push(`column "${c.name}" is missing; give it ${allowed(c)}${c.nulls > 0 ? " or null" : ""}`);
       continue;
     }
     const v = p.proposal[c.name] ?? null;
@@ -67,7 +101,10 @@ function valueProblem(c: ModelColumn, v: ProposalValue): string | null {
     }
     return null;
   }
-  if (!Array.isArray(v)) return `column "${c.name}" is numeric; give a range [lo, hi] within ${allowed(c)}`;
+  if (!Array.isArray(v)) {
+    const what = c.kind === "datetime" ? (/^DATE$/i.test(c.sqlType) ? "a date" : "a datetime") : "numeric";
+    return `column "${c.name}" is ${what}; give a range [lo, hi] within ${allowed(c)}`;
+  }
   const [lo, hi] = v;
   if (!Number.isFinite(lo) || !Number.isFinite(hi))
     return `column "${c.name}": range bounds must be finite numbers`;
