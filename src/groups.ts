@@ -40,7 +40,7 @@ export async function inferGroups(
   const sampleRows = options.sampleRows ?? 200_000;
   await db.exec(
     `create or replace temp table synthor_assoc_sample as
-     select * from synthor_real_codes using sample reservoir(${Math.floor(sampleRows)} rows) repeatable (${Math.floor(options.seed ?? 0)})`,
+     select * from synthor_real_codes using sample reservoir(${Math.floor(sampleRows)} rows) repeatable (${Math.abs(Math.floor(options.seed ?? 0)) % 2147483647})`,
     "sample real codes for association",
   );
   const pairs: PairAssociation[] = [];

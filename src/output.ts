@@ -54,7 +54,12 @@ export function checkOutputFile(path: string, overwrite: boolean): void {
  * filled in; columns in the real table's order. Rows are shuffled by a seeded hash so rows from one
  * proposal do not sit together.
  */
-export function outputSelect(profiles: ColumnProfile[], seed: number, from = "synthor_synth_model"): string {
+export function outputSelect(
+  profiles: ColumnProfile[],
+  seed: number,
+  from = "synthor_synth_model",
+  rows = 0,
+): string {
   const rn = `row_number() over (order by hash(${Math.floor(seed)}, __synthor_iteration, __synthor_proposal, __synthor_row), __synthor_iteration, __synthor_proposal, __synthor_row)`;
   const exprs: string[] = [];
   for (const p of profiles) {
@@ -74,7 +79,7 @@ export function outputSelect(profiles: ColumnProfile[], seed: number, from = "sy
         exprs.push(`${datetimeExpr(p)} as ${q}`);
         break;
       case "identifier":
-        exprs.push(`${identifierExpr(p, rn, seed)} as ${q}`);
+        exprs.push(`${identifierExpr(p, rn, seed, rows)} as ${q}`);
         break;
       case "constant":
         exprs.push(`cast(${p.min === null ? "null" : quoteLiteral(p.min)} as ${type}) as ${q}`);
@@ -113,8 +118,14 @@ function datetimeExpr(p: ColumnProfile): string {
   return `cast(make_timestamp((${seconds} * 1000000)::bigint) as ${p.sqlType})`;
 }
 
-function identifierExpr(p: ColumnProfile, rn: string, seed: number): string {
-  if (/INT/i.test(p.sqlType)) return `cast(${rn} as ${p.sqlType})`;
+/** The largest key each small integer type can hold; a key column gets BIGINT when the rows need more. */
+const integerMax: Record<string, number> = { TINYINT: 127, UTINYINT: 255, SMALLINT: 32767, USMALLINT: 65535 };
+
+function identifierExpr(p: ColumnProfile, rn: string, seed: number, rows: number): string {
+  if (/INT/i.test(p.sqlType)) {
+    const max = integerMax[p.sqlType.toUpperCase()];
+    return `cast(${rn} as ${max !== undefined && rows > max ? "BIGINT" : p.sqlType})`;
+  }
   if (/UUID/i.test(p.sqlType)) {
     const h = `md5(${Math.floor(seed)}::varchar || ':' || (${rn})::varchar)`;
     return `cast(substr(${h}, 1, 8) || '-' || substr(${h}, 9, 4) || '-4' || substr(${h}, 14, 3) || '-a' || substr(${h}, 18, 3) || '-' || substr(${h}, 21, 12) as uuid)`;
@@ -127,7 +138,8 @@ function identifierExpr(p: ColumnProfile, rn: string, seed: number): string {
 export async function writeOutputFile(db: Db, table: string, path: string): Promise<void> {
   const target = resolve(path);
   const format = formats[extname(target).toLowerCase()] as string;
-  const tmp = join(dirname(target), `.synthor-tmp-${process.pid}-${basename(target)}`);
+  // No process id in the name: a file left by a run killed while writing is replaced by the next write.
+  const tmp = join(dirname(target), `.synthor-tmp-${basename(target)}`);
   try {
     await db.exec(
       `copy (select * from ${quoteIdent(table)}) to ${quoteLiteral(tmp)} ${format}`,

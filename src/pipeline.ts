@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { Db } from "./db/connection.ts";
 import { quoteIdent } from "./db/quote.ts";
 import { computeDiscrepancy, type Discrepancy, gapTable, subBinGaps } from "./discrepancy.ts";
@@ -90,6 +92,17 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   const started = Date.now();
   if (options.out) checkOutputFile(options.out, options.overwrite ?? false);
   const dbPath = options.db ?? ":memory:";
+  const seed = options.seed ?? 0;
+  if (!Number.isSafeInteger(seed)) {
+    throw new SynthorError("CONFIG_INVALID", `--seed must be a whole number, not ${seed}`, "e.g. --seed 7");
+  }
+  if (options.resume && dbPath !== ":memory:" && !existsSync(dbPath)) {
+    throw new SynthorError(
+      "RUN_STATE",
+      `there is no database ${dbPath} to resume from`,
+      "check the --db path, or start a new run without --resume",
+    );
+  }
   if (options.resume && dbPath === ":memory:") {
     throw new SynthorError(
       "RUN_STATE",
@@ -117,8 +130,13 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
     );
   }
   await createHistoryTables(db);
+  // File paths as absolute paths, so `--resume` from another directory or with ./x.csv finds the same run.
+  const source =
+    options.source.kind === "file"
+      ? { ...options.source, path: resolve(options.source.path) }
+      : options.source;
   const config = {
-    source: options.source,
+    source,
     profile: options.profile ?? {},
     rows: options.rows ?? null,
     iterations,
@@ -143,26 +161,28 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
         "start a new run without --resume",
       );
     }
-    if (unfinished.config !== JSON.stringify(config)) {
+    const differ = configDifferences(JSON.parse(unfinished.config) as Record<string, unknown>, config);
+    if (differ.length > 0) {
       throw new SynthorError(
         "RUN_STATE",
-        "the options differ from those of the interrupted run",
-        `resume with the same source and options, or start over without --resume; the run's options were ${unfinished.config}`,
+        `the options differ from those of the interrupted run: ${differ.join("; ")}`,
+        "resume with the same source and options, or start over without --resume",
       );
     }
     runId = unfinished.runId;
     resumeFrom = unfinished.iteration;
   } else {
     await db.exec(
-      `drop table if exists synthor_synth_model; drop table if exists ${quoteIdent(outTable)};
+      // The previous output table stays until this run writes its own: an interrupted re-run loses nothing.
+      `drop table if exists synthor_synth_model;
        update synthor_runs set status = 'abandoned' where status in ('running', 'interrupted')`,
       "reset run state",
     );
     runId = 0;
   }
 
-  const source = await readSource(db, options.source);
-  for (const c of source.columns) {
+  const sourceInfo = await readSource(db, options.source);
+  for (const c of sourceInfo.columns) {
     if (c.name.startsWith("__synthor_")) {
       throw new SynthorError(
         "INPUT_INVALID",
@@ -171,8 +191,8 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
       );
     }
   }
-  const profiles = await profileColumns(db, source, options.profile ?? {});
-  const summary = await summarizeTable(db, source, profiles, {
+  const profiles = await profileColumns(db, sourceInfo, options.profile ?? {});
+  const summary = await summarizeTable(db, sourceInfo, profiles, {
     bins: config.bins,
     subBins: config.subBins,
     materialize: true,
@@ -185,9 +205,9 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   const candidates = summary.columns.length > 1 ? await planner.inferGroups() : [];
   await addGroups(db, summary, candidates);
   if (planner.trackPairs) await addPairs(db, summary, planner.trackPairs());
-  const rowsTarget = options.rows ?? source.rows;
+  const rowsTarget = options.rows ?? sourceInfo.rows;
   if (!options.resume) {
-    runId = await startRun(db, { source: source.label, planner: planner.name, seed, rowsTarget, config });
+    runId = await startRun(db, { source: sourceInfo.label, planner: planner.name, seed, rowsTarget, config });
   }
 
   const [countRow] = await db.all<{ n: number }>("select count(*) as n from synthor_synth_model");
@@ -206,6 +226,24 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   let discrepancy = await computeDiscrepancy(db, summary);
   let best = discrepancy.meanTvd;
   let sinceBest = 0;
+  if (resumeFrom > 0) {
+    // Replay the stop rule over the iterations already done, from the empty table's mean TVD of 1, so a
+    // resumed run stops where the uninterrupted one would.
+    const done = await db.all<{ mean_tvd: number }>(
+      "select mean_tvd from synthor_iterations where run_id = $run order by iteration",
+      { run: runId },
+      "read convergence so far",
+    );
+    best = 1;
+    for (const d of done) {
+      if (d.mean_tvd < best - 1e-12) {
+        best = d.mean_tvd;
+        sinceBest = 0;
+      } else {
+        sinceBest++;
+      }
+    }
+  }
   let stoppedBecause: SynthResult["stoppedBecause"] = "iterations";
   let iteration = resumeFrom;
   while (iteration < iterations) {
@@ -311,7 +349,7 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   if (stoppedBecause === "interrupted") {
     await finishRun(db, runId, { status: "interrupted", rows, iterations: iteration, seconds });
   } else {
-    await writeOutputs(db, profiles, seed, outTable, options.out);
+    await writeOutputs(db, profiles, seed, rows, outTable, options.out);
     await finishRun(db, runId, { status: "finished", rows, iterations: iteration, seconds });
   }
   const result: SynthResult = {
@@ -357,7 +395,7 @@ export function acceptProposals(
     const parsed = Proposal.safeParse(candidate);
     if (!parsed.success) {
       notes.push(
-        `proposal ${i + 1} dropped: ${parsed.error.issues.map((x) => `${x.path.join(".")}: ${x.message}`).join("; ")}`,
+        `proposal ${i + 1} dropped: ${parsed.error.issues.map((x) => (x.path.length ? `${x.path.join(".")}: ${x.message}` : x.message)).join("; ")}`,
       );
       continue;
     }
@@ -379,12 +417,21 @@ async function writeOutputs(
   db: Db,
   profiles: ColumnProfile[],
   seed: number,
+  rows: number,
   outTable: string,
   out: string | undefined,
 ): Promise<void> {
   await db.exec(
-    `create or replace table ${quoteIdent(outTable)} as ${outputSelect(profiles, seed)}`,
+    `create or replace table ${quoteIdent(outTable)} as ${outputSelect(profiles, seed, "synthor_synth_model", rows)}`,
     "write output table",
   );
   if (out) await writeOutputFile(db, outTable, out);
+}
+
+/** The options that differ between a stored run config and this one, as "name: was X, now Y". */
+function configDifferences(stored: Record<string, unknown>, now: Record<string, unknown>): string[] {
+  const keys = [...new Set([...Object.keys(stored), ...Object.keys(now)])];
+  return keys
+    .filter((k) => JSON.stringify(stored[k] ?? null) !== JSON.stringify(now[k] ?? null))
+    .map((k) => `${k}: was ${JSON.stringify(stored[k] ?? null)}, now ${JSON.stringify(now[k] ?? null)}`);
 }

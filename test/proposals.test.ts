@@ -217,8 +217,8 @@ describe("the proposal shape (zod), as acceptProposals reports it", () => {
     const { notes } = accept([{ ...valid(), extra: 1, why: "x" }, "garbage"]);
     // The ": " after "dropped" is acceptProposals' (pipeline.ts) formatting of an issue with an empty path.
     expect(notes).toEqual([
-      'proposal 1 dropped: : unknown keys "extra", "why"; a proposal has "reason", "proposal" and "num"',
-      'proposal 2 dropped: : a proposal is an object {"reason": ..., "proposal": {...}, "num": ...}, not "garbage"',
+      'proposal 1 dropped: unknown keys "extra", "why"; a proposal has "reason", "proposal" and "num"',
+      'proposal 2 dropped: a proposal is an object {"reason": ..., "proposal": {...}, "num": ...}, not "garbage"',
     ]);
   });
 });

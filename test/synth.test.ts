@@ -441,11 +441,8 @@ describe("resuming", () => {
       expect(full.iterations).toBeLessThan(29);
     });
 
-    // Bug (src/pipeline.ts, run): on --resume the patience count restarts from 0, with the mean TVD at the
-    // resumed iteration as the best so far, instead of being rebuilt from synthor_iterations. A run
-    // interrupted one iteration before patience would have stopped it goes on for at least 2 more
-    // iterations and ends with a different table (seed 1: 9 iterations instead of 6).
-    it.fails("resumes to the same stop and the same table as the uninterrupted run", async () => {
+    // On --resume the patience count is replayed from the history, so the run stops where it would have.
+    it("resumes to the same stop and the same table as the uninterrupted run", async () => {
       let calls = 0;
       const db = path("patience.duckdb");
       await run({ db, shouldStop: () => ++calls > full.iterations - 1 });
@@ -457,10 +454,8 @@ describe("resuming", () => {
 });
 
 describe("seeds", () => {
-  // Bug (src/groups.ts, inferGroups): the seed is pasted into "using sample reservoir(...) repeatable (-3)",
-  // which DuckDB cannot parse for a negative number, so any negative --seed fails with SQL_FAILED ("likely
-  // a bug in synthor") before the first iteration. Expected: a run like any other seed's.
-  it.fails("accepts a negative seed", async () => {
+  // A negative seed is a seed like any other (the association sample takes its absolute value).
+  it("accepts a negative seed", async () => {
     const sql = "select ['a', 'b', 'c'][range % 3 + 1] as c, range * 1.5 as x from range(60)";
     const r = await synthesize(options({ source: { kind: "sql", sql }, iterations: 2, seed: -3 }));
     expect(r.rows).toBe(60);
@@ -468,12 +463,8 @@ describe("seeds", () => {
 });
 
 describe("identifiers", () => {
-  // Bug (src/output.ts outputSelect, called from src/pipeline.ts writeOutputs): an integer key is
-  // regenerated as row_number() cast to the real column's type, so a TINYINT key 1 ... 100 with --rows 200
-  // fails at row 128 with a conversion error, after all the work, as SQL_FAILED ("likely a bug"). The fix
-  // needs the row count where the output's types are chosen (or a check before the run): widen the key,
-  // or refuse the run up front naming the column. This test expects the former.
-  it.fails("gives an integer key whose type cannot count to --rows unique values all the same", async () => {
+  // An integer key whose type cannot count to --rows is widened to BIGINT, so every key stays unique.
+  it("gives an integer key whose type cannot count to --rows unique values all the same", async () => {
     const sql = "select (range + 1)::tinyint as id, ['a', 'b'][range % 2 + 1] as c from range(100)";
     const db = path("tinyint.duckdb");
     const r = await synthesize(options({ source: { kind: "sql", sql }, rows: 200, iterations: 2, db }));

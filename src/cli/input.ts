@@ -202,6 +202,21 @@ export function positiveInt(flag: string) {
   };
 }
 
+/** A commander parser for whole numbers (negative allowed), with an error that names the flag. */
+export function wholeNumber(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === "" || !Number.isSafeInteger(n)) {
+      throw new SynthorError(
+        "CONFIG_INVALID",
+        `${flag} must be a whole number, not "${value}"`,
+        `e.g. ${flag} 7`,
+      );
+    }
+    return n;
+  };
+}
+
 /** A commander parser for numbers in [0, 1]. */
 export function fraction(flag: string) {
   return (value: string): number => {
