@@ -25,7 +25,7 @@ interface Conditional {
 export interface StatsPlannerOptions {
   /** Real rows per proposal the planner aims for when it chooses the proposal count (default 2). */
   rowsPerProposal?: number;
-  /** At most this many proposals per iteration (default 5000). */
+  /** At most this many proposals per iteration (default 1000). */
   maxProposals?: number;
   /** At most this many parents a column is completed from (default 2). */
   maxParents?: number;
@@ -56,7 +56,7 @@ export class StatsPlanner implements Planner {
   ) {
     this.options = {
       rowsPerProposal: options.rowsPerProposal ?? 2,
-      maxProposals: options.maxProposals ?? 5000,
+      maxProposals: options.maxProposals ?? 1000,
       maxParents: options.maxParents ?? 2,
       seed: options.seed ?? 0,
     };
@@ -70,9 +70,12 @@ export class StatsPlanner implements Planner {
     return candidates.map((c) => c.columns);
   }
 
-  /** Every pair of columns, most dependent first: the planner keeps all pairwise tables in step. */
+  /**
+   * The pairs of columns worth keeping in step beyond the grounded groups, most dependent first: those
+   * with any dependence (Cramér's V of at least 0.05); independent pairs come out right without help.
+   */
   trackPairs(): [string, string][] {
-    return this.pairs.map((p) => [p.a, p.b]);
+    return this.pairs.filter((p) => p.cramersV >= 0.05).map((p) => [p.a, p.b]);
   }
 
   async plan(ctx: PlanContext): Promise<PlanResult> {
