@@ -116,10 +116,30 @@ export class StatsPlanner implements Planner {
       if (group) {
         const d = deficits.get(group.id);
         const cells = d ? [...d.entries()] : [];
-        const pick = weightedPick(
-          rng,
-          cells.map(([, v]) => Math.max(0, v)),
+        // A cell in deficit in the group may be full in a table inside it (a column's marginal, a pair):
+        // weigh it by those tables' deficits too, as completion does.
+        const inside = tracked.filter(
+          (u) => u.id !== group.id && u.columns.every((c) => group.columns.includes(c)),
         );
+        const weights = cells.map(([key, v]) => {
+          let w = Math.max(0, v);
+          if (w === 0 || inside.length === 0) return w;
+          const cell = JSON.parse(key) as Code[];
+          for (const u of inside) {
+            const sub = codeKey(u.columns.map((c) => cell[group.columns.indexOf(c)] ?? null));
+            const expected = (realShares.get(u.id)?.get(sub) ?? 0) * ctx.rows;
+            const need = Math.max(0, deficits.get(u.id)?.get(sub) ?? 0);
+            w *= expected > 0 ? Math.min(3, need / expected) : 0;
+          }
+          return w;
+        });
+        let pick = weightedPick(rng, weights);
+        if (pick < 0) {
+          pick = weightedPick(
+            rng,
+            cells.map(([, v]) => Math.max(0, v)),
+          );
+        }
         const chosen = pick >= 0 ? cells[pick] : undefined;
         if (chosen && d) {
           const cell = JSON.parse(chosen[0]) as Code[];
