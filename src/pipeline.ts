@@ -12,6 +12,7 @@ import { normalizeProposal, Proposal, type ValidProposal, validateProposal } fro
 import { addBatchCounts, createSyntheticModel, sampleProposals } from "./sample.ts";
 import { readSource, type SourceSpec } from "./source.ts";
 import { addGroups, addPairs, type Summary, summarizeTable, type Unit } from "./summarize.ts";
+import { trimSurplus } from "./trim.ts";
 
 export interface SynthOptions {
   source: SourceSpec;
@@ -28,6 +29,11 @@ export interface SynthOptions {
   groupsPerIteration?: number;
   seed?: number;
   withinRange?: "quantile" | "uniform";
+  /**
+   * Final trim: grow this share more rows than asked (e.g. 0.05), then drop the surplus from the most
+   * over-represented cells so the marginals land closer. Off (0) by default.
+   */
+  trim?: number;
   /** Stop once the mean TVD is at or below this. */
   targetTvd?: number;
   /** Stop after this many iterations without a lower mean TVD. */
@@ -148,6 +154,7 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
     patience: options.patience ?? null,
     bins: options.bins ?? 6,
     subBins: options.subBins ?? 8,
+    trim: options.trim ?? 0,
   };
 
   let resumeFrom = 0;
@@ -205,9 +212,16 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   const candidates = summary.columns.length > 1 ? await planner.inferGroups() : [];
   await addGroups(db, summary, candidates);
   if (planner.trackPairs) await addPairs(db, summary, planner.trackPairs());
-  const rowsTarget = options.rows ?? sourceInfo.rows;
+  const finalRows = options.rows ?? sourceInfo.rows;
+  const rowsTarget = finalRows + Math.ceil(finalRows * (options.trim ?? 0));
   if (!options.resume) {
-    runId = await startRun(db, { source: sourceInfo.label, planner: planner.name, seed, rowsTarget, config });
+    runId = await startRun(db, {
+      source: sourceInfo.label,
+      planner: planner.name,
+      seed,
+      rowsTarget: finalRows,
+      config,
+    });
   }
 
   const [countRow] = await db.all<{ n: number }>("select count(*) as n from synthor_synth_model");
@@ -345,6 +359,10 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   }
   if (stoppedBecause === "iterations" && rows >= rowsTarget) stoppedBecause = "rows";
 
+  if (stoppedBecause !== "interrupted" && rows > finalRows) {
+    rows = await trimSurplus(db, summary, finalRows, seed);
+    discrepancy = await computeDiscrepancy(db, summary);
+  }
   const seconds = (Date.now() - started) / 1000;
   if (stoppedBecause === "interrupted") {
     await finishRun(db, runId, { status: "interrupted", rows, iterations: iteration, seconds });

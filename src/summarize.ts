@@ -83,9 +83,12 @@ export interface SummarizeOptions {
   bins?: number;
   /** Sub-bins inside the worst main bin (paper: 8). */
   subBins?: number;
-  /** Keep the real codes as tables instead of views (the synthesis loop reads them many times). */
+  /**
+   * For synthesis: keep the real codes as tables instead of views (the loop reads them many times), and
+   * count the planner's fine units.
+   */
   materialize?: boolean;
-  /** Intervals of the sampler's quantile grid (default 1000). */
+  /** Intervals of the sampler's quantile grid (default: see gridSizeFor). */
   gridSize?: number;
   /** Dependency groups whose contingency tables to count. */
   groups?: string[][];
@@ -106,7 +109,6 @@ export async function summarizeTable(
 ): Promise<Summary> {
   const bins = options.bins ?? 6;
   const subBins = options.subBins ?? 8;
-  const gridSize = options.gridSize ?? 1000;
   // Views cost nothing to create; tables are worth it when the codes are read many times (synthesis).
   const kind = options.materialize ? "table" : "view";
   const modelled = profiles.filter((p) => modelledKinds.includes(p.kind));
@@ -126,7 +128,7 @@ export async function summarizeTable(
     const [row] = await db.query<{ grid: number[] | null; edges: number[] }>("quantiles", {
       table: "synthor_real_model",
       column: column.name,
-      k: gridSize,
+      k: options.gridSize ?? gridSizeFor(column),
       bins,
     });
     column.grid = row?.grid ?? [];
@@ -216,7 +218,8 @@ export async function summarizeTable(
     `create or replace ${kind} synthor_real_fine_codes as ${codesSelect(modelled, "synthor_real_model", { subBins })}`,
     "create real fine codes view",
   );
-  const fineUnits = fineUnitsFor(modelled, [...marginals, ...groups]);
+  // The fine units are the statistical planner's targets: counted for synthesis, not for summaries alone.
+  const fineUnits = options.materialize ? fineUnitsFor(modelled, [...marginals, ...groups]) : [];
   await countUnits(db, "synthor_real_fine_codes", fineUnits, "synthor_real_counts", { prefix: "fine:" });
 
   return {
@@ -235,6 +238,17 @@ export async function summarizeTable(
 }
 
 /** Unit ids for groups of columns: the columns in table order, named as DuckDB's to_json writes them. */
+/**
+ * The sampler's grid: one interval per 10 real values (at most 1,000), so no grid point spells out a
+ * single row's value; but a whole-number column with at most 1,000 distinct values keeps the fine grid,
+ * because between tied plateaus a coarse grid would move mass to the next value, and its values are no
+ * secret (they are its categories, in effect).
+ */
+function gridSizeFor(column: ModelColumn): number {
+  if (column.integral && column.distinct <= 1000) return 1000;
+  return Math.max(1, Math.min(1000, Math.floor((column.rows - column.nulls) / 10)));
+}
+
 /** NULLs last, then by text: the order synthor_frequency gives ties. */
 function compareValues(a: string | null, b: string | null): number {
   if (a === b) return 0;

@@ -45,6 +45,7 @@ const GOLDEN_TESTS: Record<string, string> = {
   "sql/pair_association.sql": "test/sql.golden.test.ts",
   "sql/quantiles.sql": "test/sql.golden.test.ts",
   "sql/sub_bins.sql": "test/sql.golden.test.ts",
+  "sql/trim_surplus.sql": "test/sql.golden.test.ts",
   "sql/tvd.sql": "test/sql.golden.test.ts",
 };
 

@@ -300,3 +300,25 @@ describe("sql/merge_counts.sql", () => {
       ]);
     }));
 });
+
+describe("sql/trim_surplus.sql", () => {
+  // Worked by hand, final_rows = 10. Real u: a 6, b 4 (shares 0.6, 0.4; targets 6 and 4 rows).
+  // Synthetic u: a 8, b 2, c 1. Surplus = max(synth - target, 0) / max(target, 1):
+  // a (8 - 6) / 6 = 1/3; b: none, 0; c: target 0, (1 - 0) / 1 = 1. Unit v is not asked for.
+  it("is each cell's surplus over its real share of the final rows, relative to that share", async () => {
+    await withDb(async (db) => {
+      await db.exec(
+        `create table synthor_real_counts (unit varchar, cell varchar[], n bigint);
+         create table synthor_synth_counts (unit varchar, cell varchar[], n bigint);
+         insert into synthor_real_counts values ('u', ['a'], 6), ('u', ['b'], 4), ('v', ['x'], 1);
+         insert into synthor_synth_counts values ('u', ['a'], 8), ('u', ['b'], 2), ('u', ['c'], 1), ('v', ['x'], 5);`,
+      );
+      const rows = await db.query("trim_surplus", { units: varcharList(["u"]), final_rows: 10 });
+      expect(rows.map((r) => [r.unit, r.cell, Number(r.surplus)])).toEqual([
+        ["u", ["a"], 1 / 3],
+        ["u", ["b"], 0],
+        ["u", ["c"], 1],
+      ]);
+    });
+  });
+});

@@ -1,0 +1,34 @@
+/**
+ * Synthor's public API: the pipeline's stages, one verb each, in the order the data flows.
+ *
+ * @example
+ * import { synthesize, StatsPlanner } from "synthor";
+ * const result = await synthesize({
+ *   source: { kind: "file", path: "real.csv" },
+ *   db: "run.duckdb",
+ *   planner: (db, summary) => new StatsPlanner(db, summary),
+ * });
+ */
+export { Db } from "./db/connection.ts";
+export { quoteIdent, quoteLiteral } from "./db/quote.ts";
+export type { Discrepancy, Gap, SubBinGap, UnitTvd } from "./discrepancy.ts";
+export { computeDiscrepancy, gapTable, subBinGaps } from "./discrepancy.ts";
+export type { ErrorCode, Problem } from "./errors.ts";
+export { InputProblems, SynthorError } from "./errors.ts";
+export type { Evaluation, EvaluationOptions } from "./evaluate/evaluate.ts";
+export { evaluateSynthetic } from "./evaluate/evaluate.ts";
+export type { GroupCandidate, PairAssociation } from "./groups.ts";
+export { inferGroups } from "./groups.ts";
+export type { ProgressEvent, SynthOptions, SynthResult } from "./pipeline.ts";
+export { synthesize } from "./pipeline.ts";
+export { StatsPlanner } from "./planners/stats.ts";
+export type { PlanContext, Planner, PlanResult, TokenUse } from "./planners/types.ts";
+export type { ColumnKind, ColumnProfile, ProfileOptions } from "./profile.ts";
+export { profileColumns } from "./profile.ts";
+export type { ValidProposal } from "./proposals.ts";
+export { Proposal, validateProposal } from "./proposals.ts";
+export { sampleProposals } from "./sample.ts";
+export type { SourceInfo, SourceSpec } from "./source.ts";
+export { readSource } from "./source.ts";
+export type { ModelColumn, Summary, Unit } from "./summarize.ts";
+export { summarizeTable } from "./summarize.ts";
