@@ -161,7 +161,45 @@ export async function summarizeTable(
      create or replace table synthor_synth_fine ("column" varchar, bin bigint, sub integer, n bigint);`,
     "create count tables",
   );
-  await countUnits(db, "synthor_real_codes", [...marginals, ...groups], "synthor_real_counts");
+  // Numeric columns: the main bins' ranges first, which the fine (bin, sub-bin) counts need; their
+  // marginal counts are then the fine counts added up per bin, with no pass of their own over the data.
+  for (const column of columns) {
+    if (column.kind === "categorical") continue;
+    const grid = column.grid ?? [];
+    const edges = column.edges ?? [];
+    column.bins = Array.from({ length: edges.length + 1 }, (_, b) => ({
+      bin: b,
+      lo: b === 0 ? (grid[0] ?? 0) : (edges[b - 1] as number),
+      hi: b === edges.length ? (grid[grid.length - 1] ?? 0) : (edges[b] as number),
+      n: 0,
+      share: 0,
+    }));
+    for (const b of column.bins) {
+      await db.exec("insert into synthor_bins values ($column, $bin, $lo, $hi, $n, $share)", "store bins", {
+        column: column.name,
+        ...b,
+      });
+    }
+  }
+  await countFine(db, "synthor_real_model", columns, subBins, "synthor_real_fine");
+  const numericMarginals = marginals.filter((_, k) => columns[k]?.kind !== "categorical");
+  await countUnits(
+    db,
+    "synthor_real_codes",
+    [...marginals.filter((u) => !numericMarginals.includes(u)), ...groups],
+    "synthor_real_counts",
+  );
+  for (const [k, column] of columns.entries()) {
+    if (column.kind === "categorical") continue;
+    await db.exec(
+      `insert into synthor_real_counts
+       select $unit, [bin::varchar], sum(n)::bigint from synthor_real_fine where "column" = $column group by bin
+       union all
+       select $unit, [null::varchar], $nulls::bigint where $nulls > 0`,
+      "marginal counts from fine counts",
+      { unit: (marginals[k] as Unit).id, column: column.name, nulls: column.nulls },
+    );
+  }
 
   // Frequency tables and main-bin counts are the marginal units' counts: no further pass over the data.
   for (const [k, column] of columns.entries()) {
@@ -178,25 +216,17 @@ export async function summarizeTable(
         .sort((a, b) => b.n - a.n || compareValues(a.value, b.value));
       continue;
     }
-    const grid = column.grid ?? [];
-    const edges = column.edges ?? [];
     const count = new Map(cells.map((c) => [c.cell[0] ?? null, c.n]));
-    column.bins = Array.from({ length: edges.length + 1 }, (_, b) => {
-      const n = count.get(String(b)) ?? 0;
-      return {
-        bin: b,
-        lo: b === 0 ? (grid[0] ?? 0) : (edges[b - 1] as number),
-        hi: b === edges.length ? (grid[grid.length - 1] ?? 0) : (edges[b] as number),
-        n,
-        share: n / total,
-      };
-    });
-    for (const b of column.bins) {
-      await db.exec("insert into synthor_bins values ($column, $bin, $lo, $hi, $n, $share)", "store bins", {
-        column: column.name,
-        ...b,
-      });
+    for (const b of column.bins ?? []) {
+      b.n = count.get(String(b.bin)) ?? 0;
+      b.share = b.n / total;
+      await db.exec(
+        `update synthor_bins set n = $n, share = $share where "column" = $column and bin = $bin`,
+        "store bin counts",
+        { column: column.name, bin: b.bin, n: b.n, share: b.share },
+      );
     }
+    const grid = column.grid ?? [];
     const at = (q: number) => grid[Math.round(q * (grid.length - 1))] ?? null;
     column.summary = {
       n: column.rows,
@@ -212,7 +242,6 @@ export async function summarizeTable(
       max: at(1),
     };
   }
-  await countFine(db, "synthor_real_model", columns, subBins, "synthor_real_fine");
   await db.dropRelation("synthor_real_fine_codes");
   await db.exec(
     `create or replace ${kind} synthor_real_fine_codes as ${codesSelect(modelled, "synthor_real_model", { subBins })}`,
