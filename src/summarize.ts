@@ -1,6 +1,5 @@
 import type { Db } from "./db/connection.ts";
 import { doubleList, varcharList } from "./db/connection.ts";
-import { sqlFile } from "./db/files.ts";
 import { quoteIdent } from "./db/quote.ts";
 import { codesSelect, modelSelect } from "./encode.ts";
 import { type Problem, throwIfProblems } from "./errors.ts";
