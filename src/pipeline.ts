@@ -40,6 +40,8 @@ export interface SynthOptions {
   patience?: number;
   bins?: number;
   subBins?: number;
+  /** What configures the planner (kind, model, scenario, ...): recorded with the run, checked on --resume. */
+  plannerConfig?: Record<string, unknown>;
   /** Makes the planner once the real table is summarized. */
   planner: (db: Db, summary: Summary) => Planner;
   /** Table the synthetic rows end up in (default `synthetic`). */
@@ -80,7 +82,7 @@ export interface SynthResult {
   rows: number;
   iterations: number;
   seconds: number;
-  stoppedBecause: "rows" | "target-tvd" | "patience" | "iterations" | "interrupted";
+  stoppedBecause: "rows" | "target-tvd" | "patience" | "iterations" | "interrupted" | "token-budget";
   discrepancy: Discrepancy;
   outTable: string;
   outFile?: string;
@@ -155,6 +157,7 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
     bins: options.bins ?? 6,
     subBins: options.subBins ?? 8,
     trim: options.trim ?? 0,
+    planner: options.plannerConfig ?? { kind: "stats" },
   };
 
   let resumeFrom = 0;
@@ -339,6 +342,10 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
     } catch (err) {
       await db.exec("rollback", "roll back iteration");
       throw err;
+    }
+    if (plan.stop) {
+      stoppedBecause = "token-budget";
+      break;
     }
     if (discrepancy.meanTvd < best - 1e-12) {
       best = discrepancy.meanTvd;

@@ -3,6 +3,7 @@ import { SynthorError } from "../errors.ts";
 import { evalCommand } from "./commands/eval.ts";
 import { macrosCommand } from "./commands/macros.ts";
 import { profileCommand } from "./commands/profile.ts";
+import { promptCommand } from "./commands/prompt.ts";
 import { queryCommand } from "./commands/query.ts";
 import { summarizeCommand } from "./commands/summarize.ts";
 import { synthCommand } from "./commands/synth.ts";
@@ -19,6 +20,7 @@ export function createCli(): Command {
   program.addCommand(synthCommand());
   program.addCommand(evalCommand());
   program.addCommand(profileCommand());
+  program.addCommand(promptCommand());
   program.addCommand(summarizeCommand());
   program.addCommand(macrosCommand());
   program.addCommand(queryCommand());

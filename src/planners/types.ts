@@ -33,6 +33,8 @@ export interface PlanResult {
   tokens?: TokenUse;
   /** Problems met while planning (e.g. a rejected LLM reply), recorded in the run history. */
   notes?: string[];
+  /** The planner cannot go on (e.g. the token budget is spent): the loop ends cleanly after this iteration. */
+  stop?: boolean;
 }
 
 /**

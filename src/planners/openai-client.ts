@@ -1,0 +1,236 @@
+import OpenAI from "openai";
+import { SynthorError } from "../errors.ts";
+import { ChatCallFailed, type ChatClient, type ChatReply, type ChatRequest } from "./llm.ts";
+
+export interface OpenAiClientOptions {
+  model: string;
+  /** e.g. http://localhost:8000/v1 (vLLM), http://localhost:11434/v1 (Ollama); default: OpenAI, or OPENAI_BASE_URL. */
+  baseURL?: string | undefined;
+  /** Default: OPENAI_API_KEY; servers that need none get a placeholder. */
+  apiKey?: string | undefined;
+  /** Per attempt (default 120 s). */
+  timeoutMs?: number;
+  /** Retries after the first attempt on 429, 5xx, timeouts and connection errors (default 5). */
+  maxRetries?: number;
+  /** First backoff; doubles each retry, unless the server says Retry-After (default 1 s). */
+  retryBaseMs?: number;
+  /** Longest wait between attempts, even if Retry-After asks for more (default 60 s). */
+  maxRetryWaitMs?: number;
+  /** Send the JSON schema as `response_format` (`auto`: until the server refuses it). Default auto. */
+  structured?: "auto" | "always" | "never";
+  /** For tests: a fetch to use instead of the global one. */
+  fetch?: typeof fetch;
+}
+
+/**
+ * A chat client over any OpenAI-compatible `/chat/completions` endpoint (OpenAI, vLLM, Ollama,
+ * llama.cpp's server, LM Studio, ...), through the `openai` package.
+ *
+ * Retries are its own (the package's are turned off) so each one lands in the run's notes: 429, 408,
+ * 5xx, timeouts and dropped connections are retried with exponential backoff, honouring Retry-After
+ * (and retry-after-ms). Structured outputs: the request carries `response_format: {type: "json_schema"}`
+ * until a server answers 400 or 422 to it; from then on it asks for plain JSON. A refused key (401, 403)
+ * or an unknown model (404) stops the run with an error.
+ */
+export class OpenAiChatClient implements ChatClient {
+  readonly model: string;
+  readonly baseURL: string;
+  private readonly client: OpenAI;
+  private readonly options: Required<Omit<OpenAiClientOptions, "baseURL" | "apiKey" | "fetch">>;
+  private structuredOk: boolean;
+
+  constructor(options: OpenAiClientOptions) {
+    const baseURL = options.baseURL || process.env.OPENAI_BASE_URL || undefined;
+    const apiKey = options.apiKey || process.env.OPENAI_API_KEY || (baseURL ? "none" : undefined);
+    if (!apiKey) {
+      throw new SynthorError(
+        "CONFIG_INVALID",
+        "no API key for OpenAI: OPENAI_API_KEY is not set",
+        "export OPENAI_API_KEY=... (or pass --api-key), or point --base-url at an OpenAI-compatible server such as vLLM or Ollama; or plan without an LLM: --planner stats",
+      );
+    }
+    this.client = new OpenAI({
+      apiKey,
+      ...(baseURL ? { baseURL } : {}),
+      maxRetries: 0,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
+    this.baseURL = this.client.baseURL;
+    this.model = options.model;
+    this.options = {
+      model: options.model,
+      timeoutMs: options.timeoutMs ?? 120_000,
+      maxRetries: options.maxRetries ?? 5,
+      retryBaseMs: options.retryBaseMs ?? 1000,
+      maxRetryWaitMs: options.maxRetryWaitMs ?? 60_000,
+      structured: options.structured ?? "auto",
+    };
+    this.structuredOk = this.options.structured !== "never";
+  }
+
+  /** The models the server lists (GET /models): vLLM and llama.cpp serve one, which `--model` may then omit. */
+  async listModels(): Promise<string[]> {
+    try {
+      const ids: string[] = [];
+      for await (const m of this.client.models.list({ timeout: this.options.timeoutMs })) ids.push(m.id);
+      return ids;
+    } catch (err) {
+      throw new SynthorError(
+        "CONFIG_INVALID",
+        `cannot list the models of ${this.baseURL}: ${describe(err)}`,
+        "check --base-url (it usually ends in /v1) and that the server is running, or name the model with --model",
+      );
+    }
+  }
+
+  async complete(request: ChatRequest, signal?: AbortSignal): Promise<ChatReply> {
+    const notes: string[] = [];
+    let calls = 0;
+    for (let attempt = 0; ; attempt++) {
+      const structured = !!request.schema && this.structuredOk;
+      const body: OpenAI.Chat.ChatCompletionCreateParamsNonStreaming = {
+        model: this.model,
+        messages: request.messages,
+        temperature: request.temperature,
+        ...(request.seed !== undefined ? { seed: request.seed } : {}),
+        ...(this.isOpenAi()
+          ? { max_completion_tokens: request.maxTokens }
+          : { max_tokens: request.maxTokens }),
+        ...(structured && request.schema
+          ? {
+              response_format: {
+                type: "json_schema",
+                json_schema: { name: request.schema.name, schema: request.schema.schema, strict: true },
+              },
+            }
+          : {}),
+      };
+      try {
+        calls++;
+        const res = await this.client.chat.completions.create(body, {
+          timeout: this.options.timeoutMs,
+          maxRetries: 0,
+          ...(signal ? { signal } : {}),
+        });
+        const choice = res.choices?.[0];
+        if (choice?.finish_reason === "length") {
+          notes.push(`${request.label}: the reply was cut at the reply limit of ${request.maxTokens} tokens`);
+        }
+        return {
+          text: choice?.message?.content ?? "",
+          promptTokens: res.usage?.prompt_tokens ?? 0,
+          completionTokens: res.usage?.completion_tokens ?? 0,
+          structured,
+          notes,
+          calls,
+        };
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        const status = err instanceof OpenAI.APIError ? err.status : undefined;
+        if (structured && this.options.structured === "auto" && (status === 400 || status === 422)) {
+          this.structuredOk = false;
+          notes.push(
+            `the server refused response_format (${describe(err)}); asking for plain JSON from now on`,
+          );
+          attempt--;
+          continue;
+        }
+        if (status === 401 || status === 403) {
+          throw new SynthorError(
+            "CONFIG_INVALID",
+            `${this.baseURL} refused the API key: ${describe(err)}`,
+            "set OPENAI_API_KEY (or --api-key) to a key this server accepts",
+          );
+        }
+        if (status === 404) {
+          throw new SynthorError(
+            "CONFIG_INVALID",
+            `${this.baseURL} has no model "${this.model}" (or no /chat/completions): ${describe(err)}`,
+            "check --model (and --base-url, which usually ends in /v1); `curl BASE_URL/models` lists what the server has",
+          );
+        }
+        const retryable =
+          status === undefined || status === 408 || status === 409 || status === 429 || status >= 500;
+        if (!retryable || attempt >= this.options.maxRetries) {
+          notes.push(
+            `${request.label}: ${describe(err)}${retryable ? `; gave up after ${attempt + 1} attempts` : ""}`,
+          );
+          throw new ChatCallFailed(`${request.label}: ${describe(err)}`, notes, calls);
+        }
+        const wait = Math.min(
+          this.options.maxRetryWaitMs,
+          retryAfterMs(err) ?? this.options.retryBaseMs * 2 ** attempt,
+        );
+        notes.push(`${request.label}: ${describe(err)}; retrying in ${(wait / 1000).toFixed(1)} s`);
+        await sleep(wait, signal);
+      }
+    }
+  }
+
+  private isOpenAi(): boolean {
+    return /(^|\.)openai\.com$/i.test(safeHost(this.baseURL));
+  }
+}
+
+function safeHost(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return "";
+  }
+}
+
+/** The wait a 429 or 503 asks for: retry-after-ms, or Retry-After in seconds or as an HTTP date. */
+export function retryAfterMs(err: unknown): number | undefined {
+  if (!(err instanceof OpenAI.APIError) || !err.headers) return undefined;
+  const ms = Number.parseFloat(err.headers.get("retry-after-ms") ?? "");
+  if (Number.isFinite(ms) && ms >= 0) return ms;
+  const header = err.headers.get("retry-after");
+  if (!header) return undefined;
+  const seconds = Number.parseFloat(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(header);
+  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
+}
+
+/** An error as one line: `429 Too Many Requests: ...`, `timed out`, `connection refused`. */
+function describe(err: unknown): string {
+  if (err instanceof OpenAI.APIConnectionTimeoutError) return "the request timed out";
+  if (err instanceof OpenAI.APIConnectionError) {
+    // fetch wraps the socket's error: the code (ECONNREFUSED, ENOTFOUND, ...) is a cause or two down.
+    let cause: unknown = (err as { cause?: unknown }).cause;
+    let code: string | undefined;
+    for (let depth = 0; cause && depth < 4 && !code; depth++) {
+      code = (cause as { code?: string }).code;
+      cause = (cause as { cause?: unknown }).cause;
+    }
+    return `connection error${code ? ` (${code})` : ""}`;
+  }
+  if (err instanceof OpenAI.APIError) {
+    // The package's message starts with the status ("429 slow down"): say it once.
+    const message = (err.message ?? "")
+      .replace(/^\d{3}\s*/, "")
+      .replace(/\s+/g, " ")
+      .slice(0, 200);
+    return `HTTP ${err.status ?? "error"}${message ? `: ${message}` : ""}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
