@@ -398,18 +398,7 @@ export async function addGroups(db: Db, summary: Summary, groups: string[][]): P
   );
   if (units.length === 0) return [];
   const fine = fineUnitsFor(summary.columns, units);
-  await countUnits(db, "synthor_real_codes", units, "synthor_real_counts");
-  await countUnits(db, "synthor_real_fine_codes", fine, "synthor_real_counts", { prefix: "fine:" });
-  const [row] = await db.all<{ n: number }>("select count(*) as n from synthor_synth_model");
-  if ((row?.n ?? 0) > 0) {
-    await db.exec(
-      `create or replace temp view synthor_synth_codes as ${codesSelect(summary.columns, "synthor_synth_model")};
-       create or replace temp view synthor_synth_fine_codes as ${codesSelect(summary.columns, "synthor_synth_model", { subBins: summary.subBins })}`,
-      "create synthetic codes views",
-    );
-    await countUnits(db, "synthor_synth_codes", units, "synthor_synth_counts");
-    await countUnits(db, "synthor_synth_fine_codes", fine, "synthor_synth_counts", { prefix: "fine:" });
-  }
+  await countBothSides(db, summary, units, fine, { units: "", fine: "fine:" });
   summary.groups.push(...units);
   summary.fineUnits.push(...fine);
   return units;
@@ -425,25 +414,40 @@ export async function addPairs(
   pairs: [string, string][],
   limit = 300,
 ): Promise<void> {
-  const known = new Set([...summary.groups, ...summary.pairUnits].map((u) => u.id));
+  const known = new Set([...summary.groups.map((u) => u.id), ...summary.pairUnits.map((u) => u.id.slice(5))]);
   const units = (await unitsFor(db, pairs.slice(0, limit), summary.columns))
     .filter((u) => !known.has(u.id))
     .map((u) => ({ id: `pair:${u.id}`, columns: u.columns }));
   if (units.length === 0) return;
   // A pair of a numeric and a categorical column is also kept at the fine level (bin.sub).
   const fine = fineUnitsFor(summary.columns, units);
-  await countUnits(db, "synthor_real_codes", units, "synthor_real_counts", { prefix: "pair:" });
-  await countUnits(db, "synthor_real_fine_codes", fine, "synthor_real_counts", { prefix: "fine:pair:" });
-  const [row] = await db.all<{ n: number }>("select count(*) as n from synthor_synth_model");
-  if ((row?.n ?? 0) > 0) {
-    await db.exec(
-      `create or replace temp view synthor_synth_codes as ${codesSelect(summary.columns, "synthor_synth_model")};
-       create or replace temp view synthor_synth_fine_codes as ${codesSelect(summary.columns, "synthor_synth_model", { subBins: summary.subBins })}`,
-      "create synthetic codes views",
-    );
-    await countUnits(db, "synthor_synth_codes", units, "synthor_synth_counts", { prefix: "pair:" });
-    await countUnits(db, "synthor_synth_fine_codes", fine, "synthor_synth_counts", { prefix: "fine:pair:" });
-  }
+  await countBothSides(db, summary, units, fine, { units: "pair:", fine: "fine:pair:" });
   summary.pairUnits.push(...units);
   summary.finePairUnits.push(...fine);
+}
+
+/**
+ * Counts units added after summarizing on the real codes (coarse, and fine for `fine`) and, when the
+ * synthetic table already has rows, on its codes too. The count tables key them by their columns (as
+ * synthor_contingency writes them) behind the given prefixes, matching the units' ids.
+ */
+async function countBothSides(
+  db: Db,
+  summary: Summary,
+  units: Unit[],
+  fine: Unit[],
+  prefix: { units: string; fine: string },
+): Promise<void> {
+  const label = (p: string) => (p ? { prefix: p } : {});
+  await countUnits(db, "synthor_real_codes", units, "synthor_real_counts", label(prefix.units));
+  await countUnits(db, "synthor_real_fine_codes", fine, "synthor_real_counts", label(prefix.fine));
+  const [row] = await db.all<{ n: number }>("select count(*) as n from synthor_synth_model");
+  if ((row?.n ?? 0) === 0) return;
+  await db.exec(
+    `create or replace temp view synthor_synth_codes as ${codesSelect(summary.columns, "synthor_synth_model")};
+     create or replace temp view synthor_synth_fine_codes as ${codesSelect(summary.columns, "synthor_synth_model", { subBins: summary.subBins })}`,
+    "create synthetic codes views",
+  );
+  await countUnits(db, "synthor_synth_codes", units, "synthor_synth_counts", label(prefix.units));
+  await countUnits(db, "synthor_synth_fine_codes", fine, "synthor_synth_counts", label(prefix.fine));
 }
