@@ -283,6 +283,9 @@ describe("LLM planner over a scripted OpenAI-compatible server", () => {
         x.notes.some((n) => n.startsWith("token budget reached")),
       );
       expect(spentAt).toBeGreaterThan(0);
+      // The loop ends with the iteration that found the budget spent, and says why.
+      expect(run.result.stoppedBecause).toBe("token-budget");
+      expect(run.iterations).toHaveLength(spentAt + 1);
       expect(run.iterations.slice(spentAt).every((x) => x.rows_added === 0 && x.llm_calls === 0)).toBe(true);
       expect(server.requests).toHaveLength(1 + spentAt);
       expect(run.result.rows).toBeLessThan(200);
