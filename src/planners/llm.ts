@@ -134,7 +134,7 @@ export class LlmPlanner implements Planner {
     return groups;
   }
 
-  async plan(ctx: PlanContext): Promise<LlmPlanResult> {
+  async plan(ctx: PlanContext): Promise<PlanResult> {
     const notes = this.pendingNotes;
     const tokens = this.pendingTokens;
     this.pendingNotes = [];
@@ -385,12 +385,6 @@ export interface LlmPlannerOptions {
   maxConsecutiveFailures?: number;
   /** Groups to use when the copula step gives none (the statistical ones). */
   fallbackGroups?: () => Promise<string[][]>;
-}
-
-/** PlanResult with the stop signal the loop needs for the token budget. */
-export interface LlmPlanResult extends PlanResult {
-  /** The planner will make no more proposals (token budget spent): end the run cleanly. */
-  stop?: boolean;
 }
 
 export interface ChatMessage {
