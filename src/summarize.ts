@@ -349,6 +349,19 @@ export async function countFine(
   );
 }
 
+/** A group must name 2 to 4 distinct columns; the problem when it does not (shared with `synthor eval`). */
+export function groupSizeProblem(group: string[]): Problem | null {
+  const label = group.join(",");
+  const size = new Set(group).size;
+  if (size >= 2 && size <= 4) return null;
+  return {
+    code: "INPUT_INVALID",
+    message: `group ${label} has ${size} column${size === 1 ? "" : "s"}; a group takes 2 to 4`,
+    hint: "give each group as --group a,b or --group a,b,c",
+    subject: label,
+  };
+}
+
 /** Problems with dependency groups: each must name 2 to 4 distinct modelled columns. */
 export function groupProblems(groups: string[][], profiles: ColumnProfile[]): Problem[] {
   const problems: Problem[] = [];
@@ -356,14 +369,8 @@ export function groupProblems(groups: string[][], profiles: ColumnProfile[]): Pr
   for (const group of groups) {
     const label = group.join(",");
     const distinct = new Set(group);
-    if (distinct.size < 2 || distinct.size > 4) {
-      problems.push({
-        code: "INPUT_INVALID",
-        message: `group ${label} has ${distinct.size} column${distinct.size === 1 ? "" : "s"}; a group takes 2 to 4`,
-        hint: "give each group as --group a,b or --group a,b,c",
-        subject: label,
-      });
-    }
+    const size = groupSizeProblem(group);
+    if (size) problems.push(size);
     for (const name of distinct) {
       const p = byName.get(name);
       if (!p) {

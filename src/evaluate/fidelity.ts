@@ -9,6 +9,7 @@ import { sqlFile } from "../db/files.ts";
 import { quoteIdent, quoteLiteral } from "../db/quote.ts";
 import { type Problem, throwIfProblems } from "../errors.ts";
 import type { ColumnProfile } from "../profile.ts";
+import { groupSizeProblem } from "../summarize.ts";
 import { cliName, type EvalColumn, evalColumns, prepareViews, rowCounts, views } from "./tables.ts";
 
 /** Metrics of one column. */
@@ -280,14 +281,8 @@ export function groupProblems(groups: string[][], columns: EvalColumn[]): Proble
   for (const group of groups) {
     const label = group.join(",");
     const distinct = new Set(group);
-    if (distinct.size < 2 || distinct.size > 4) {
-      problems.push({
-        code: "INPUT_INVALID",
-        message: `group ${label} has ${distinct.size} column${distinct.size === 1 ? "" : "s"}; a group takes 2 to 4`,
-        hint: "give each group as --group a,b or --group a,b,c",
-        subject: label,
-      });
-    }
+    const size = groupSizeProblem(group);
+    if (size) problems.push(size);
     for (const name of distinct) {
       if (!known.has(name)) {
         problems.push({
