@@ -53,7 +53,14 @@ export async function inferGroups(
         column_a: a,
         column_b: b,
       });
-      pairs.push({ a, b, cramersV: row?.cramers_v ?? 0, mutualInformation: row?.mutual_information ?? 0 });
+      // DuckDB adds the cells' terms in whatever order its threads finish, so the last bits vary from run
+      // to run; rounded, the measures (and every choice made from them) are the same each time.
+      pairs.push({
+        a,
+        b,
+        cramersV: stable(row?.cramers_v ?? 0),
+        mutualInformation: stable(row?.mutual_information ?? 0),
+      });
     }
   }
   pairs.sort((x, y) => y.cramersV - x.cramersV || x.a.localeCompare(y.a) || x.b.localeCompare(y.b));
@@ -79,4 +86,9 @@ export async function inferGroups(
     ...strong.map((p) => ({ columns: [p.a, p.b], strength: p.cramersV })),
   ].sort((x, y) => y.strength - x.strength);
   return { candidates, pairs };
+}
+
+/** A floating-point sum rounded to 10 significant digits, so summation order does not show. */
+function stable(x: number): number {
+  return x === 0 ? 0 : Number(x.toPrecision(10));
 }
