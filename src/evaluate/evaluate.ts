@@ -8,9 +8,17 @@ import type { ColumnProfile } from "../profile.ts";
 import { c2st, type DetectionResult } from "./detection.ts";
 import { evaluateFidelity, type FidelityResult } from "./fidelity.ts";
 import type { Convergence } from "./history.ts";
+import { checkKey, describeLinks, type LinksResult, linkWarnings } from "./links.ts";
 import { METRICS, type MetricInfo } from "./metrics.ts";
 import { evaluatePrivacy, type PrivacyResult } from "./privacy.ts";
-import { type Query, type QueryResult, runQueries } from "./queries.ts";
+import {
+  categoryErrors,
+  type Query,
+  type QueryCategory,
+  type QueryResult,
+  type QueryTable,
+  runQueries,
+} from "./queries.ts";
 import { checkSchemas, type EvalColumn, evalColumns, prepareViews } from "./tables.ts";
 import { evaluateUtility, type UtilityResult } from "./utility.ts";
 
@@ -27,6 +35,12 @@ export interface EvaluationOptions {
   /** Column for the train-synthetic-test-real test; none skips it. */
   target?: string | undefined;
   queries?: Query[];
+  /**
+   * Child tables linked to `real` and `synth` by a key column (persons of households): the queries read
+   * the parent as `names.parent` (and as `data`) and the child as `names.child`, and the links are
+   * checked on both sides. The other parts compare the parent tables only.
+   */
+  child?: ChildOptions;
   /** The run history of the synthetic table, if it came from `synthor synth --db`. */
   convergence?: Convergence | null;
   seed?: number;
@@ -35,6 +49,18 @@ export interface EvaluationOptions {
   privacy?: boolean;
   /** Called when a part starts, for progress messages. */
   onStep?: (step: string) => void;
+}
+
+/** The child tables of a two-table evaluation (see {@link EvaluationOptions.child}). */
+export interface ChildOptions {
+  /** Table or view names in `db`. */
+  real: string;
+  synth: string;
+  /** The column of both child tables (and both parents) that links a child row to its parent row. */
+  key: string;
+  /** The names the queries read the tables by; default households and persons. */
+  names?: { parent: string; child: string };
+  labels?: { real: string; synth: string };
 }
 
 export interface Evaluation {
@@ -47,6 +73,10 @@ export interface Evaluation {
   detection: DetectionResult | null;
   utility: UtilityResult | null;
   queries: QueryResult[] | null;
+  /** Mean relative error per query category, when the queries have categories. */
+  queryCategories: QueryCategory[] | null;
+  /** The child tables and how they hang on their parents, in a two-table evaluation. */
+  links: LinksResult | null;
   privacy: PrivacyResult | null;
   convergence: Convergence | null;
   /** How long each part took, in seconds. */
@@ -64,6 +94,16 @@ export interface Evaluation {
 export async function evaluateSynthetic(db: Db, options: EvaluationOptions): Promise<Evaluation> {
   const tables = { real: options.real, synth: options.synth, holdout: options.holdout };
   await checkSchemas(db, tables, options.profiles);
+  const child = options.child;
+  const names = child?.names ?? { parent: "households", child: "persons" };
+  if (child) {
+    await checkKey(db, child.key, [
+      { table: options.real, label: options.labels?.real ?? options.real, flag: "--real" },
+      { table: child.real, label: child.labels?.real ?? child.real, flag: "--real-child" },
+      { table: options.synth, label: options.labels?.synth ?? options.synth, flag: "--synth" },
+      { table: child.synth, label: child.labels?.synth ?? child.synth, flag: "--synth-child" },
+    ]);
+  }
   const seed = options.seed ?? 0;
   const seconds: Record<string, number> = {};
   const timed = async <T>(step: string, fn: () => Promise<T>): Promise<T> => {
@@ -89,12 +129,40 @@ export async function evaluateSynthetic(db: Db, options: EvaluationOptions): Pro
       : await timed("utility", () =>
           evaluateUtility(db, { ...base, holdout: options.holdout, target: options.target as string, seed }),
         );
+  const links = child
+    ? await timed("links", async () => {
+        const real = await describeLinks(db, { parent: options.real, child: child.real, key: child.key });
+        const synth = await describeLinks(db, { parent: options.synth, child: child.synth, key: child.key });
+        return {
+          key: child.key,
+          names,
+          labels: {
+            realChild: child.labels?.real ?? child.real,
+            synthChild: child.labels?.synth ?? child.synth,
+          },
+          real,
+          synth,
+          warnings: linkWarnings(synth, names),
+        };
+      })
+    : null;
+  const queryTables: QueryTable[] | undefined = child
+    ? [
+        ...(names.parent === "data" ? [] : [{ name: "data", real: options.real, synth: options.synth }]),
+        { name: names.parent, real: options.real, synth: options.synth },
+        { name: names.child, real: child.real, synth: child.synth },
+      ]
+    : undefined;
   const queries =
     options.queries && options.queries.length > 0
-      ? await timed("queries", () =>
-          runQueries(db, { real: options.real, synth: options.synth, queries: options.queries as Query[] }),
-        )
+      ? await timed("queries", () => {
+          const list = options.queries as Query[];
+          return queryTables
+            ? runQueries(db, { queries: list, tables: queryTables })
+            : runQueries(db, { real: options.real, synth: options.synth, queries: list });
+        })
       : null;
+  const categories = queries ? categoryErrors(queries) : [];
   const privacy =
     options.privacy === false
       ? null
@@ -115,6 +183,8 @@ export async function evaluateSynthetic(db: Db, options: EvaluationOptions): Pro
     detection,
     utility,
     queries,
+    queryCategories: categories.length > 0 ? categories : null,
+    links,
     privacy,
     convergence: options.convergence ?? null,
     seconds,

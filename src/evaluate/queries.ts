@@ -5,8 +5,13 @@
  * synthetic one, and the two values are compared (absolute and relative error), as the paper's
  * population queries are (median income of a group, share of multigenerational households, ...).
  *
+ * A `-- category: ...` line under a header files the query under a category (the paper's Equity,
+ * Vulnerability, ...); results are then also averaged per category. With a child table (households and
+ * their persons), the queries read both tables by the names the caller gives (see {@link QueryTable}).
+ *
  * @example
  * -- name: share of high earners
+ * -- category: Equity
  * select avg((income = ' >50K')::int) from data
  * -- name: median age of women
  * select median(age) from data where sex = ' Female'
@@ -19,6 +24,26 @@ import { type Problem, SynthorError, throwIfProblems } from "../errors.ts";
 export interface Query {
   name: string;
   sql: string;
+  /** From a `-- category: ...` line under the header; absent when the query has none. */
+  category?: string;
+}
+
+/** A name the queries read, bound to a table (or view) of each side. */
+export interface QueryTable {
+  /** The name in the queries' SQL, e.g. `data`, `households`, `persons`. */
+  name: string;
+  real: string;
+  synth: string;
+}
+
+/** The mean relative error of a category's results (the paper's Table 4). */
+export interface QueryCategory {
+  category: string;
+  /** Results filed under it (one per returned column). */
+  results: number;
+  /** Results with a relative error (real value not 0 or NULL), which the mean is over. */
+  scored: number;
+  meanRelError: number | null;
 }
 
 export interface QueryResult {
@@ -30,21 +55,37 @@ export interface QueryResult {
   absError: number | null;
   /** |synth - real| / |real|; null when real is 0 or missing. */
   relError: number | null;
+  /** The query's category, or null. */
+  category: string | null;
 }
 
 const header = /^\s*--\s*name\s*:\s*(.*?)\s*$/i;
+const categoryLine = /^\s*--\s*category\s*:\s*(.*?)\s*$/i;
 
 /**
  * Splits a query file into named queries. Text before the first header may only be comments; every
- * query needs a name and some SQL; names are unique. Problems are collected and reported together.
+ * query needs a name and some SQL; names are unique; a query has at most one `-- category:` line, which
+ * is not empty. Problems are collected and reported together.
  */
 export function parseQueries(text: string, file = "the query file"): Query[] {
   const queries: Query[] = [];
   const problems: Problem[] = [];
-  let current: { name: string; lines: string[]; line: number } | undefined;
+  let current: { name: string; lines: string[]; line: number; categories: string[] } | undefined;
   const flush = () => {
     if (!current) return;
     const sql = current.lines.join("\n").trim().replace(/;\s*$/, "").trim();
+    const [category, ...more] = current.categories;
+    if (category === "" || more.length > 0) {
+      problems.push({
+        code: "INPUT_INVALID",
+        message:
+          category === ""
+            ? `${file}: query "${current.name}" (line ${current.line}) has an empty -- category: line`
+            : `${file}: query "${current.name}" (line ${current.line}) has ${current.categories.length} -- category: lines`,
+        hint: "give each query at most one category line, e.g. -- category: Equity",
+        subject: current.name,
+      });
+    }
     if (current.name === "") {
       problems.push({
         code: "INPUT_INVALID",
@@ -66,15 +107,18 @@ export function parseQueries(text: string, file = "the query file"): Query[] {
         subject: current.name,
       });
     } else {
-      queries.push({ name: current.name, sql });
+      queries.push(category ? { name: current.name, sql, category } : { name: current.name, sql });
     }
   };
   const preamble: string[] = [];
   text.split(/\r?\n/).forEach((line, i) => {
     const m = header.exec(line);
+    const c = categoryLine.exec(line);
     if (m) {
       flush();
-      current = { name: m[1] ?? "", lines: [], line: i + 1 };
+      current = { name: m[1] ?? "", lines: [], line: i + 1, categories: [] };
+    } else if (current && c) {
+      current.categories.push(c[1] ?? "");
     } else if (current) {
       current.lines.push(line);
     } else {
@@ -123,33 +167,53 @@ export function readQueries(path: string): Query[] {
 
 /**
  * Runs every query over the real table and over the synthetic one (each time as the view `data`) and
- * compares the values. A query that fails, returns no row or not one row of numbers is a problem; all
- * problems are reported together.
+ * compares the values. With `tables`, each query reads every name given there instead (for instance
+ * `households` and `persons`, bound to the real tables and then to the synthetic ones). A query that
+ * fails, returns no row or not one row of numbers is a problem; all problems are reported together.
+ *
+ * @example
+ * await runQueries(db, { real: "r", synth: "s", queries }); // queries read `data`
+ * await runQueries(db, {
+ *   queries,
+ *   tables: [
+ *     { name: "households", real: "real_hh", synth: "synth_hh" },
+ *     { name: "persons", real: "real_p", synth: "synth_p" },
+ *   ],
+ * });
  */
 export async function runQueries(
   db: Db,
-  options: { real: string; synth: string; queries: Query[] },
+  options: { queries: Query[] } & (
+    | { real: string; synth: string; tables?: undefined }
+    | { tables: QueryTable[]; real?: undefined; synth?: undefined }
+  ),
 ): Promise<QueryResult[]> {
+  const tables: QueryTable[] = options.tables ?? [
+    { name: "data", real: options.real as string, synth: options.synth as string },
+  ];
+  checkTableNames(tables);
   const values: Record<"real" | "synth", Map<string, Map<string, number | null>>> = {
     real: new Map(),
     synth: new Map(),
   };
   const problems: Problem[] = [];
   for (const side of ["real", "synth"] as const) {
-    await db.exec(
-      `create or replace temp view data as select * from ${quoteIdent(options[side])}`,
-      `create view data over ${side}`,
-    );
+    for (const t of tables) {
+      await db.exec(
+        `create or replace temp view ${quoteIdent(t.name)} as select * from ${quoteIdent(t[side])}`,
+        `create view ${t.name} over ${side}`,
+      );
+    }
     for (const q of options.queries) {
       if (problems.some((p) => p.subject === q.name)) continue;
       try {
         values[side].set(q.name, await runOne(db, q));
       } catch (err) {
-        problems.push(queryProblem(q, err, side));
+        problems.push(queryProblem(q, err, side, tables));
       }
     }
   }
-  await db.exec("drop view if exists data", "drop view data");
+  for (const t of tables) await db.exec(`drop view if exists ${quoteIdent(t.name)}`, `drop view ${t.name}`);
   throwIfProblems(problems);
   const results: QueryResult[] = [];
   for (const q of options.queries) {
@@ -164,10 +228,61 @@ export async function runQueries(
         synth: s,
         absError: abs,
         relError: abs === null || r === null || r === 0 ? null : abs / Math.abs(r),
+        category: q.category ?? null,
       });
     }
   }
   return results;
+}
+
+/**
+ * The mean relative error per category, in the order categories first appear; results without a
+ * category are left out, and so are results without a relative error (real value 0 or NULL), which
+ * `scored` counts. None when no query has a category.
+ *
+ * @example categoryErrors(results) // [{ category: "Equity", results: 2, scored: 2, meanRelError: 0.25 }]
+ */
+export function categoryErrors(results: QueryResult[]): QueryCategory[] {
+  const by = new Map<string, QueryResult[]>();
+  for (const r of results) {
+    if (r.category === null) continue;
+    by.set(r.category, [...(by.get(r.category) ?? []), r]);
+  }
+  return [...by].map(([category, rs]) => {
+    const errors = rs.map((r) => r.relError).filter((e): e is number => e !== null);
+    return {
+      category,
+      results: rs.length,
+      scored: errors.length,
+      meanRelError: errors.length === 0 ? null : errors.reduce((a, b) => a + b, 0) / errors.length,
+    };
+  });
+}
+
+function checkTableNames(tables: QueryTable[]): void {
+  const problems: Problem[] = [];
+  const seen = new Set<string>();
+  for (const t of tables) {
+    const key = t.name.toLowerCase();
+    if (t.name.trim() === "" || t.name.startsWith("synthor_")) {
+      problems.push({
+        code: "CONFIG_INVALID",
+        message:
+          t.name.trim() === ""
+            ? "a table name for the queries is empty"
+            : `the table name ${t.name} for the queries starts with synthor_, which synthor keeps for itself`,
+        hint: "name the tables the queries read like households,persons",
+      });
+    } else if (seen.has(key)) {
+      problems.push({
+        code: "CONFIG_INVALID",
+        message: `two tables the queries read are named ${t.name}`,
+        hint: "give each table its own name, e.g. households,persons",
+      });
+    }
+    seen.add(key);
+  }
+  throwIfProblems(problems);
 }
 
 class QueryShapeError extends Error {}
@@ -189,7 +304,7 @@ async function runOne(db: Db, q: Query): Promise<Map<string, number | null>> {
   return out;
 }
 
-function queryProblem(q: Query, err: unknown, side: "real" | "synth"): Problem {
+function queryProblem(q: Query, err: unknown, side: "real" | "synth", tables: QueryTable[]): Problem {
   const reason = (err instanceof Error ? err.message : String(err)).split("\n")[0] ?? "";
   const where = side === "real" ? "on the real table" : "on the synthetic table";
   if (err instanceof QueryShapeError) {
@@ -204,8 +319,10 @@ function queryProblem(q: Query, err: unknown, side: "real" | "synth"): Problem {
     code: "INPUT_INVALID",
     message: `query "${q.name}" failed ${where}: ${reason}`,
     hint: /does not exist/i.test(reason)
-      ? "queries read the table as data, e.g. select avg(age) from data"
-      : "fix the query; try it with: synthor query \"create view data as from 'real.csv'; <query>\"",
+      ? tables.length === 1 && tables[0]?.name === "data"
+        ? "queries read the table as data, e.g. select avg(age) from data"
+        : `queries read the tables as ${tables.map((t) => t.name).join(" and ")}`
+      : `fix the query; try it with: synthor query "create view ${tables[0]?.name ?? "data"} as from 'real.csv'; <query>"`,
     subject: q.name,
   };
 }

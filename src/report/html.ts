@@ -32,6 +32,7 @@ export function renderReport(e: Evaluation): string {
     detectionSection(e),
     utilitySection(e),
     queriesSection(e),
+    linksSection(e),
     privacySection(e),
     convergenceSection(e),
     metricsSection(e),
@@ -282,13 +283,48 @@ function utilitySection(e: Evaluation): string {
 
 function queriesSection(e: Evaluation): string {
   if (!e.queries) return "";
-  const rows = e.queries
+  const row = (q: NonNullable<Evaluation["queries"]>[number]) =>
+    `<tr><td>${esc(q.name)}</td>${td(q.real, 6)}${td(q.synth, 6)}${td(q.absError)}${td(q.relError === null ? null : 100 * q.relError, 3)}</tr>`;
+  const head =
+    "<tr><th>query</th><th>real</th><th>synthetic</th><th>absolute error</th><th>relative error (%)</th></tr>";
+  const l = e.links;
+  const read = l
+    ? `The queries read the parent tables as <code>${esc(l.names.parent)}</code> and the child tables as <code>${esc(l.names.child)}</code>, linked by <code>${esc(l.key)}</code>.`
+    : "";
+  const cats = e.queryCategories;
+  if (!cats) {
+    return `<section><h2 id="queries">Queries</h2><p class="muted">Each query ran on the real table and on the synthetic one. ${read}</p><table>${head}${e.queries.map(row).join("")}</table></section>`;
+  }
+  const summary = cats
     .map(
-      (q) =>
-        `<tr><td>${esc(q.name)}</td>${td(q.real, 6)}${td(q.synth, 6)}${td(q.absError)}${td(q.relError === null ? null : 100 * q.relError, 3)}</tr>`,
+      (c) =>
+        `<tr><td><a href="#queries-${esc(slug(c.category))}">${esc(c.category)}</a></td>${td(c.results)}${td(c.scored)}${td(c.meanRelError, 3)}</tr>`,
     )
     .join("");
-  return `<section><h2 id="queries">Queries</h2><p class="muted">Each query ran on the real table and on the synthetic one.</p><table><tr><th>query</th><th>real</th><th>synthetic</th><th>absolute error</th><th>relative error (%)</th></tr>${rows}</table></section>`;
+  const groups = [...cats.map((c) => c.category), null]
+    .map((category) => {
+      const rows = (e.queries ?? []).filter((q) => q.category === category);
+      if (rows.length === 0) return "";
+      const title = category === null ? "Without a category" : category;
+      const id = category === null ? "queries-none" : `queries-${slug(category)}`;
+      return `<h3 id="${esc(id)}" style="margin-top:14px">${esc(title)}</h3><table>${head}${rows.map(row).join("")}</table>`;
+    })
+    .join("");
+  return `<section><h2 id="queries">Queries</h2><p class="muted">Each query ran on the real tables and on the synthetic ones. ${read} The mean relative error of a category is over its queries whose real value is not 0 (the paper's Table 4).</p>
+<table><tr><th>category</th><th>queries</th><th>with a relative error</th><th>mean relative error</th></tr>${summary}</table>${groups}</section>`;
+}
+
+function linksSection(e: Evaluation): string {
+  const l = e.links;
+  if (!l) return "";
+  const row = (name: string, x: typeof l.real) =>
+    `<tr><td>${esc(name)}</td>${td(x.parents)}${td(x.distinctKeys)}${td(x.children)}${td(x.childrenPerParent, 4)}${td(x.orphans)}${td(x.childless)}</tr>`;
+  const warnings = l.warnings.map((w) => `<div class="warn">⚠ ${esc(w)}</div>`).join("");
+  return `<section><h2 id="links">Linked tables</h2><p class="muted">How the rows of ${esc(l.names.child)} point to rows of ${esc(l.names.parent)} by ${esc(l.key)}, on each side. The other sections compare the ${esc(l.names.parent)} tables.</p><table><tr><th>side</th><th>${esc(l.names.parent)}</th><th>distinct keys</th><th>${esc(l.names.child)}</th><th>per ${esc(l.names.parent)} row</th><th>orphans</th><th>without ${esc(l.names.child)}</th></tr>${row(`real (${l.labels.realChild})`, l.real)}${row(`synthetic (${l.labels.synthChild})`, l.synth)}</table>${warnings}</section>`;
+}
+
+function slug(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9]+/g, "-");
 }
 
 function privacySection(e: Evaluation): string {

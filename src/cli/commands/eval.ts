@@ -3,9 +3,10 @@ import { extname } from "node:path";
 import { Command, Option } from "commander";
 import { Db } from "../../db/connection.ts";
 import { quoteLiteral } from "../../db/quote.ts";
-import { SynthorError } from "../../errors.ts";
-import { type Evaluation, evaluateSynthetic } from "../../evaluate/evaluate.ts";
+import { type Problem, SynthorError, throwIfProblems } from "../../errors.ts";
+import { type ChildOptions, type Evaluation, evaluateSynthetic } from "../../evaluate/evaluate.ts";
 import { type Convergence, readConvergence } from "../../evaluate/history.ts";
+import { checkKey } from "../../evaluate/links.ts";
 import { readQueries } from "../../evaluate/queries.ts";
 import { type ColumnProfile, profileColumns } from "../../profile.ts";
 import { renderReport } from "../../report/html.ts";
@@ -25,6 +26,10 @@ interface EvalCliOptions extends InputOptions {
   holdout?: string;
   target?: string;
   queries?: string;
+  realChild?: string;
+  synthChild?: string;
+  key?: string;
+  tableNames?: string;
   report?: string;
   group?: string[];
   seed: number;
@@ -65,6 +70,16 @@ export function evalCommand(): Command {
       "--queries <file>",
       "SQL file of utility queries, each under a `-- name: ...` header, reading `data`",
     )
+    .option(
+      "--real-child <source>",
+      "the real child table (e.g. persons) whose --key column points to rows of --real (e.g. households)",
+    )
+    .option("--synth-child <source>", "the synthetic child table, linked to --synth by --key")
+    .option("--key <column>", "the column that links a child row to its parent row, on both sides")
+    .option(
+      "--table-names <parent,child>",
+      "the names the queries read the parent and child tables by (default households,persons)",
+    )
     .option("--report <file>", "write a self-contained HTML report (works offline)")
     .option(
       "--group <cols>",
@@ -96,17 +111,23 @@ export function evalCommand(): Command {
       `
 Column kinds come from the real table's profile (see synthor profile); the same overrides apply.
 Queries read the table as \`data\` and return one row of numbers; each runs on both tables.
+With --real-child, --synth-child and --key, queries read the parent tables as \`households\` (and
+\`data\`) and the child tables as \`persons\` (--table-names renames them); a \`-- category: ...\`
+line under a query's header groups the relative errors by category.
 
 Examples:
   $ synthor eval --real adult.csv --synth synth.parquet --report report.html
   $ synthor eval --real train.csv --synth synth.csv --holdout test.csv --target income --queries q.sql
-  $ synthor synth real.csv --db run.duckdb && synthor eval --db run.duckdb --real real.csv --report r.html`,
+  $ synthor synth real.csv --db run.duckdb && synthor eval --db run.duckdb --real real.csv --report r.html
+  $ synthor eval --real households.csv --real-child persons.csv --synth synth_hh.csv \\
+      --synth-child synth_persons.csv --key hhID --queries examples/population/queries.sql`,
     )
     .action(async (opts: EvalCliOptions) => {
       const say = (text: string) => {
         if (!opts.quiet) process.stderr.write(`synthor: ${text}\n`);
       };
       const queries = opts.queries ? readQueries(opts.queries) : undefined;
+      const childFlags = checkChildFlags(opts);
       if (opts.report) checkReportPath(opts.report);
       const synthSource = opts.synth ?? (opts.db ? "synthetic" : undefined);
       if (synthSource === undefined) {
@@ -126,7 +147,29 @@ Examples:
         const real = await readSide(db, "real", opts.real, opts.db);
         const synth = await readSide(db, "synth", synthSource, opts.db);
         const holdout = opts.holdout ? await readSide(db, "holdout", opts.holdout, opts.db) : undefined;
-        const profiles = await profileColumns(db, real, profileOptionsFrom(opts));
+        let child: ChildOptions | undefined;
+        if (childFlags) {
+          const realChild = await readSide(db, "realChild", childFlags.real, opts.db);
+          const synthChild = await readSide(db, "synthChild", childFlags.synth, opts.db);
+          await checkKey(db, childFlags.key, [
+            { table: real.view, label: real.label, flag: "--real" },
+            { table: realChild.view, label: realChild.label, flag: "--real-child" },
+            { table: synth.view, label: synth.label, flag: "--synth" },
+            { table: synthChild.view, label: synthChild.label, flag: "--synth-child" },
+          ]);
+          child = {
+            real: realChild.view,
+            synth: synthChild.view,
+            key: childFlags.key,
+            names: childFlags.names,
+            labels: { real: realChild.label, synth: synthChild.label },
+          };
+        }
+        // The key links the tables; as a column of the parent it is an identifier, not something to compare.
+        const profileOptions = profileOptionsFrom(
+          childFlags ? { ...opts, ignore: [...(opts.ignore ?? []), childFlags.key] } : opts,
+        );
+        const profiles = await profileColumns(db, real, profileOptions);
         const evaluation = await evaluateSynthetic(db, {
           real: real.view,
           synth: synth.view,
@@ -139,6 +182,7 @@ Examples:
           ),
           target: opts.target,
           ...(queries ? { queries } : {}),
+          ...(child ? { child } : {}),
           convergence,
           seed: opts.seed,
           detection: opts.detection,
@@ -196,18 +240,82 @@ async function attachRun(db: Db, path: string): Promise<void> {
   }
 }
 
-const sideWords = { real: "real", synth: "synthetic", holdout: "holdout" } as const;
+const sideWords = {
+  real: "real",
+  synth: "synthetic",
+  holdout: "holdout",
+  realChild: "real child",
+  synthChild: "synthetic child",
+} as const;
+const sideFlags = {
+  real: "--real",
+  synth: "--synth",
+  holdout: "--holdout",
+  realChild: "--real-child",
+  synthChild: "--synth-child",
+} as const;
+type Side = keyof typeof sideWords;
+
+/**
+ * The child-table flags, checked together: --real-child, --synth-child and --key go as a set, and
+ * --table-names (two distinct names) only with them. Undefined when no child table is given.
+ */
+function checkChildFlags(
+  opts: EvalCliOptions,
+): { real: string; synth: string; key: string; names: { parent: string; child: string } } | undefined {
+  const given = {
+    "--real-child": opts.realChild,
+    "--synth-child": opts.synthChild,
+    "--key": opts.key,
+  };
+  const present = Object.entries(given).filter(([, v]) => v !== undefined);
+  if (present.length === 0) {
+    if (opts.tableNames !== undefined) {
+      throw new SynthorError(
+        "SOURCE_OPTIONS",
+        "--table-names names the tables of a two-table evaluation, but no child table is given",
+        "add --real-child, --synth-child and --key, or leave out --table-names (queries then read data)",
+      );
+    }
+    return undefined;
+  }
+  const problems: Problem[] = Object.entries(given)
+    .filter(([, v]) => v === undefined)
+    .map(([flag]) => ({
+      code: "SOURCE_OPTIONS",
+      message: `${present.map(([f]) => f).join(" and ")} ${present.length === 1 ? "needs" : "need"} ${flag}`,
+      hint:
+        flag === "--key"
+          ? "name the column that links each child row to its parent row, e.g. --key hhID"
+          : `give ${flag} FILE: a two-table evaluation reads the real and the synthetic child tables`,
+    }));
+  let names = { parent: "households", child: "persons" };
+  if (opts.tableNames !== undefined) {
+    const parts = opts.tableNames.split(",").map((x) => x.trim());
+    if (parts.length !== 2 || parts.some((x) => x === "") || parts[0] === parts[1]) {
+      problems.push({
+        code: "CONFIG_INVALID",
+        message: `--table-names ${opts.tableNames} is not two different names`,
+        hint: "write the parent's name, a comma, the child's name: --table-names households,persons",
+      });
+    } else {
+      names = { parent: parts[0] as string, child: parts[1] as string };
+    }
+  }
+  throwIfProblems(problems);
+  return {
+    real: opts.realChild as string,
+    synth: opts.synthChild as string,
+    key: opts.key as string,
+    names,
+  };
+}
 
 /**
  * Reads one side as the view `synthor_eval_source_<side>`: a file when the name looks like one (or
  * exists), else a table of --db.
  */
-async function readSide(
-  db: Db,
-  side: "real" | "synth" | "holdout",
-  value: string,
-  dbPath: string | undefined,
-): Promise<SourceInfo> {
+async function readSide(db: Db, side: Side, value: string, dbPath: string | undefined): Promise<SourceInfo> {
   const looksLikeFile =
     existsSync(value) || /\.(csv|tsv|parquet|json|ndjson|jsonl)(\.gz|\.zst)?$/i.test(value);
   let spec: SourceSpec;
@@ -223,7 +331,7 @@ async function readSide(
         `the ${sideWords[side]} table ${value} has no rows`,
         side === "synth"
           ? "evaluation compares rows: make a synthetic table with synthor synth, then run synthor eval again"
-          : `evaluation compares rows: point --${side} to a table with data`,
+          : `evaluation compares rows: point ${sideFlags[side]} to a table with data`,
         { source: value },
       );
     }
@@ -320,16 +428,41 @@ function summary(e: Evaluation, _profiles: ColumnProfile[], report: string | und
       ),
     );
   }
+  if (e.links) {
+    const l = e.links;
+    const side = (x: typeof l.real) =>
+      `${x.parents} ${l.names.parent}, ${x.children} ${l.names.child} (${x.childrenPerParent === null ? "-" : num(x.childrenPerParent, 3)} per ${l.names.parent.replace(/s$/, "")}), ${x.orphans} orphans, ${x.childless} without ${l.names.child}`;
+    out.push(
+      "",
+      `${l.names.child} linked by ${l.key}: real ${l.labels.realChild}: ${side(l.real)}; synthetic ${l.labels.synthChild}: ${side(l.synth)}`,
+    );
+    for (const w of l.warnings) out.push(`warning: ${w}`);
+  }
   if (e.queries) {
+    const categorized = e.queries.some((q) => q.category !== null);
     out.push("", "queries:");
     out.push(
       formatTable(
         e.queries.map((q) => ({
           query: q.name,
+          ...(categorized ? { category: q.category } : {}),
           real: q.real,
           synth: q.synth,
           abs_error: q.absError,
           rel_error: q.relError === null ? null : round(q.relError),
+        })),
+      ),
+    );
+  }
+  if (e.queryCategories) {
+    out.push("", "mean relative error by category:");
+    out.push(
+      formatTable(
+        e.queryCategories.map((c) => ({
+          category: c.category,
+          queries: c.results,
+          scored: c.scored,
+          mean_rel_error: c.meanRelError === null ? null : round(c.meanRelError),
         })),
       ),
     );
