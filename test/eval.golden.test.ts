@@ -32,6 +32,10 @@ beforeAll(async () => {
   await loadTable(db, "matches_synth", "eval_exact_matches.synth.csv", matchTypes);
   await loadTable(db, "matches_empty", "eval_exact_matches.empty.csv", matchTypes);
   await loadTable(db, "quantile_edges_input", "synthor_quantile_edges.input.csv", {}, "double");
+  const key = 'a"; drop table x; --';
+  await loadTable(db, "links_parent", "eval_links.parent.csv", { [key]: "bigint", size: "bigint" });
+  await loadTable(db, "links_child", "eval_links.child.csv", { age: "bigint" });
+  await loadTable(db, "links_clean_child", "eval_links.clean_child.csv");
 });
 
 afterAll(() => db?.close());
@@ -149,6 +153,24 @@ describe("sql/eval_exact_matches.sql", () => {
   for (const { key, rows } of cases) {
     it(field(key, "case"), async () => {
       const actual = await db.query("eval_exact_matches", tables[field(key, "case")] ?? {});
+      expectGolden(actual, rows, outputs);
+    });
+  }
+});
+
+describe("sql/eval_links.sql", () => {
+  const tables: Record<string, { parent: string; child: string }> = {
+    messy: { parent: "links_parent", child: "links_child" },
+    clean: { parent: "links_parent", child: "links_clean_child" },
+    self: { parent: "links_parent", child: "links_parent" },
+  };
+  const { outputs, cases } = goldenCases("eval_links.expected.csv", ["case"]);
+  for (const { key, rows } of cases) {
+    it(field(key, "case"), async () => {
+      const actual = await db.query("eval_links", {
+        ...(tables[field(key, "case")] ?? {}),
+        key: 'a"; drop table x; --',
+      });
       expectGolden(actual, rows, outputs);
     });
   }

@@ -37,6 +37,7 @@ const GOLDEN_TESTS: Record<string, string> = {
   "sql/eval_histogram.sql": "test/eval.golden.test.ts",
   "sql/eval_jsd.sql": "test/eval.golden.test.ts",
   "sql/eval_ks.sql": "test/eval.golden.test.ts",
+  "sql/eval_links.sql": "test/eval.golden.test.ts",
   "sql/eval_quantile_edges.sql": "test/eval.golden.test.ts",
   "sql/eval_wasserstein.sql": "test/eval.golden.test.ts",
   "sql/fine_counts.sql": "test/sql.golden.test.ts",
