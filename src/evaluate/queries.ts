@@ -305,6 +305,9 @@ async function runOne(db: Db, q: Query): Promise<Map<string, number | null>> {
 }
 
 function queryProblem(q: Query, err: unknown, side: "real" | "synth", tables: QueryTable[]): Problem {
+  const single = tables.length === 1 && tables[0]?.name === "data";
+  const aliased = !single && tables.some((t) => t.name === "data");
+  const named = single ? tables : tables.filter((t) => t.name !== "data");
   const reason = (err instanceof Error ? err.message : String(err)).split("\n")[0] ?? "";
   const where = side === "real" ? "on the real table" : "on the synthetic table";
   if (err instanceof QueryShapeError) {
@@ -319,10 +322,10 @@ function queryProblem(q: Query, err: unknown, side: "real" | "synth", tables: Qu
     code: "INPUT_INVALID",
     message: `query "${q.name}" failed ${where}: ${reason}`,
     hint: /does not exist/i.test(reason)
-      ? tables.length === 1 && tables[0]?.name === "data"
+      ? single
         ? "queries read the table as data, e.g. select avg(age) from data"
-        : `queries read the tables as ${tables.map((t) => t.name).join(" and ")}`
-      : `fix the query; try it with: synthor query "create view ${tables[0]?.name ?? "data"} as from 'real.csv'; <query>"`,
+        : `queries read the tables as ${named.map((t) => t.name).join(" and ")}${aliased ? " (the first also as data)" : ""}`
+      : `fix the query; try it with: synthor query "${named.map((t) => `create view ${t.name} as from '${t.name === "data" ? "real" : t.name}.csv'; `).join("")}<query>"`,
     subject: q.name,
   };
 }

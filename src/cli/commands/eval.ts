@@ -431,7 +431,7 @@ function summary(e: Evaluation, _profiles: ColumnProfile[], report: string | und
   if (e.links) {
     const l = e.links;
     const side = (x: typeof l.real) =>
-      `${x.parents} ${l.names.parent}, ${x.children} ${l.names.child} (${x.childrenPerParent === null ? "-" : num(x.childrenPerParent, 3)} per ${l.names.parent.replace(/s$/, "")}), ${x.orphans} orphans, ${x.childless} without ${l.names.child}`;
+      `${x.parents} ${l.names.parent}, ${x.children} ${l.names.child} (${x.childrenPerParent === null ? "-" : num(x.childrenPerParent, 3)} per ${l.names.parent.replace(/s$/, "")}), orphans ${x.orphans}, without ${l.names.child} ${x.childless}`;
     out.push(
       "",
       `${l.names.child} linked by ${l.key}: real ${l.labels.realChild}: ${side(l.real)}; synthetic ${l.labels.synthChild}: ${side(l.synth)}`,
