@@ -62,9 +62,8 @@ export async function preparePopulation(
     for (const [table, path] of Object.entries(seeds)) {
       try {
         // The seed writes missing values as NA; the whole file is scanned so PEmp is read as a number.
-        await db.exec(
+        await db.connection.run(
           `create table ${quoteIdent(`seed_${table}`)} as select * from read_csv(${quoteLiteral(resolve(path))}, nullstr = 'NA', sample_size = -1)`,
-          `read ${path}`,
         );
       } catch (err) {
         throw new SynthorError(

@@ -18,7 +18,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { Db } from "../db/connection.ts";
-import { quoteIdent } from "../db/quote.ts";
+import { quoteIdent, quoteQualified } from "../db/quote.ts";
 import { type Problem, SynthorError, throwIfProblems } from "../errors.ts";
 
 export interface Query {
@@ -197,10 +197,22 @@ export async function runQueries(
     synth: new Map(),
   };
   const problems: Problem[] = [];
+  // A temporary view named like its own source would read itself: read the source by its full name.
+  const source = async (name: string) => {
+    const [found] = await db.all<{ d: string; s: string }>(
+      `select database_name as d, schema_name as s from duckdb_tables() where table_name = $name and not temporary
+       union all
+       select database_name, schema_name from duckdb_views() where view_name = $name and not temporary and not internal
+       order by all limit 1`,
+      { name },
+      "find a query table",
+    );
+    return found ? quoteQualified(found.d, found.s, name) : quoteIdent(name);
+  };
   for (const side of ["real", "synth"] as const) {
     for (const t of tables) {
       await db.exec(
-        `create or replace temp view ${quoteIdent(t.name)} as select * from ${quoteIdent(t[side])}`,
+        `create or replace temp view ${quoteIdent(t.name)} as select * from ${await source(t[side])}`,
         `create view ${t.name} over ${side}`,
       );
     }
