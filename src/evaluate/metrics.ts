@@ -147,6 +147,24 @@ export const METRICS: MetricInfo[] = [
     description: "|synth - real| / |real| of a SQL query's value; absError = |synth - real|.",
   },
   {
+    key: "queryCategories[].meanRelError",
+    name: "Mean relative error of a query category",
+    goal: "minimize",
+    range: "[0, inf)",
+    sdmetrics: null,
+    description:
+      "Mean of the relative errors of the queries filed under a `-- category:` line (those whose real value is not 0): the paper's Table 4.",
+  },
+  {
+    key: "links.synth.orphans",
+    name: "Orphan child rows",
+    goal: "minimize",
+    range: "[0, child rows]",
+    sdmetrics: null,
+    description:
+      "Rows of the synthetic child table (persons) whose key matches no row of the synthetic parent table (households); links also counts parents, distinct keys, parents without children and children per parent on both sides.",
+  },
+  {
     key: "privacy.exactMatches.share",
     name: "Exact match share",
     goal: "minimize",
