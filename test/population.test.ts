@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { independentBaseline } from "../examples/population/baseline.ts";
+import { independentBaseline, resampleHouseholds } from "../examples/population/baseline.ts";
 import { preparePopulation } from "../examples/population/prepare.ts";
 import { CATEGORIES, resultsMarkdown } from "../examples/population/run.ts";
 import { Db } from "../src/db/connection.ts";
@@ -171,6 +171,39 @@ describe("examples/population/baseline.ts", () => {
     await expect(independentBaseline(db, { ...options, key: "hhid", size: "size" })).rejects.toThrow(
       "3 problems in the input:\n  1. --key hhid is not a column of the households table\n  2. --key hhid is not a column of the persons table\n  3. --size size is not a column of the households table",
     );
+  });
+});
+
+describe("examples/population/baseline.ts resampleHouseholds", () => {
+  it("copies whole real households with their persons under fresh keys, the same for the same seed", async () => {
+    const options = { households: "households", persons: "persons", key: "hhID", sequence: "per_num" };
+    const r = await resampleHouseholds(db, { ...options, seed: 2, rows: 500 });
+    expect(r.households).toBe(500);
+    // Every resampled household (without its key) with its persons (without theirs) is a real one.
+    const [check] = await db.all<Record<string, number>>(`
+      with fake as (
+        select any_value(h) as household, list(row(p.per_num, p.PAge, p.PGender, p.PEmp, p.POcc, p.PComm) order by p.per_num) as members
+        from resample_households h join resample_persons p using (hhID) group by h.hhID
+      ),
+      real as (
+        select any_value(h) as household, list(row(p.per_num, p.PAge, p.PGender, p.PEmp, p.POcc, p.PComm) order by p.per_num) as members
+        from households h join persons p using (hhID) group by h.hhID
+      )
+      select
+        (select count(*) from fake) as households,
+        (select count(*) from (
+          select row(household.SUBREGCluster, household.HHSize, household.HHIncome, household.HHDwelling, household.HHChildren), members from fake
+          except
+          select row(household.SUBREGCluster, household.HHSize, household.HHIncome, household.HHDwelling, household.HHChildren), members from real
+        )) as unmatched,
+        (select count(distinct hhID) from resample_households) as keys,
+        (select max(hhID) from resample_households) as last_key,
+        (select count(*) from resample_persons anti join resample_households using (hhID)) as orphans`);
+    expect(check).toEqual({ households: 500, unmatched: 0, keys: 500, last_key: 500, orphans: 0 });
+    const snap = async () => JSON.stringify(await db.all("select * from resample_persons order by all"));
+    const first = await snap();
+    await resampleHouseholds(db, { ...options, seed: 2, rows: 500 });
+    expect(await snap()).toBe(first);
   });
 });
 

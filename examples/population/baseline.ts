@@ -123,6 +123,54 @@ export async function independentBaseline(db: Db, options: BaselineOptions): Pro
   return { households: rows, persons: household.length, tables: out };
 }
 
+/**
+ * A bootstrap of the real data, not a synthesizer: `rows` real households drawn with replacement, each
+ * with all its persons, under fresh keys (1 to N). Its query errors are what sampling noise alone costs,
+ * the floor no synthesizer of that many households can be expected to beat. Same seed, same tables.
+ *
+ * @example await resampleHouseholds(db, { households: "h", persons: "p", key: "hhID", seed: 0 })
+ */
+export async function resampleHouseholds(
+  db: Db,
+  options: Omit<BaselineOptions, "size" | "sequence"> & { sequence?: string },
+): Promise<BaselineResult> {
+  const out = options.out ?? { households: "resample_households", persons: "resample_persons" };
+  const hColumns = await columnsOf(db, options.households);
+  const pColumns = await columnsOf(db, options.persons);
+  checkColumns(options, hColumns, pColumns);
+  const [counts] = await db.all<{ h: number }>(`select count(*) as h from ${quoteIdent(options.households)}`);
+  const real = counts?.h ?? 0;
+  const rows = options.rows ?? real;
+  const rng = seedrandom(`population-resample:${options.seed ?? 0}`);
+  const picks = Array.from({ length: rows }, () => Math.floor(rng() * real));
+  const idx = quoteIdent("synthor_resample_index");
+  const key = quoteIdent(options.key);
+  await db.exec(
+    `create or replace temp table ${idx} as select unnest(range(${Number(rows)})) as __row, unnest($picks)::bigint as __pick`,
+    "resample index",
+    { picks: doubleList(picks) },
+  );
+  const ranked = `(select row_number() over (order by ${key}) - 1 as __i, ${key} as __key, * from ${quoteIdent(options.households)})`;
+  const keep = (columns: string[], alias: string) =>
+    columns
+      .map((c) => (c === options.key ? `idx.__row + 1 as ${key}` : `${alias}.${quoteIdent(c)}`))
+      .join(", ");
+  await db.dropRelation(out.households);
+  await db.exec(
+    `create table ${quoteIdent(out.households)} as select ${keep(hColumns, "h")} from ${idx} as idx join ${ranked} as h on h.__i = idx.__pick order by idx.__row`,
+    `resample ${out.households}`,
+  );
+  await db.dropRelation(out.persons);
+  const order = options.sequence ? `, p.${quoteIdent(options.sequence)}` : "";
+  await db.exec(
+    `create table ${quoteIdent(out.persons)} as select ${keep(pColumns, "p")} from ${idx} as idx join ${ranked} as h on h.__i = idx.__pick join ${quoteIdent(options.persons)} as p on p.${key} = h.__key order by idx.__row${order}`,
+    `resample ${out.persons}`,
+  );
+  await db.exec(`drop table ${idx}`, "drop resample index");
+  const [n] = await db.all<{ p: number }>(`select count(*) as p from ${quoteIdent(out.persons)}`);
+  return { households: rows, persons: n?.p ?? 0, tables: out };
+}
+
 /** Real persons per household, grouped by the household's size value ("" without a size column). */
 async function personCounts(db: Db, options: BaselineOptions): Promise<Map<string, number[]>> {
   const h = quoteIdent(options.households);
@@ -222,6 +270,8 @@ function checkColumns(options: BaselineOptions, households: string[], persons: s
  * @example await writeBaseline({ households: "h.csv", persons: "p.csv", key: "hhID", out: "out/baseline" })
  */
 export async function writeBaseline(options: {
+  /** `independent` (default) or `resample` (a bootstrap of the real households). */
+  method?: "independent" | "resample";
   households: string;
   persons: string;
   key: string;
@@ -235,15 +285,18 @@ export async function writeBaseline(options: {
   try {
     const h = await readSource(db, { kind: "file", path: options.households }, "real_households");
     const p = await readSource(db, { kind: "file", path: options.persons }, "real_persons");
-    const result = await independentBaseline(db, {
+    const common = {
       households: h.view,
       persons: p.view,
       key: options.key,
-      ...(options.size ? { size: options.size } : {}),
       ...(options.sequence ? { sequence: options.sequence } : {}),
       ...(options.rows ? { rows: options.rows } : {}),
       seed: options.seed ?? 0,
-    });
+    };
+    const result =
+      options.method === "resample"
+        ? await resampleHouseholds(db, common)
+        : await independentBaseline(db, { ...common, ...(options.size ? { size: options.size } : {}) });
     const files = { households: `${options.out}_households.csv`, persons: `${options.out}_persons.csv` };
     mkdirSync(join(files.households, ".."), { recursive: true });
     for (const t of ["households", "persons"] as const) {
@@ -270,9 +323,18 @@ async function main(argv: string[]): Promise<void> {
       seed: { type: "string", default: "0" },
       rows: { type: "string" },
       out: { type: "string", default: "examples/population/out/baseline" },
+      method: { type: "string", default: "independent" },
     },
   });
+  if (values.method !== "independent" && values.method !== "resample") {
+    throw new SynthorError(
+      "CONFIG_INVALID",
+      `--method ${values.method} is not a baseline`,
+      "use --method independent (columns drawn on their own) or --method resample (real households drawn with replacement)",
+    );
+  }
   const r = await writeBaseline({
+    method: values.method,
     households: values.households,
     persons: values.persons,
     key: values.key,
