@@ -297,8 +297,37 @@ describe("synthor eval with child tables", () => {
     expect(html).toContain('<h3 id="queries-household" style="margin-top:14px">Household</h3>');
     expect(html).toContain('<h3 id="queries-none" style="margin-top:14px">Without a category</h3>');
     expect(html).toContain('<h2 id="links">Linked tables</h2>');
+    expect(html).toContain('<h2 id="child">Child table: persons</h2>');
     expect(html).toContain(
       '<tr><td><a href="#queries-employment">Employment</a></td><td class="n">2</td><td class="n">2</td><td class="n">0.542</td></tr>',
+    );
+  });
+
+  it("compares the persons tables column by column, key left out", async () => {
+    const { stdout, error } = await run([...twoTables, "--json"]);
+    expect(error).toBeUndefined();
+    const child = JSON.parse(stdout).childFidelity;
+    // employed: real 3 of 6 true; synthetic 3 of 8 (the orphan counts: it is a row of persons).
+    // TVD = |0.5 - 0.375| = 0.125. age: no value in common, TVD 1.
+    expect(child.rows).toEqual({ real: 6, synth: 8 });
+    expect(child.columns.map((c: { column: string }) => c.column)).toEqual(["age", "employed"]);
+    expect(child.columns[0].tvd).toBeCloseTo(1, 12);
+    expect(child.columns[1].tvd).toBeCloseTo(0.125, 12);
+  });
+
+  it("names the persons columns the synthetic persons lack; --ignore leaves them out", async () => {
+    const persons = join(tmp.dir, "persons_without_employed.csv");
+    await import("node:fs").then((fs) => fs.writeFileSync(persons, "hhID,age\n10,45\n"));
+    const args = [...twoTables];
+    args[args.indexOf(files.synthPersons)] = persons;
+    const { error } = await run(args);
+    expect(error?.message).toBe(
+      'the synthetic persons table has no column "employed", which the real persons table has',
+    );
+    const ignored = await run([...args, "--ignore", "employed", "--json"]);
+    expect(ignored.error).toBeUndefined();
+    expect(JSON.parse(ignored.stdout).childFidelity.columns.map((c: { column: string }) => c.column)).toEqual(
+      ["age"],
     );
   });
 

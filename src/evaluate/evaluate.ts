@@ -4,6 +4,7 @@
  * {@link evaluateSynthetic}; each part can also be called alone (evaluateFidelity, c2st, ...).
  */
 import type { Db } from "../db/connection.ts";
+import { throwIfProblems } from "../errors.ts";
 import type { ColumnProfile } from "../profile.ts";
 import { c2st, type DetectionResult } from "./detection.ts";
 import { evaluateFidelity, type FidelityResult } from "./fidelity.ts";
@@ -19,7 +20,7 @@ import {
   type QueryTable,
   runQueries,
 } from "./queries.ts";
-import { checkSchemas, type EvalColumn, evalColumns, prepareViews } from "./tables.ts";
+import { checkSchemas, type EvalColumn, evalColumns, prepareViews, schemaProblems } from "./tables.ts";
 import { evaluateUtility, type UtilityResult } from "./utility.ts";
 
 export interface EvaluationOptions {
@@ -61,6 +62,8 @@ export interface ChildOptions {
   /** The names the queries read the tables by; default households and persons. */
   names?: { parent: string; child: string };
   labels?: { real: string; synth: string };
+  /** The real child table's profile (key left out): with it, the child tables' columns are compared too. */
+  profiles?: ColumnProfile[];
 }
 
 export interface Evaluation {
@@ -77,6 +80,8 @@ export interface Evaluation {
   queryCategories: QueryCategory[] | null;
   /** The child tables and how they hang on their parents, in a two-table evaluation. */
   links: LinksResult | null;
+  /** Columns, pairs and scores of the child tables (persons), as `fidelity` is for the parents. */
+  childFidelity: FidelityResult | null;
   privacy: PrivacyResult | null;
   convergence: Convergence | null;
   /** How long each part took, in seconds. */
@@ -93,8 +98,23 @@ export interface Evaluation {
  */
 export async function evaluateSynthetic(db: Db, options: EvaluationOptions): Promise<Evaluation> {
   const tables = { real: options.real, synth: options.synth, holdout: options.holdout };
-  await checkSchemas(db, tables, options.profiles);
   const child = options.child;
+  const childColumns = child?.profiles ? evalColumns(child.profiles) : [];
+  if (child?.profiles && childColumns.length > 0) {
+    const childWords = child.names?.child ?? "persons";
+    const problems = [
+      ...(await schemaProblems(db, tables, options.profiles)),
+      ...(await schemaProblems(db, { real: child.real, synth: child.synth }, child.profiles)).map((p) => ({
+        ...p,
+        message: p.message
+          .replaceAll("the synthetic table", `the synthetic ${childWords} table`)
+          .replaceAll("the real table", `the real ${childWords} table`),
+      })),
+    ];
+    throwIfProblems(problems);
+  } else {
+    await checkSchemas(db, tables, options.profiles);
+  }
   const names = child?.names ?? { parent: "households", child: "persons" };
   if (child) {
     await checkKey(db, child.key, [
@@ -167,6 +187,17 @@ export async function evaluateSynthetic(db: Db, options: EvaluationOptions): Pro
     options.privacy === false
       ? null
       : await timed("privacy", () => evaluatePrivacy(db, { ...base, holdout: options.holdout, seed }));
+  const childFidelity =
+    child?.profiles && childColumns.length > 0
+      ? await timed("child fidelity", () =>
+          // Last: it rebuilds the evaluation's views over the child tables.
+          evaluateFidelity(db, {
+            real: child.real,
+            synth: child.synth,
+            profiles: child.profiles as ColumnProfile[],
+          }),
+        )
+      : null;
   const compared = new Set(columns.map((c) => c.name));
   return {
     labels: {
@@ -185,6 +216,7 @@ export async function evaluateSynthetic(db: Db, options: EvaluationOptions): Pro
     queries,
     queryCategories: categories.length > 0 ? categories : null,
     links,
+    childFidelity,
     privacy,
     convergence: options.convergence ?? null,
     seconds,

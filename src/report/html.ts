@@ -33,6 +33,7 @@ export function renderReport(e: Evaluation): string {
     utilitySection(e),
     queriesSection(e),
     linksSection(e),
+    childSection(e),
     privacySection(e),
     convergenceSection(e),
     metricsSection(e),
@@ -320,7 +321,26 @@ function linksSection(e: Evaluation): string {
   const row = (name: string, x: typeof l.real) =>
     `<tr><td>${esc(name)}</td>${td(x.parents)}${td(x.distinctKeys)}${td(x.children)}${td(x.childrenPerParent, 4)}${td(x.orphans)}${td(x.childless)}</tr>`;
   const warnings = l.warnings.map((w) => `<div class="warn">⚠ ${esc(w)}</div>`).join("");
-  return `<section><h2 id="links">Linked tables</h2><p class="muted">How the rows of ${esc(l.names.child)} point to rows of ${esc(l.names.parent)} by ${esc(l.key)}, on each side. The other sections compare the ${esc(l.names.parent)} tables.</p><table><tr><th>side</th><th>${esc(l.names.parent)}</th><th>distinct keys</th><th>${esc(l.names.child)}</th><th>per ${esc(l.names.parent)} row</th><th>orphans</th><th>without ${esc(l.names.child)}</th></tr>${row(`real (${l.labels.realChild})`, l.real)}${row(`synthetic (${l.labels.synthChild})`, l.synth)}</table>${warnings}</section>`;
+  return `<section><h2 id="links">Linked tables</h2><p class="muted">How the rows of ${esc(l.names.child)} point to rows of ${esc(l.names.parent)} by ${esc(l.key)}, on each side. The other sections compare the ${esc(l.names.parent)} tables.</p><table><tr><th>side</th><th>${esc(l.names.parent)}</th><th>distinct keys</th><th>${esc(l.names.child)}</th><th>${esc(l.names.child)} per row</th><th>orphans</th><th>without ${esc(l.names.child)}</th></tr>${row(`real (${l.labels.realChild})`, l.real)}${row(`synthetic (${l.labels.synthChild})`, l.synth)}</table>${warnings}</section>`;
+}
+
+function childSection(e: Evaluation): string {
+  const f = e.childFidelity;
+  if (!f || !e.links) return "";
+  const name = e.links.names.child;
+  const panels = f.columns.map((c) => columnPanel(c)).join("\n");
+  const worst = [...f.pairs].sort((a, b) => b.tvd - a.tvd).slice(0, 10);
+  const rows = worst
+    .map(
+      (p) =>
+        `<tr><td>${esc(p.columns[0])} × ${esc(p.columns[1])}</td>${td(p.association.real)}${td(p.association.synth)}${td(p.tvd)}${td(p.score)}</tr>`,
+    )
+    .join("");
+  const pairs =
+    worst.length > 0
+      ? `<h3 style="margin-top:14px">Pairs whose joint table differs most</h3><table><tr><th>pair</th><th>association (real)</th><th>association (synthetic)</th><th>TVD</th><th>score</th></tr>${rows}</table>`
+      : "";
+  return `<section><h2 id="child">Child table: ${esc(name)}</h2><p class="muted">The ${esc(name)} tables compared column by column as the sections above compare the ${esc(e.links.names.parent)} (${f.rows.real} real rows, ${f.rows.synth} synthetic; the key ${esc(e.links.key)} left out). Quality score ${fmt(f.scores.quality, 3)}: column shapes ${fmt(f.scores.columnShapes, 3)}, column pair trends ${fmt(f.scores.columnPairTrends, 3)}.</p><div class="grid">${panels}</div>${pairs}</section>`;
 }
 
 function slug(text: string): string {

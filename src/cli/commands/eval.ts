@@ -17,6 +17,7 @@ import {
   parseGroups,
   positiveInt,
   profileOptionsFrom,
+  splitColumns,
   withUsageErrors,
 } from "../input.ts";
 
@@ -148,6 +149,7 @@ Examples:
         const synth = await readSide(db, "synth", synthSource, opts.db);
         const holdout = opts.holdout ? await readSide(db, "holdout", opts.holdout, opts.db) : undefined;
         let child: ChildOptions | undefined;
+        let parentIgnore = opts.ignore;
         if (childFlags) {
           const realChild = await readSide(db, "realChild", childFlags.real, opts.db);
           const synthChild = await readSide(db, "synthChild", childFlags.synth, opts.db);
@@ -157,7 +159,22 @@ Examples:
             { table: synth.view, label: synth.label, flag: "--synth" },
             { table: synthChild.view, label: synthChild.label, flag: "--synth-child" },
           ]);
+          // --ignore serves both tables: each leaves out the named columns it has (a name neither has
+          // stays with the parent, whose profile reports it). The key links; it is not compared.
+          const parentColumns = new Set(real.columns.map((c) => c.name));
+          const childColumns = new Set(realChild.columns.map((c) => c.name));
+          const ignored = splitColumns(opts.ignore ?? [], [...parentColumns, ...childColumns]);
+          parentIgnore = [
+            ...ignored.filter((c) => parentColumns.has(c) || !childColumns.has(c)),
+            childFlags.key,
+          ];
+          // The other flags that set column kinds are about the parent.
+          const childProfiles = await profileColumns(db, realChild, {
+            ignore: [...ignored.filter((c) => childColumns.has(c)), childFlags.key],
+            requireModelled: false,
+          });
           child = {
+            profiles: childProfiles,
             real: realChild.view,
             synth: synthChild.view,
             key: childFlags.key,
@@ -165,10 +182,10 @@ Examples:
             labels: { real: realChild.label, synth: synthChild.label },
           };
         }
-        // The key links the tables; as a column of the parent it is an identifier, not something to compare.
-        const profileOptions = profileOptionsFrom(
-          childFlags ? { ...opts, ignore: [...(opts.ignore ?? []), childFlags.key] } : opts,
-        );
+        const profileOptions = profileOptionsFrom({
+          ...opts,
+          ...(parentIgnore ? { ignore: parentIgnore } : {}),
+        });
         const profiles = await profileColumns(db, real, profileOptions);
         const evaluation = await evaluateSynthetic(db, {
           real: real.view,
@@ -368,17 +385,7 @@ function summary(e: Evaluation, _profiles: ColumnProfile[], report: string | und
     );
   }
   out.push("", "columns:");
-  const columns: Record<string, Cell>[] = f.columns.map((c) => ({
-    column: c.column,
-    kind: c.datetime ? "datetime" : c.kind,
-    tvd: round(c.tvd),
-    js_distance: round(c.jsDistance),
-    w1: c.w1 === null ? null : round(c.w1),
-    ks: c.ks === null ? null : round(c.ks),
-    [c.kind === "numeric" ? "score" : "score"]: c.score === null ? null : round(c.score),
-    metric: c.metric,
-  }));
-  out.push(formatTable(columns));
+  out.push(columnsTable(f));
   if (f.pairs.length > 0) {
     out.push("", "pairs with the largest TVD:");
     const worst = [...f.pairs].sort((a, b) => b.tvd - a.tvd).slice(0, 10);
@@ -438,6 +445,14 @@ function summary(e: Evaluation, _profiles: ColumnProfile[], report: string | und
     );
     for (const w of l.warnings) out.push(`warning: ${w}`);
   }
+  if (e.childFidelity && e.links) {
+    const c = e.childFidelity.scores;
+    out.push(
+      "",
+      `${e.links.names.child} columns (quality score ${num(c.quality, 3)}: column shapes ${num(c.columnShapes, 3)}, column pair trends ${num(c.columnPairTrends, 3)}):`,
+      columnsTable(e.childFidelity),
+    );
+  }
   if (e.queries) {
     const categorized = e.queries.some((q) => q.category !== null);
     out.push("", "queries:");
@@ -485,6 +500,20 @@ function summary(e: Evaluation, _profiles: ColumnProfile[], report: string | und
     out.push("", `run history: ${e.convergence.points.length} iterations of run ${e.convergence.runId}`);
   if (report) out.push("", `report: ${report}`);
   return `${out.join("\n")}\n`;
+}
+
+function columnsTable(f: Evaluation["fidelity"]): string {
+  const columns: Record<string, Cell>[] = f.columns.map((c) => ({
+    column: c.column,
+    kind: c.datetime ? "datetime" : c.kind,
+    tvd: round(c.tvd),
+    js_distance: round(c.jsDistance),
+    w1: c.w1 === null ? null : round(c.w1),
+    ks: c.ks === null ? null : round(c.ks),
+    [c.kind === "numeric" ? "score" : "score"]: c.score === null ? null : round(c.score),
+    metric: c.metric,
+  }));
+  return formatTable(columns);
 }
 
 function round(x: number): number {
