@@ -24,7 +24,8 @@ import { writeBaseline } from "./baseline.ts";
 import { DEFAULT_DATA, HOUSEHOLD_COLUMNS, PERSON_COLUMNS, preparePopulation } from "./prepare.ts";
 
 const exec = promisify(execFile);
-const CLI = join(packageRoot, "bin", "synthor.js");
+/** The synthor CLI to run; SYNTHOR_BIN points to another build (the tests give a stand-in). */
+const cliPath = () => process.env.SYNTHOR_BIN ?? join(packageRoot, "bin", "synthor.js");
 const QUERIES = join(packageRoot, "examples", "population", "queries.sql");
 
 /** The paper's Table 4, LLMSynthor row: mean relative error per category on its ACS data. */
@@ -60,7 +61,7 @@ export interface Scored {
 
 async function synthor(args: string[]): Promise<{ stdout: string; stderr: string }> {
   try {
-    return await exec(process.execPath, [CLI, ...args], {
+    return await exec(process.execPath, [cliPath(), ...args], {
       cwd: packageRoot,
       maxBuffer: 256 * 1024 * 1024,
       env: { ...process.env, TZ: "UTC" },
@@ -196,7 +197,14 @@ export function resultsMarkdown(methods: { label: string; runs: Scored[] }[], no
   return `${lines.join("\n")}\n`;
 }
 
-async function main(argv: string[]): Promise<void> {
+/**
+ * Runs the example with command-line style arguments (see the top of this file) and returns the
+ * markdown of results.md; progress goes to `say`.
+ */
+export async function runPopulation(
+  argv: string[],
+  say: (text: string) => void = (text) => process.stderr.write(`population: ${text}\n`),
+): Promise<string> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -211,7 +219,6 @@ async function main(argv: string[]): Promise<void> {
       "synth-tables": { type: "string" },
     },
   });
-  const say = (text: string) => process.stderr.write(`population: ${text}\n`);
   const out = resolve(values.out);
   const seeds = values.seeds.split(",").map((s) => Number(s.trim()));
   const prepared = await preparePopulation({ data: values.data, out });
@@ -284,18 +291,9 @@ async function main(argv: string[]): Promise<void> {
     });
   } else if (values["skip-synth"]) {
     notes.push("Synthor run skipped (--skip-synth).");
-  } else if (!(await synthHasChild())) {
-    const command = `synthor synth ${real.households} --child ${real.persons} --key hhID --rows ${prepared.households} --db ${join(out, "pop.duckdb")}`;
-    say(
-      `synthor synth has no --child option yet (nested synthesis is not in this build): scoring the baseline only. When it lands, this runner runs: ${command}`,
-    );
-    notes.push(
-      "Synthor: not run. `synthor synth` has no `--child` option in this build (nested synthesis not merged yet); rerun this script once it has.",
-    );
   } else {
+    // The nested synthesis call; the only thing to change if its flags change.
     const db = join(out, "pop.duckdb");
-    rmSync(db, { force: true });
-    rmSync(`${db}.wal`, { force: true });
     const args = [
       "synth",
       real.households,
@@ -309,44 +307,56 @@ async function main(argv: string[]): Promise<void> {
       db,
       "--seed",
       values["synth-seed"],
-      "--quiet",
     ];
-    say(`running synthor ${args.join(" ")}`);
-    const t0 = performance.now();
-    await synthor(args);
-    const seconds = (performance.now() - t0) / 1000;
-    const tables = values["synth-tables"]
-      ? (([households, persons]) => ({ households: households ?? "", persons: persons ?? "" }))(
-          values["synth-tables"].split(","),
-        )
-      : await nestedTables(db);
-    notes.push(
-      `Synthor: \`synthor ${args.join(" ")}\` took ${seconds.toFixed(0)} s; tables ${tables.households}, ${tables.persons}.`,
-    );
-    methods.push({
-      label: "Synthor (nested)",
-      runs: [
-        await score({
-          label: "Synthor",
-          real,
-          synth: tables,
-          db,
-          json: join(out, "eval_synthor.json"),
-          report: join(out, "report_synthor.html"),
-        }),
-      ],
-    });
+    if (!(await synthHasChild())) {
+      say(
+        `synthor synth has no --child option yet (nested synthesis is not in this build): scoring the baseline only. When it lands, this runner runs: synthor ${args.join(" ")}`,
+      );
+      notes.push(
+        "Synthor: not run. `synthor synth` has no `--child` option in this build (nested synthesis not merged yet); rerun this script once it has.",
+      );
+    } else {
+      rmSync(db, { force: true });
+      rmSync(`${db}.wal`, { force: true });
+      say(`running synthor ${args.join(" ")}`);
+      const t0 = performance.now();
+      await synthor(args);
+      const seconds = (performance.now() - t0) / 1000;
+      const tables = values["synth-tables"]
+        ? (([households, persons]) => ({ households: households ?? "", persons: persons ?? "" }))(
+            values["synth-tables"].split(","),
+          )
+        : await nestedTables(db);
+      notes.push(
+        `Synthor: \`synthor ${args.join(" ")}\` took ${seconds.toFixed(0)} s; tables ${tables.households}, ${tables.persons}.`,
+      );
+      methods.push({
+        label: "Synthor (nested)",
+        runs: [
+          await score({
+            label: "Synthor",
+            real,
+            synth: tables,
+            db,
+            json: join(out, "eval_synthor.json"),
+            report: join(out, "report_synthor.html"),
+          }),
+        ],
+      });
+    }
   }
 
   const markdown = resultsMarkdown(methods, notes);
   writeFileSync(join(out, "results.md"), markdown);
-  process.stdout.write(markdown);
   say(`written ${join(out, "results.md")}`);
+  return markdown;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    process.stderr.write(err instanceof SynthorError ? `${err.describe()}\n` : `${String(err)}\n`);
-    process.exit(1);
-  });
+  runPopulation(process.argv.slice(2))
+    .then((markdown) => process.stdout.write(markdown))
+    .catch((err: unknown) => {
+      process.stderr.write(err instanceof SynthorError ? `${err.describe()}\n` : `${String(err)}\n`);
+      process.exit(1);
+    });
 }
