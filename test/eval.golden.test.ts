@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Db } from "../src/db/connection.ts";
+import { quoteIdent } from "../src/db/quote.ts";
 import {
   expectGolden,
   field,
@@ -32,6 +33,14 @@ beforeAll(async () => {
   await loadTable(db, "matches_synth", "eval_exact_matches.synth.csv", matchTypes);
   await loadTable(db, "matches_empty", "eval_exact_matches.empty.csv", matchTypes);
   await loadTable(db, "quantile_edges_input", "synthor_quantile_edges.input.csv", {}, "double");
+  await loadTable(db, "flow_input", "eval_flow_counts.input.csv");
+  const weight = { __synthor_weight: "double" };
+  await loadTable(db, "target_two", "eval_target_shares.target.csv", weight);
+  await loadTable(db, "target_one", "eval_target_shares.target1.csv", weight);
+  await loadTable(db, "target_synth", "eval_target_shares.synth.csv");
+  await db.exec(
+    `create view target_synth_one as select ${quoteIdent('a"; drop table x; --')} from target_synth`,
+  );
 });
 
 afterAll(() => db?.close());
@@ -170,4 +179,32 @@ describe("sql/eval_quantile_edges.sql", () => {
   it("reads the same golden file as the macro", () => {
     expect(goldenCsv("synthor_quantile_edges.expected.csv").columns).toEqual(["column", "k", "edges"]);
   });
+});
+
+describe("sql/eval_flow_counts.sql", () => {
+  const { outputs, cases } = goldenCases("eval_flow_counts.expected.csv", ["from", "to"]);
+  for (const { key, rows } of cases) {
+    it(`${key.from} -> ${key.to}`, async () => {
+      const actual = await db.query("eval_flow_counts", {
+        table: "flow_input",
+        from: field(key, "from"),
+        to: field(key, "to"),
+      });
+      expectGolden(actual, rows, outputs);
+    });
+  }
+});
+
+describe("sql/eval_target_shares.sql", () => {
+  const tables: Record<string, { target: string; synth: string }> = {
+    two_columns: { target: "target_two", synth: "target_synth" },
+    one_column: { target: "target_one", synth: "target_synth_one" },
+  };
+  const { outputs, cases } = goldenCases("eval_target_shares.expected.csv", ["case"]);
+  for (const { key, rows } of cases) {
+    it(field(key, "case"), async () => {
+      const actual = await db.query("eval_target_shares", tables[field(key, "case")] ?? {});
+      expectGolden(actual, rows, outputs);
+    });
+  }
 });
