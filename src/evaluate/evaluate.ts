@@ -7,11 +7,13 @@ import type { Db } from "../db/connection.ts";
 import type { ColumnProfile } from "../profile.ts";
 import { c2st, type DetectionResult } from "./detection.ts";
 import { evaluateFidelity, type FidelityResult } from "./fidelity.ts";
+import { evaluateFlows, type FlowOptions, type FlowResult } from "./flows.ts";
 import type { Convergence } from "./history.ts";
-import { METRICS, type MetricInfo } from "./metrics.ts";
+import { FLOW_METRICS, METRICS, type MetricInfo, TARGET_METRICS } from "./metrics.ts";
 import { evaluatePrivacy, type PrivacyResult } from "./privacy.ts";
 import { type Query, type QueryResult, runQueries } from "./queries.ts";
 import { checkSchemas, type EvalColumn, evalColumns, prepareViews } from "./tables.ts";
+import { compareTargets, type TargetComparison, type TargetSpec, targetColumns } from "./targets.ts";
 import { evaluateUtility, type UtilityResult } from "./utility.ts";
 
 export interface EvaluationOptions {
@@ -35,6 +37,16 @@ export interface EvaluationOptions {
   privacy?: boolean;
   /** Called when a part starts, for progress messages. */
   onStep?: (step: string) => void;
+  /**
+   * The origin x destination view: its two columns, an optional SQL filter, an optional second synthetic
+   * table (e.g. the run before a tilt) to compare with.
+   */
+  flows?: Omit<FlowOptions, "real" | "synth"> | undefined;
+  /**
+   * Aggregate tables the synthetic table was made to match (synthor synth --targets): their columns may be
+   * in the synthetic table only, and are compared with the target's shares instead of the real table.
+   */
+  targets?: TargetSpec[] | undefined;
 }
 
 export interface Evaluation {
@@ -49,6 +61,10 @@ export interface Evaluation {
   queries: QueryResult[] | null;
   privacy: PrivacyResult | null;
   convergence: Convergence | null;
+  /** The origin x destination comparison, when asked for. */
+  flows?: FlowResult;
+  /** The comparison with each target table, when any is given. */
+  targets?: TargetComparison[];
   /** How long each part took, in seconds. */
   seconds: Record<string, number>;
   metrics: MetricInfo[];
@@ -63,7 +79,8 @@ export interface Evaluation {
  */
 export async function evaluateSynthetic(db: Db, options: EvaluationOptions): Promise<Evaluation> {
   const tables = { real: options.real, synth: options.synth, holdout: options.holdout };
-  await checkSchemas(db, tables, options.profiles);
+  const targetSpecs = options.targets ?? [];
+  await checkSchemas(db, tables, options.profiles, await targetColumns(db, targetSpecs));
   const seed = options.seed ?? 0;
   const seconds: Record<string, number> = {};
   const timed = async <T>(step: string, fn: () => Promise<T>): Promise<T> => {
@@ -99,6 +116,16 @@ export async function evaluateSynthetic(db: Db, options: EvaluationOptions): Pro
     options.privacy === false
       ? null
       : await timed("privacy", () => evaluatePrivacy(db, { ...base, holdout: options.holdout, seed }));
+  const flowOptions = options.flows;
+  const flows = flowOptions
+    ? await timed("flows", () =>
+        evaluateFlows(db, { ...flowOptions, real: options.real, synth: options.synth }),
+      )
+    : undefined;
+  const targets =
+    targetSpecs.length > 0
+      ? await timed("targets", () => compareTargets(db, options.synth, targetSpecs))
+      : undefined;
   const compared = new Set(columns.map((c) => c.name));
   return {
     labels: {
@@ -117,7 +144,9 @@ export async function evaluateSynthetic(db: Db, options: EvaluationOptions): Pro
     queries,
     privacy,
     convergence: options.convergence ?? null,
+    ...(flows ? { flows } : {}),
+    ...(targets ? { targets } : {}),
     seconds,
-    metrics: METRICS,
+    metrics: [...METRICS, ...(flows ? FLOW_METRICS : []), ...(targets ? TARGET_METRICS : [])],
   };
 }

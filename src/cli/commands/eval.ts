@@ -5,6 +5,7 @@ import { Db } from "../../db/connection.ts";
 import { quoteLiteral } from "../../db/quote.ts";
 import { SynthorError } from "../../errors.ts";
 import { type Evaluation, evaluateSynthetic } from "../../evaluate/evaluate.ts";
+import type { FlowResult } from "../../evaluate/flows.ts";
 import { type Convergence, readConvergence } from "../../evaluate/history.ts";
 import { readQueries } from "../../evaluate/queries.ts";
 import { type ColumnProfile, profileColumns } from "../../profile.ts";
@@ -16,6 +17,7 @@ import {
   parseGroups,
   positiveInt,
   profileOptionsFrom,
+  splitColumns,
   withUsageErrors,
 } from "../input.ts";
 
@@ -33,6 +35,10 @@ interface EvalCliOptions extends InputOptions {
   json?: boolean;
   quiet?: boolean;
   threads?: number;
+  flows?: string;
+  flowsFilter?: string;
+  flowsBaseline?: string;
+  targetTable?: string[];
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -71,6 +77,23 @@ export function evalCommand(): Command {
       "a dependency group to compare jointly, e.g. age,sex,income (repeatable)",
       collect,
     )
+    .option(
+      "--flows <from,to>",
+      "origin and destination columns: the report shows their real and synthetic flows as heatmaps",
+    )
+    .option(
+      "--flows-filter <condition>",
+      "SQL condition: count only the rows it keeps in the flows, e.g. \"time_bin = '20-24'\"",
+    )
+    .option(
+      "--flows-baseline <source>",
+      "another synthetic table (e.g. the run before --tilt): the flows view shows what changed",
+    )
+    .option(
+      "--target-table <file>",
+      "an aggregate table the synthetic one was made to match (columns and n), compared by shares (repeatable)",
+      collect,
+    )
     .addOption(new Option("--seed <n>", "seed for samples, folds and forests").argParser(Number).default(0))
     .option("--no-detection", "skip the classifier two-sample test")
     .option("--no-privacy", "skip exact-match and distance-to-closest-record checks")
@@ -97,8 +120,13 @@ export function evalCommand(): Command {
 Column kinds come from the real table's profile (see synthor profile); the same overrides apply.
 Queries read the table as \`data\` and return one row of numbers; each runs on both tables.
 
+--flows and --target-table are for trips made with synthor synth --targets (examples/mobility): the
+real trips have no activity column, so activity is compared with the target table's shares instead.
+
 Examples:
   $ synthor eval --real adult.csv --synth synth.parquet --report report.html
+  $ synthor eval --real trips.csv --synth synth.csv --target-table time_activity.csv --flows origin,dest \
+      --flows-filter "time_bin = '20-24'" --flows-baseline baseline.csv --report r.html
   $ synthor eval --real train.csv --synth synth.csv --holdout test.csv --target income --queries q.sql
   $ synthor synth real.csv --db run.duckdb && synthor eval --db run.duckdb --real real.csv --report r.html`,
     )
@@ -107,6 +135,13 @@ Examples:
         if (!opts.quiet) process.stderr.write(`synthor: ${text}\n`);
       };
       const queries = opts.queries ? readQueries(opts.queries) : undefined;
+      if (opts.flows === undefined && (opts.flowsFilter !== undefined || opts.flowsBaseline !== undefined)) {
+        throw new SynthorError(
+          "CONFIG_INVALID",
+          `${opts.flowsFilter !== undefined ? "--flows-filter" : "--flows-baseline"} needs --flows`,
+          "name the origin and destination columns, e.g. --flows origin,dest",
+        );
+      }
       if (opts.report) checkReportPath(opts.report);
       const synthSource = opts.synth ?? (opts.db ? "synthetic" : undefined);
       if (synthSource === undefined) {
@@ -126,7 +161,16 @@ Examples:
         const real = await readSide(db, "real", opts.real, opts.db);
         const synth = await readSide(db, "synth", synthSource, opts.db);
         const holdout = opts.holdout ? await readSide(db, "holdout", opts.holdout, opts.db) : undefined;
+        const baseline = opts.flowsBaseline
+          ? await readSide(db, "baseline", opts.flowsBaseline, opts.db)
+          : undefined;
+        const targets = [];
+        for (const [i, file] of (opts.targetTable ?? []).entries()) {
+          const info = await readSource(db, { kind: "file", path: file }, `synthor_eval_source_target_${i}`);
+          targets.push({ table: info.view, label: info.label });
+        }
         const profiles = await profileColumns(db, real, profileOptionsFrom(opts));
+        const flows = opts.flows === undefined ? undefined : flowColumns(opts.flows, real);
         const evaluation = await evaluateSynthetic(db, {
           real: real.view,
           synth: synth.view,
@@ -144,6 +188,8 @@ Examples:
           detection: opts.detection,
           privacy: opts.privacy,
           onStep: (step) => say(`${step} ...`),
+          ...(flows ? { flows: { columns: flows, filter: opts.flowsFilter, baseline: baseline?.view } } : {}),
+          ...(targets.length > 0 ? { targets } : {}),
         });
         if (opts.report) {
           writeFileSync(opts.report, renderReport(evaluation));
@@ -156,6 +202,23 @@ Examples:
         db.close();
       }
     });
+}
+
+/** `--flows origin,dest` as two column names (names holding commas are matched against the table's). */
+function flowColumns(value: string, real: SourceInfo): [string, string] {
+  const names = splitColumns(
+    [value],
+    real.columns.map((c) => c.name),
+  );
+  const [from, to] = names;
+  if (names.length !== 2 || from === undefined || to === undefined) {
+    throw new SynthorError(
+      "CONFIG_INVALID",
+      `--flows ${value} names ${names.length} column${names.length === 1 ? "" : "s"}, not 2`,
+      "give the origin and the destination column, e.g. --flows origin,dest",
+    );
+  }
+  return [from, to];
 }
 
 function checkReportPath(path: string): void {
@@ -196,7 +259,12 @@ async function attachRun(db: Db, path: string): Promise<void> {
   }
 }
 
-const sideWords = { real: "real", synth: "synthetic", holdout: "holdout" } as const;
+const sideWords = {
+  real: "real",
+  synth: "synthetic",
+  holdout: "holdout",
+  baseline: "--flows-baseline",
+} as const;
 
 /**
  * Reads one side as the view `synthor_eval_source_<side>`: a file when the name looks like one (or
@@ -204,7 +272,7 @@ const sideWords = { real: "real", synth: "synthetic", holdout: "holdout" } as co
  */
 async function readSide(
   db: Db,
-  side: "real" | "synth" | "holdout",
+  side: "real" | "synth" | "holdout" | "baseline",
   value: string,
   dbPath: string | undefined,
 ): Promise<SourceInfo> {
@@ -348,10 +416,52 @@ function summary(e: Evaluation, _profiles: ColumnProfile[], report: string | und
     }
     for (const w of p.warnings) out.push(`warning: ${w}`);
   }
+  if (e.flows) out.push("", ...flowSummary(e.flows));
+  for (const t of e.targets ?? []) {
+    out.push(
+      "",
+      `target ${t.label} (${t.columns.join(" x ")}, ${num(t.total.target, 6)} by ${t.weight}; synthetic ${t.total.synth} rows): TVD ${num(t.tvd, 4)}${t.withinTvd === null ? "" : `; ${t.columns.at(-1)} within ${t.columns.slice(0, -1).join(" x ")}: TVD ${num(t.withinTvd, 4)}`}`,
+    );
+    const worst = [...t.cells]
+      .sort((a, b) => Math.abs(b.target.share - b.synth.share) - Math.abs(a.target.share - a.synth.share))
+      .slice(0, 5);
+    out.push(
+      formatTable(
+        worst.map((c) => ({
+          cell: c.cell.map((v) => v ?? "NULL").join(" x "),
+          target_share: round(c.target.share),
+          synth_share: round(c.synth.share),
+        })),
+      ),
+    );
+  }
   if (e.convergence)
     out.push("", `run history: ${e.convergence.points.length} iterations of run ${e.convergence.runId}`);
   if (report) out.push("", `report: ${report}`);
   return `${out.join("\n")}\n`;
+}
+
+function flowSummary(f: FlowResult): string[] {
+  const where = f.filter === null ? "" : ` where ${f.filter}`;
+  const lines = [
+    `flows ${f.columns.join(" -> ")}${where}: ${f.rows.real} real, ${f.rows.synth} synthetic${f.rows.baseline === null ? "" : `, ${f.rows.baseline} baseline`} rows; TVD synthetic vs real ${num(f.tvd.synthReal, 4)}${f.tvd.synthBaseline === null ? "" : `, synthetic vs baseline ${num(f.tvd.synthBaseline, 4)}, baseline vs real ${num(f.tvd.baselineReal, 4)}`}`,
+  ];
+  const against = (c: FlowResult["cells"][number]) => (c.baseline ?? c.real).share;
+  const moved = [...f.cells]
+    .sort((a, b) => Math.abs(b.synth.share - against(b)) - Math.abs(a.synth.share - against(a)))
+    .slice(0, 5);
+  lines.push(
+    formatTable(
+      moved.map((c) => ({
+        [f.columns[0]]: c.from,
+        [f.columns[1]]: c.to,
+        real_share: round(c.real.share),
+        ...(c.baseline ? { baseline_share: round(c.baseline.share) } : {}),
+        synth_share: round(c.synth.share),
+      })),
+    ),
+  );
+  return lines;
 }
 
 function round(x: number): number {
