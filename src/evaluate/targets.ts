@@ -9,7 +9,7 @@
  */
 import type { Db } from "../db/connection.ts";
 import { quoteIdent } from "../db/quote.ts";
-import { type Problem, SynthorError, throwIfProblems } from "../errors.ts";
+import { type Problem, throwIfProblems } from "../errors.ts";
 
 /** The weight column's accepted names, in order of preference. */
 export const TARGET_WEIGHT_COLUMNS = ["n", "share"] as const;
