@@ -14,6 +14,8 @@ export interface FlowOptions {
   synth: string;
   /** Another synthetic table to compare the synthetic one with (e.g. the run before a tilt). */
   baseline?: string | undefined;
+  /** How to name the baseline to people (its file name). */
+  baselineLabel?: string | undefined;
   /** The origin and destination columns, e.g. ["origin", "dest"]. */
   columns: [string, string];
   /** A SQL condition on the tables' columns; only rows it keeps are counted (on every side). */
@@ -32,6 +34,7 @@ export interface FlowCell {
 export interface FlowResult {
   columns: [string, string];
   filter: string | null;
+  baselineLabel: string | null;
   /** Rows each side keeps after the filter. */
   rows: { real: number; synth: number; baseline: number | null };
   /** Origins and destinations seen on any side, sorted, NULL last: the heatmaps' axes. */
@@ -114,6 +117,7 @@ export async function evaluateFlows(db: Db, options: FlowOptions): Promise<FlowR
   return {
     columns: options.columns,
     filter: options.filter ?? null,
+    baselineLabel: hasBaseline ? (options.baselineLabel ?? options.baseline ?? null) : null,
     rows: { real: rows.real, synth: rows.synth, baseline: hasBaseline ? rows.baseline : null },
     fromValues,
     toValues,

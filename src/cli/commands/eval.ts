@@ -188,7 +188,16 @@ Examples:
           detection: opts.detection,
           privacy: opts.privacy,
           onStep: (step) => say(`${step} ...`),
-          ...(flows ? { flows: { columns: flows, filter: opts.flowsFilter, baseline: baseline?.view } } : {}),
+          ...(flows
+            ? {
+                flows: {
+                  columns: flows,
+                  filter: opts.flowsFilter,
+                  baseline: baseline?.view,
+                  baselineLabel: baseline?.label,
+                },
+              }
+            : {}),
           ...(targets.length > 0 ? { targets } : {}),
         });
         if (opts.report) {
