@@ -267,12 +267,18 @@ describe("errors of --flows and --target-table", () => {
     );
   });
 
-  it("rejects negative weights", async () => {
-    const bad = csv("negative.csv", ["t,activity,n", "m,Work,3", "e,Home,-1"]);
-    const { error } = await run(["--real", real, "--synth", synth, "--target-table", bad]);
-    expect(error?.message).toBe(
-      `the weight column n of the target table ${bad} must hold non-negative numbers with a positive sum`,
-    );
+  it("rejects negative, missing and non-numeric weights", async () => {
+    for (const [name, value] of [
+      ["negative.csv", "-1"],
+      ["missing.csv", ""],
+      ["text.csv", "many"],
+    ]) {
+      const bad = csv(name ?? "", ["t,activity,n", "m,Work,3", `e,Home,${value}`]);
+      const { error } = await run(["--real", real, "--synth", synth, "--target-table", bad]);
+      expect(error?.message).toBe(
+        `the weight column n of the target table ${bad} must hold non-negative numbers with a positive sum`,
+      );
+    }
   });
 
   it("wants two flow columns, and --flows before its filter", async () => {

@@ -34,6 +34,7 @@ beforeAll(async () => {
   await loadTable(db, "matches_empty", "eval_exact_matches.empty.csv", matchTypes);
   await loadTable(db, "quantile_edges_input", "synthor_quantile_edges.input.csv", {}, "double");
   await loadTable(db, "flow_input", "eval_flow_counts.input.csv");
+  await loadTable(db, "weights_input", "eval_target_weights.input.csv");
   const weight = { __synthor_weight: "double" };
   await loadTable(db, "target_two", "eval_target_shares.target.csv", weight);
   await loadTable(db, "target_one", "eval_target_shares.target1.csv", weight);
@@ -204,6 +205,19 @@ describe("sql/eval_target_shares.sql", () => {
   for (const { key, rows } of cases) {
     it(field(key, "case"), async () => {
       const actual = await db.query("eval_target_shares", tables[field(key, "case")] ?? {});
+      expectGolden(actual, rows, outputs);
+    });
+  }
+});
+
+describe("sql/eval_target_weights.sql", () => {
+  const { outputs, cases } = goldenCases("eval_target_weights.expected.csv", ["column"]);
+  for (const { key, rows } of cases) {
+    it(`weights in ${key.column}`, async () => {
+      const actual = await db.query("eval_target_weights", {
+        table: "weights_input",
+        column: field(key, "column"),
+      });
       expectGolden(actual, rows, outputs);
     });
   }

@@ -40,6 +40,7 @@ const GOLDEN_TESTS: Record<string, string> = {
   "sql/eval_ks.sql": "test/eval.golden.test.ts",
   "sql/eval_quantile_edges.sql": "test/eval.golden.test.ts",
   "sql/eval_target_shares.sql": "test/eval.golden.test.ts",
+  "sql/eval_target_weights.sql": "test/eval.golden.test.ts",
   "sql/eval_wasserstein.sql": "test/eval.golden.test.ts",
   "sql/fine_counts.sql": "test/sql.golden.test.ts",
   "sql/gaps.sql": "test/sql.golden.test.ts",

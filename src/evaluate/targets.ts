@@ -126,13 +126,14 @@ export async function compareTargets(
         });
       }
     }
-    const [bad] = await db.all<{ negative: number; total: number | null; nulls: number }>(
-      `select count(*) filter (where w < 0) as negative, sum(w) as total, count(*) filter (where w is null) as nulls
-       from (select try_cast(${quoteIdent(weight)} as double) as w from ${quoteIdent(spec.table)})`,
-      {},
-      "check target weights",
+    const [bad] = await db.query<{ negative: number; invalid: number; total: number }>(
+      "eval_target_weights",
+      {
+        table: spec.table,
+        column: weight,
+      },
     );
-    if ((bad?.negative ?? 0) > 0 || (bad?.nulls ?? 0) > 0 || !((bad?.total ?? 0) > 0)) {
+    if ((bad?.negative ?? 0) > 0 || (bad?.invalid ?? 0) > 0 || !((bad?.total ?? 0) > 0)) {
       problems.push({
         code: "INPUT_INVALID",
         message: `the weight column ${weight} of the target table ${spec.label} must hold non-negative numbers with a positive sum`,
