@@ -241,6 +241,36 @@ describe("synthor eval --target-table", () => {
   });
 });
 
+describe("the flows heatmaps of many zones", () => {
+  it("keep the 39 busiest values of each axis and pool the rest", async () => {
+    // 45 origins and destinations; trips from z<i> to z<(i+1) % 45>, zone z0 busiest (3 trips out).
+    const lines = Array.from({ length: 45 }, (_, i) => `z${i},z${(i + 1) % 45}`);
+    const many = csv("many.csv", ["origin,dest", ...lines, "z0,z1", "z0,z1"]);
+    const report = file("many.html");
+    const { stdout, error } = await run([
+      "--real",
+      many,
+      "--synth",
+      many,
+      "--categorical",
+      "origin,dest",
+      "--flows",
+      "origin,dest",
+      "--report",
+      report,
+    ]);
+    expect(error).toBeUndefined();
+    // The TVD uses every cell.
+    expect(stdout).toContain("flows origin -> dest: 47 real, 47 synthetic rows; TVD synthetic vs real 0");
+    const html = readFileSync(report, "utf8");
+    const real = /<svg class="chart"[^>]*aria-label="flows: real"[\s\S]*?<\/svg>/.exec(html)?.[0] ?? "";
+    expect((real.match(/class="mark"/g) ?? []).length).toBe(40 * 40);
+    expect(real).toContain("(6 others)");
+    expect(real).toContain("z0 → z1: real 6.38% (3 rows)");
+    expect(html).toContain("The heatmaps keep the 39 values of each axis with the most trips");
+  });
+});
+
 describe("errors of --flows and --target-table", () => {
   it("still rejects a synthetic column the real table lacks when no target table names it", async () => {
     const { error } = await run(["--real", real, "--synth", synth]);

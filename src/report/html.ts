@@ -261,21 +261,85 @@ function pct(x: number, digits = 3): string {
   return `${fmt(100 * x, digits)}%`;
 }
 
+/** Heatmap axes keep at most this many values: a city of 500 zones would otherwise draw 250,000 cells. */
+export const FLOW_AXIS_LIMIT = 40;
+
+/**
+ * The flows with each axis cut to {@link FLOW_AXIS_LIMIT} values: the values with the most real and
+ * synthetic trips, the rest pooled into one last value "(k others)" whose cells sum theirs.
+ */
+function poolFlowAxes(f: FlowResult): {
+  fromValues: (string | null)[];
+  toValues: (string | null)[];
+  cells: FlowCell[];
+  pooled: number;
+} {
+  const axis = (values: (string | null)[], pick: (c: FlowCell) => string | null) => {
+    if (values.length <= FLOW_AXIS_LIMIT) return { values, map: (v: string | null) => v, pooled: 0 };
+    const weight = new Map<string | null, number>();
+    for (const c of f.cells) weight.set(pick(c), (weight.get(pick(c)) ?? 0) + c.real.share + c.synth.share);
+    // Ties keep the axis order (sort is stable), so the same flows give the same page.
+    const top = new Set(
+      [...values].sort((a, b) => (weight.get(b) ?? 0) - (weight.get(a) ?? 0)).slice(0, FLOW_AXIS_LIMIT - 1),
+    );
+    const other = `(${values.length - top.size} others)`;
+    return {
+      values: [...values.filter((v) => top.has(v)), other],
+      map: (v: string | null) => (top.has(v) ? v : other),
+      pooled: values.length - top.size,
+    };
+  };
+  const from = axis(f.fromValues, (c) => c.from);
+  const to = axis(f.toValues, (c) => c.to);
+  if (from.pooled === 0 && to.pooled === 0) {
+    return { fromValues: f.fromValues, toValues: f.toValues, cells: f.cells, pooled: 0 };
+  }
+  const add = (a: { n: number; share: number }, b: { n: number; share: number }) => {
+    a.n += b.n;
+    a.share += b.share;
+  };
+  const merged = new Map<string, FlowCell>();
+  for (const c of f.cells) {
+    const key = JSON.stringify([from.map(c.from), to.map(c.to)]);
+    let m = merged.get(key);
+    if (!m) {
+      m = {
+        from: from.map(c.from),
+        to: to.map(c.to),
+        real: { n: 0, share: 0 },
+        synth: { n: 0, share: 0 },
+        baseline: c.baseline ? { n: 0, share: 0 } : null,
+      };
+      merged.set(key, m);
+    }
+    add(m.real, c.real);
+    add(m.synth, c.synth);
+    if (m.baseline && c.baseline) add(m.baseline, c.baseline);
+  }
+  return {
+    fromValues: from.values,
+    toValues: to.values,
+    cells: [...merged.values()],
+    pooled: from.pooled + to.pooled,
+  };
+}
+
 function flowsSection(f: FlowResult | undefined): string {
   if (!f) return "";
   const [fromName, toName] = f.columns;
   const show = (v: string | null) => (v === null ? "NULL" : v);
-  const index = new Map(f.cells.map((c) => [JSON.stringify([c.from, c.to]), c]));
+  const g = poolFlowAxes(f);
+  const index = new Map(g.cells.map((c) => [JSON.stringify([c.from, c.to]), c]));
   const at = (i: number, j: number): FlowCell | undefined =>
-    index.get(JSON.stringify([f.fromValues[i] ?? null, f.toValues[j] ?? null]));
-  const rows = f.fromValues.map(show);
-  const columns = f.toValues.map(show);
+    index.get(JSON.stringify([g.fromValues[i] ?? null, g.toValues[j] ?? null]));
+  const rows = g.fromValues.map(show);
+  const columns = g.toValues.map(show);
   const axes = { rows: fromName, columns: toName };
   const where = (c: FlowCell) => `${show(c.from)} → ${show(c.to)}`;
   const base = (c: FlowCell) => c.baseline?.share ?? 0;
   const maxShare = Math.max(
     1e-12,
-    ...f.cells.flatMap((c) => [c.real.share, c.synth.share, ...(c.baseline ? [c.baseline.share] : [])]),
+    ...g.cells.flatMap((c) => [c.real.share, c.synth.share, ...(c.baseline ? [c.baseline.share] : [])]),
   );
   const shares = (name: string, pick: (c: FlowCell) => { n: number; share: number } | null) =>
     matrixHeatmap(
@@ -295,7 +359,7 @@ function flowsSection(f: FlowResult | undefined): string {
       `darkest ${pct(maxShare)} of the rows`,
     );
   const difference = (name: string, minus: (c: FlowCell) => number, minusName: string) => {
-    const maxDiff = Math.max(1e-12, ...f.cells.map((c) => Math.abs(c.synth.share - minus(c))));
+    const maxDiff = Math.max(1e-12, ...g.cells.map((c) => Math.abs(c.synth.share - minus(c))));
     return matrixHeatmap(
       `flows: ${name}`,
       rows,
@@ -336,7 +400,7 @@ function flowsSection(f: FlowResult | undefined): string {
     )
     .join("");
   const head = `<tr><th>${esc(fromName)}</th><th>${esc(toName)}</th><th>real (%)</th>${f.rows.baseline === null ? "" : "<th>baseline (%)</th>"}<th>synthetic (%)</th><th>synthetic − ${f.rows.baseline === null ? "real" : "baseline"} (points)</th></tr>`;
-  return `<section><h2 id="flows">Flows</h2><p class="muted">Share of ${filter} going from each ${esc(fromName)} (row) to each ${esc(toName)} (column): ${f.rows.real} real and ${f.rows.synth} synthetic rows${f.rows.baseline === null ? "" : `, ${f.rows.baseline} in the baseline`}. Share heatmaps use one scale. ${tvd}.</p>
+  return `<section><h2 id="flows">Flows</h2><p class="muted">Share of ${filter} going from each ${esc(fromName)} (row) to each ${esc(toName)} (column): ${f.rows.real} real and ${f.rows.synth} synthetic rows${f.rows.baseline === null ? "" : `, ${f.rows.baseline} in the baseline`}. Share heatmaps use one scale.${g.pooled > 0 ? ` The heatmaps keep the ${FLOW_AXIS_LIMIT - 1} values of each axis with the most trips and pool the rest as "others"; the TVDs and the table use every cell.` : ""} ${tvd}.</p>
 <div class="row">${maps.map((m) => `<div class="panel">${m}</div>`).join("")}</div>${changed}
 <h3 style="margin-top:14px">Cells that moved most</h3><table>${head}${moved}</table></section>`;
 }
