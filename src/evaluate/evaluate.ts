@@ -92,6 +92,18 @@ export async function evaluateSynthetic(db: Db, options: EvaluationOptions): Pro
       seconds[step] = (performance.now() - t0) / 1000;
     }
   };
+  // Flows and targets first: they are quick, and a mistyped filter or target table then fails before the
+  // slow parts run.
+  const flowOptions = options.flows;
+  const flows = flowOptions
+    ? await timed("flows", () =>
+        evaluateFlows(db, { ...flowOptions, real: options.real, synth: options.synth }),
+      )
+    : undefined;
+  const targets =
+    targetSpecs.length > 0
+      ? await timed("targets", () => compareTargets(db, options.synth, targetSpecs))
+      : undefined;
   const columns = evalColumns(options.profiles);
   await timed("prepare", () => prepareViews(db, tables, columns));
   const base = { real: options.real, synth: options.synth, profiles: options.profiles, prepared: true };
@@ -116,16 +128,6 @@ export async function evaluateSynthetic(db: Db, options: EvaluationOptions): Pro
     options.privacy === false
       ? null
       : await timed("privacy", () => evaluatePrivacy(db, { ...base, holdout: options.holdout, seed }));
-  const flowOptions = options.flows;
-  const flows = flowOptions
-    ? await timed("flows", () =>
-        evaluateFlows(db, { ...flowOptions, real: options.real, synth: options.synth }),
-      )
-    : undefined;
-  const targets =
-    targetSpecs.length > 0
-      ? await timed("targets", () => compareTargets(db, options.synth, targetSpecs))
-      : undefined;
   const compared = new Set(columns.map((c) => c.name));
   return {
     labels: {
