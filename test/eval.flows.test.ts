@@ -183,6 +183,32 @@ describe("synthor eval --target-table", () => {
     ]);
   });
 
+  it("takes shares instead of counts, and several target tables", async () => {
+    const shares = csv("shares.csv", [
+      "t,activity,share",
+      "m,Work,0.375",
+      "m,Home,0.125",
+      "e,Home,0.25",
+      "e,Food,0.25",
+    ]);
+    const { stdout, error } = await run([
+      "--real",
+      real,
+      "--synth",
+      synth,
+      "--target-table",
+      target,
+      "--target-table",
+      shares,
+      "--json",
+    ]);
+    expect(error).toBeUndefined();
+    const [byCount, byShare] = JSON.parse(stdout).targets;
+    expect(byShare.weight).toBe("share");
+    expect(byShare.tvd).toBeCloseTo(byCount.tvd, 12);
+    expect(byShare.withinTvd).toBeCloseTo(byCount.withinTvd, 12);
+  });
+
   it("prints one line per target table", async () => {
     const { stdout } = await run(["--real", real, "--synth", synth, "--target-table", target]);
     expect(stdout).toContain(
