@@ -400,7 +400,7 @@ function flowsSection(f: FlowResult | undefined): string {
     )
     .join("");
   const head = `<tr><th>${esc(fromName)}</th><th>${esc(toName)}</th><th>real (%)</th>${f.rows.baseline === null ? "" : "<th>baseline (%)</th>"}<th>synthetic (%)</th><th>synthetic − ${f.rows.baseline === null ? "real" : "baseline"} (points)</th></tr>`;
-  return `<section><h2 id="flows">Flows</h2><p class="muted">Share of ${filter} going from each ${esc(fromName)} (row) to each ${esc(toName)} (column): ${f.rows.real} real and ${f.rows.synth} synthetic rows${f.rows.baseline === null ? "" : `, ${f.rows.baseline} in the baseline`}. Share heatmaps use one scale.${g.pooled > 0 ? ` The heatmaps keep the ${FLOW_AXIS_LIMIT - 1} values of each axis with the most trips and pool the rest as "others"; the TVDs and the table use every cell.` : ""} ${tvd}.</p>
+  return `<section><h2 id="flows">Flows</h2><p class="muted">Share of ${filter} in each cell of ${esc(fromName)} (rows) × ${esc(toName)} (columns): ${f.rows.real} real and ${f.rows.synth} synthetic rows${f.rows.baseline === null ? "" : `, ${f.rows.baseline} in the baseline`}. Share heatmaps use one scale.${g.pooled > 0 ? ` The heatmaps keep the ${FLOW_AXIS_LIMIT - 1} values of each axis with the most trips and pool the rest as "others"; the TVDs and the table use every cell.` : ""} ${tvd}.</p>
 <div class="row">${maps.map((m) => `<div class="panel">${m}</div>`).join("")}</div>${changed}
 <h3 style="margin-top:14px">Cells that moved most</h3><table>${head}${moved}</table></section>`;
 }
