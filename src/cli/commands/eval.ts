@@ -120,13 +120,13 @@ export function evalCommand(): Command {
 Column kinds come from the real table's profile (see synthor profile); the same overrides apply.
 Queries read the table as \`data\` and return one row of numbers; each runs on both tables.
 
---flows and --target-table are for trips made with synthor synth --targets (examples/mobility): the
-real trips have no activity column, so activity is compared with the target table's shares instead.
+--target-table is for tables made with synthor synth --targets: a column only the target table has (the
+activity of examples/mobility) is compared with its shares. --flows draws two columns as heatmaps.
 
 Examples:
   $ synthor eval --real adult.csv --synth synth.parquet --report report.html
-  $ synthor eval --real trips.csv --synth synth.csv --target-table time_activity.csv --flows origin,dest \
-      --flows-filter "time_bin = '20-24'" --flows-baseline baseline.csv --report r.html
+  $ synthor eval --real trips.csv --synth s.csv --target-table time_activity.csv --flows origin,dest
+  $ synthor eval --real trips.csv --synth s.csv --flows origin,dest --flows-filter "time_bin = '20-24'" --flows-baseline b.csv
   $ synthor eval --real train.csv --synth synth.csv --holdout test.csv --target income --queries q.sql
   $ synthor synth real.csv --db run.duckdb && synthor eval --db run.duckdb --real real.csv --report r.html`,
     )
