@@ -297,6 +297,21 @@ describe("the flows heatmaps of many zones", () => {
   });
 });
 
+describe("values from the user's files in the new sections", () => {
+  it("are escaped in heatmap labels and tooltips", async () => {
+    const hostile = csv("hostile.csv", ["t,origin,dest", "e,<b>&x,B", "e,B,<b>&x", "e,B,<b>&x"]);
+    const hostileTarget = csv("hostile-target.csv", ["t,origin,n", "e,<b>&x,1", "e,B,2"]);
+    const report = file("hostile.html");
+    const args = ["--real", hostile, "--synth", hostile, "--flows", "origin,dest", "--report", report];
+    const { error } = await run([...args, "--target-table", hostileTarget]);
+    expect(error).toBeUndefined();
+    const html = readFileSync(report, "utf8");
+    expect(html).not.toContain("<b>&x");
+    expect(html).toContain("&lt;b&gt;&amp;x → B: real 33.3% (1 rows)");
+    expect(html).toContain("e · &lt;b&gt;&amp;x: target 33.3% of e");
+  });
+});
+
 describe("errors of --flows and --target-table", () => {
   it("still rejects a synthetic column the real table lacks when no target table names it", async () => {
     const { error } = await run(["--real", real, "--synth", synth]);
