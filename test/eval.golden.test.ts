@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Db } from "../src/db/connection.ts";
+import { quoteIdent } from "../src/db/quote.ts";
 import {
   expectGolden,
   field,
@@ -36,6 +37,15 @@ beforeAll(async () => {
   await loadTable(db, "links_parent", "eval_links.parent.csv", { [key]: "bigint", size: "bigint" });
   await loadTable(db, "links_child", "eval_links.child.csv", { age: "bigint" });
   await loadTable(db, "links_clean_child", "eval_links.clean_child.csv");
+  await loadTable(db, "flow_input", "eval_flow_counts.input.csv");
+  await loadTable(db, "weights_input", "eval_target_weights.input.csv");
+  const weight = { __synthor_weight: "double" };
+  await loadTable(db, "target_two", "eval_target_shares.target.csv", weight);
+  await loadTable(db, "target_one", "eval_target_shares.target1.csv", weight);
+  await loadTable(db, "target_synth", "eval_target_shares.synth.csv");
+  await db.exec(
+    `create view target_synth_one as select ${quoteIdent('a"; drop table x; --')} from target_synth`,
+  );
 });
 
 afterAll(() => db?.close());
@@ -192,4 +202,45 @@ describe("sql/eval_quantile_edges.sql", () => {
   it("reads the same golden file as the macro", () => {
     expect(goldenCsv("synthor_quantile_edges.expected.csv").columns).toEqual(["column", "k", "edges"]);
   });
+});
+
+describe("sql/eval_flow_counts.sql", () => {
+  const { outputs, cases } = goldenCases("eval_flow_counts.expected.csv", ["from", "to"]);
+  for (const { key, rows } of cases) {
+    it(`${key.from} -> ${key.to}`, async () => {
+      const actual = await db.query("eval_flow_counts", {
+        table: "flow_input",
+        from: field(key, "from"),
+        to: field(key, "to"),
+      });
+      expectGolden(actual, rows, outputs);
+    });
+  }
+});
+
+describe("sql/eval_target_shares.sql", () => {
+  const tables: Record<string, { target: string; synth: string }> = {
+    two_columns: { target: "target_two", synth: "target_synth" },
+    one_column: { target: "target_one", synth: "target_synth_one" },
+  };
+  const { outputs, cases } = goldenCases("eval_target_shares.expected.csv", ["case"]);
+  for (const { key, rows } of cases) {
+    it(field(key, "case"), async () => {
+      const actual = await db.query("eval_target_shares", tables[field(key, "case")] ?? {});
+      expectGolden(actual, rows, outputs);
+    });
+  }
+});
+
+describe("sql/eval_target_weights.sql", () => {
+  const { outputs, cases } = goldenCases("eval_target_weights.expected.csv", ["column"]);
+  for (const { key, rows } of cases) {
+    it(`weights in ${key.column}`, async () => {
+      const actual = await db.query("eval_target_weights", {
+        table: "weights_input",
+        column: field(key, "column"),
+      });
+      expectGolden(actual, rows, outputs);
+    });
+  }
 });

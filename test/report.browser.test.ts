@@ -59,12 +59,16 @@ describe.skipIf(missing.length > 0)(
       const dir = mkdtempSync(join(tmpdir(), "synthor-browser-"));
       const { db, profiles } = await loadPair();
       try {
+        // A target table from the real rows, to draw the target-table heatmaps too.
+        await db.exec("create table plan_churn as select plan, churn, count(*) as n from real group by all");
         const e = await evaluateSynthetic(db, {
           real: "real",
           synth: "synth",
           holdout: "holdout",
           profiles,
           target: "churn",
+          flows: { columns: ["city", "plan"], baseline: "holdout" },
+          targets: [{ table: "plan_churn", label: "plan x churn" }],
         });
         const report = join(dir, "report.html");
         writeFileSync(report, renderReport(e));
@@ -102,6 +106,9 @@ describe.skipIf(missing.length > 0)(
           // The page asks for nothing but itself.
           expect(requests.filter((u) => !u.startsWith("file:") && !u.startsWith("data:"))).toEqual([]);
           expect(drawn.length).toBeGreaterThanOrEqual(profiles.length + 4);
+          expect(drawn.map((d) => d.label)).toEqual(
+            expect.arrayContaining(["flows: synthetic − baseline", "synthetic − target"]),
+          );
           for (const chart of drawn) expect(chart.marks, `chart ${chart.label}`).toBeGreaterThan(0);
           expect(statSync(shot).size).toBeGreaterThan(10_000);
         } finally {

@@ -8,9 +8,10 @@ import { throwIfProblems } from "../errors.ts";
 import type { ColumnProfile } from "../profile.ts";
 import { c2st, type DetectionResult } from "./detection.ts";
 import { evaluateFidelity, type FidelityResult } from "./fidelity.ts";
+import { evaluateFlows, type FlowOptions, type FlowResult } from "./flows.ts";
 import type { Convergence } from "./history.ts";
 import { checkKey, describeLinks, type LinksResult, linkWarnings } from "./links.ts";
-import { METRICS, type MetricInfo } from "./metrics.ts";
+import { FLOW_METRICS, METRICS, type MetricInfo, TARGET_METRICS } from "./metrics.ts";
 import { evaluatePrivacy, type PrivacyResult } from "./privacy.ts";
 import {
   categoryErrors,
@@ -21,6 +22,7 @@ import {
   runQueries,
 } from "./queries.ts";
 import { checkSchemas, type EvalColumn, evalColumns, prepareViews, schemaProblems } from "./tables.ts";
+import { compareTargets, type TargetComparison, type TargetSpec, targetColumns } from "./targets.ts";
 import { evaluateUtility, type UtilityResult } from "./utility.ts";
 
 export interface EvaluationOptions {
@@ -50,6 +52,16 @@ export interface EvaluationOptions {
   privacy?: boolean;
   /** Called when a part starts, for progress messages. */
   onStep?: (step: string) => void;
+  /**
+   * The origin x destination view: its two columns, an optional SQL filter, an optional second synthetic
+   * table (e.g. the run before a tilt) to compare with.
+   */
+  flows?: Omit<FlowOptions, "real" | "synth"> | undefined;
+  /**
+   * Aggregate tables the synthetic table was made to match (synthor synth --targets): their columns may be
+   * in the synthetic table only, and are compared with the target's shares instead of the real table.
+   */
+  targets?: TargetSpec[] | undefined;
 }
 
 /** The child tables of a two-table evaluation (see {@link EvaluationOptions.child}). */
@@ -84,6 +96,10 @@ export interface Evaluation {
   childFidelity: FidelityResult | null;
   privacy: PrivacyResult | null;
   convergence: Convergence | null;
+  /** The origin x destination comparison, when asked for. */
+  flows?: FlowResult;
+  /** The comparison with each target table, when any is given. */
+  targets?: TargetComparison[];
   /** How long each part took, in seconds. */
   seconds: Record<string, number>;
   metrics: MetricInfo[];
@@ -98,12 +114,14 @@ export interface Evaluation {
  */
 export async function evaluateSynthetic(db: Db, options: EvaluationOptions): Promise<Evaluation> {
   const tables = { real: options.real, synth: options.synth, holdout: options.holdout };
+  const targetSpecs = options.targets ?? [];
+  const extra = await targetColumns(db, targetSpecs);
   const child = options.child;
   const childColumns = child?.profiles ? evalColumns(child.profiles) : [];
   if (child?.profiles && childColumns.length > 0) {
     const childWords = child.names?.child ?? "persons";
     const problems = [
-      ...(await schemaProblems(db, tables, options.profiles)),
+      ...(await schemaProblems(db, tables, options.profiles, extra)),
       ...(await schemaProblems(db, { real: child.real, synth: child.synth }, child.profiles)).map((p) => ({
         ...p,
         message: p.message
@@ -113,7 +131,7 @@ export async function evaluateSynthetic(db: Db, options: EvaluationOptions): Pro
     ];
     throwIfProblems(problems);
   } else {
-    await checkSchemas(db, tables, options.profiles);
+    await checkSchemas(db, tables, options.profiles, extra);
   }
   const names = child?.names ?? { parent: "households", child: "persons" };
   if (child) {
@@ -135,6 +153,18 @@ export async function evaluateSynthetic(db: Db, options: EvaluationOptions): Pro
       seconds[step] = (performance.now() - t0) / 1000;
     }
   };
+  // Flows and targets first: they are quick, and a mistyped filter or target table then fails before the
+  // slow parts run.
+  const flowOptions = options.flows;
+  const flows = flowOptions
+    ? await timed("flows", () =>
+        evaluateFlows(db, { ...flowOptions, real: options.real, synth: options.synth }),
+      )
+    : undefined;
+  const targets =
+    targetSpecs.length > 0
+      ? await timed("targets", () => compareTargets(db, options.synth, targetSpecs))
+      : undefined;
   const columns = evalColumns(options.profiles);
   await timed("prepare", () => prepareViews(db, tables, columns));
   const base = { real: options.real, synth: options.synth, profiles: options.profiles, prepared: true };
@@ -219,7 +249,9 @@ export async function evaluateSynthetic(db: Db, options: EvaluationOptions): Pro
     childFidelity,
     privacy,
     convergence: options.convergence ?? null,
+    ...(flows ? { flows } : {}),
+    ...(targets ? { targets } : {}),
     seconds,
-    metrics: METRICS,
+    metrics: [...METRICS, ...(flows ? FLOW_METRICS : []), ...(targets ? TARGET_METRICS : [])],
   };
 }

@@ -7,7 +7,7 @@ export interface MetricInfo {
   /** The key in the JSON output. */
   key: string;
   name: string;
-  goal: "minimize" | "maximize" | "closer to the baseline";
+  goal: "minimize" | "maximize" | "closer to the baseline" | "none: shows a change";
   range: string;
   /** The SDMetrics metric with the same definition, or how it differs. */
   sdmetrics: string | null;
@@ -181,5 +181,49 @@ export const METRICS: MetricInfo[] = [
     sdmetrics: "the distance of DCRBaselineProtection and DCROverfittingProtection (sdmetrics dcr_utils)",
     description:
       "For sampled synthetic rows, the distance to the nearest real row: mean over columns of min(|x - y| / range, 1) for numbers and 0/1 mismatch for categories; percentiles beside the same for holdout rows (or real rows against each other).",
+  },
+];
+
+/** The metrics of the flows view (`--flows`), listed only when it is asked for. */
+export const FLOW_METRICS: MetricInfo[] = [
+  {
+    key: "flows.tvd.synthReal",
+    name: "Flow TVD",
+    goal: "minimize",
+    range: "[0, 1]",
+    sdmetrics: "1 - ContingencySimilarity of the two flow columns, within the filter",
+    description:
+      "Half the L1 distance between the real and synthetic shares of the origin x destination cells, among the rows --flows-filter keeps.",
+  },
+  {
+    key: "flows.tvd.synthBaseline",
+    name: "Flow TVD against the baseline",
+    goal: "none: shows a change",
+    range: "[0, 1]",
+    sdmetrics: null,
+    description:
+      "The same between the synthetic table and --flows-baseline (e.g. the run before a tilt): how much the flows moved.",
+  },
+];
+
+/** The metrics of target tables (`--target-table`), listed only when one is given. */
+export const TARGET_METRICS: MetricInfo[] = [
+  {
+    key: "targets[].tvd",
+    name: "Target TVD",
+    goal: "minimize",
+    range: "[0, 1]",
+    sdmetrics: null,
+    description:
+      "Half the L1 distance between a target table's cell shares (its n or share column) and the synthetic table's shares of the same cells.",
+  },
+  {
+    key: "targets[].withinTvd",
+    name: "Target TVD within conditions",
+    goal: "minimize",
+    range: "[0, 1]",
+    sdmetrics: null,
+    description:
+      "The TVD of the target's last column within each value of the others (e.g. the activity mix of each time bin), averaged with the target's shares of those values as weights.",
   },
 ];

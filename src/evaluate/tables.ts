@@ -84,11 +84,14 @@ const sideNames: Record<Side, string> = {
 /**
  * Problems with the sides' schemas, all collected: a column the real table has and another side lacks,
  * a column of another type family, a column only the other side has. Column types come from `describe`.
+ * `synthExtra` names columns the synthetic table may have though the real one does not (the columns of
+ * target tables, e.g. activity); they are not compared with the real table.
  */
 export async function schemaProblems(
   db: Db,
   tables: EvalTables,
   profiles: ColumnProfile[],
+  synthExtra: readonly string[] = [],
 ): Promise<Problem[]> {
   const problems: Problem[] = [];
   const realColumns = new Map(profiles.map((p) => [p.name, p]));
@@ -123,7 +126,7 @@ export async function schemaProblems(
       }
     }
     for (const name of types.keys()) {
-      if (!realColumns.has(name)) {
+      if (!realColumns.has(name) && !(side === "synth" && synthExtra.includes(name))) {
         problems.push({
           code: "COLUMN_UNKNOWN",
           message: `${what} has a column "${name}" that the real table does not have`,
@@ -137,8 +140,13 @@ export async function schemaProblems(
 }
 
 /** Throws all schema problems together (see {@link schemaProblems}). */
-export async function checkSchemas(db: Db, tables: EvalTables, profiles: ColumnProfile[]): Promise<void> {
-  throwIfProblems(await schemaProblems(db, tables, profiles));
+export async function checkSchemas(
+  db: Db,
+  tables: EvalTables,
+  profiles: ColumnProfile[],
+  synthExtra: readonly string[] = [],
+): Promise<void> {
+  throwIfProblems(await schemaProblems(db, tables, profiles, synthExtra));
 }
 
 /** The model-space expression of a column: text, DOUBLE, or seconds since 1970. */

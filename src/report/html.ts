@@ -1,17 +1,21 @@
 /**
  * The evaluation report: one self-contained HTML file (inline CSS, SVG charts, no script, no font, no
  * request to any server), readable offline and small enough to mail. Sections: headline scores, every
- * column's real-vs-synthetic chart, association heatmaps side by side, groups, detection, utility,
- * queries, privacy, the convergence curve of the run, and what every metric means.
+ * column's real-vs-synthetic chart, association heatmaps side by side, groups, flows and target tables
+ * (when asked for), detection, utility, queries, privacy, the convergence curve of the run, and what
+ * every metric means.
  */
 import type { Evaluation } from "../evaluate/evaluate.ts";
 import type { ColumnFidelity, PairFidelity } from "../evaluate/fidelity.ts";
+import type { FlowCell, FlowResult } from "../evaluate/flows.ts";
+import type { TargetComparison } from "../evaluate/targets.ts";
 import {
   barChart,
   esc,
   heatmap,
   histogram,
   lineChart,
+  matrixHeatmap,
   percentileRows,
   REAL_COLOR,
   SYNTH_COLOR,
@@ -29,6 +33,8 @@ export function renderReport(e: Evaluation): string {
     columnsSection(e),
     pairsSection(e),
     groupsSection(e),
+    flowsSection(e.flows),
+    targetsSection(e.targets),
     detectionSection(e),
     utilitySection(e),
     queriesSection(e),
@@ -250,6 +256,248 @@ function groupsSection(e: Evaluation): string {
     )
     .join("");
   return `<section><h2 id="groups">Groups</h2><table><tr><th>group</th><th>TVD</th><th>JS divergence</th><th>JS distance</th></tr>${rows}</table></section>`;
+}
+
+/** A share as a percentage for labels and tooltips. */
+function pct(x: number, digits = 3): string {
+  return `${fmt(100 * x, digits)}%`;
+}
+
+/** Heatmap axes keep at most this many values: a city of 500 zones would otherwise draw 250,000 cells. */
+export const FLOW_AXIS_LIMIT = 40;
+
+/**
+ * The flows with each axis cut to {@link FLOW_AXIS_LIMIT} values: the values with the most real and
+ * synthetic trips, the rest pooled into one last value "(k others)" whose cells sum theirs.
+ */
+function poolFlowAxes(f: FlowResult): {
+  fromValues: (string | null)[];
+  toValues: (string | null)[];
+  cells: FlowCell[];
+  pooled: number;
+} {
+  const axis = (values: (string | null)[], pick: (c: FlowCell) => string | null) => {
+    if (values.length <= FLOW_AXIS_LIMIT) return { values, map: (v: string | null) => v, pooled: 0 };
+    const weight = new Map<string | null, number>();
+    for (const c of f.cells) weight.set(pick(c), (weight.get(pick(c)) ?? 0) + c.real.share + c.synth.share);
+    // Ties keep the axis order (sort is stable), so the same flows give the same page.
+    const top = new Set(
+      [...values].sort((a, b) => (weight.get(b) ?? 0) - (weight.get(a) ?? 0)).slice(0, FLOW_AXIS_LIMIT - 1),
+    );
+    const other = `(${values.length - top.size} others)`;
+    return {
+      values: [...values.filter((v) => top.has(v)), other],
+      map: (v: string | null) => (top.has(v) ? v : other),
+      pooled: values.length - top.size,
+    };
+  };
+  const from = axis(f.fromValues, (c) => c.from);
+  const to = axis(f.toValues, (c) => c.to);
+  if (from.pooled === 0 && to.pooled === 0) {
+    return { fromValues: f.fromValues, toValues: f.toValues, cells: f.cells, pooled: 0 };
+  }
+  const add = (a: { n: number; share: number }, b: { n: number; share: number }) => {
+    a.n += b.n;
+    a.share += b.share;
+  };
+  const merged = new Map<string, FlowCell>();
+  for (const c of f.cells) {
+    const key = JSON.stringify([from.map(c.from), to.map(c.to)]);
+    let m = merged.get(key);
+    if (!m) {
+      m = {
+        from: from.map(c.from),
+        to: to.map(c.to),
+        real: { n: 0, share: 0 },
+        synth: { n: 0, share: 0 },
+        baseline: c.baseline ? { n: 0, share: 0 } : null,
+      };
+      merged.set(key, m);
+    }
+    add(m.real, c.real);
+    add(m.synth, c.synth);
+    if (m.baseline && c.baseline) add(m.baseline, c.baseline);
+  }
+  return {
+    fromValues: from.values,
+    toValues: to.values,
+    cells: [...merged.values()],
+    pooled: from.pooled + to.pooled,
+  };
+}
+
+function flowsSection(f: FlowResult | undefined): string {
+  if (!f) return "";
+  const [fromName, toName] = f.columns;
+  const show = (v: string | null) => (v === null ? "NULL" : v);
+  const g = poolFlowAxes(f);
+  const index = new Map(g.cells.map((c) => [JSON.stringify([c.from, c.to]), c]));
+  const at = (i: number, j: number): FlowCell | undefined =>
+    index.get(JSON.stringify([g.fromValues[i] ?? null, g.toValues[j] ?? null]));
+  const rows = g.fromValues.map(show);
+  const columns = g.toValues.map(show);
+  const axes = { rows: fromName, columns: toName };
+  const where = (c: FlowCell) => `${show(c.from)} → ${show(c.to)}`;
+  const base = (c: FlowCell) => c.baseline?.share ?? 0;
+  const maxShare = Math.max(
+    1e-12,
+    ...g.cells.flatMap((c) => [c.real.share, c.synth.share, ...(c.baseline ? [c.baseline.share] : [])]),
+  );
+  const shares = (name: string, pick: (c: FlowCell) => { n: number; share: number } | null) =>
+    matrixHeatmap(
+      `flows: ${name}`,
+      rows,
+      columns,
+      (i, j) => {
+        const c = at(i, j);
+        const x = c ? pick(c) : null;
+        return {
+          v: (x?.share ?? 0) / maxShare,
+          tip: c && x ? `${where(c)}: ${name} ${pct(x.share)} (${x.n} rows)` : `${name}: no rows`,
+        };
+      },
+      "sequential",
+      axes,
+      `darkest ${pct(maxShare)} of the rows`,
+    );
+  const difference = (name: string, minus: (c: FlowCell) => number, minusName: string) => {
+    const maxDiff = Math.max(1e-12, ...g.cells.map((c) => Math.abs(c.synth.share - minus(c))));
+    return matrixHeatmap(
+      `flows: ${name}`,
+      rows,
+      columns,
+      (i, j) => {
+        const c = at(i, j);
+        if (!c) return { v: 0, tip: "no rows on either side" };
+        const d = c.synth.share - minus(c);
+        return {
+          v: d / maxDiff,
+          tip: `${where(c)}: synthetic ${pct(c.synth.share)} − ${minusName} ${pct(minus(c))} = ${d >= 0 ? "+" : ""}${fmt(100 * d, 3)} points`,
+        };
+      },
+      "diverging",
+      axes,
+      `red: more synthetic, blue: fewer; darkest ±${fmt(100 * maxDiff, 3)} points`,
+    );
+  };
+  const filter = f.filter === null ? "all rows" : `rows where <code>${esc(f.filter)}</code>`;
+  const tvd = `TVD synthetic vs real <b>${fmt(f.tvd.synthReal)}</b>${f.tvd.synthBaseline === null ? "" : ` · synthetic vs baseline <b>${fmt(f.tvd.synthBaseline)}</b> · baseline vs real <b>${fmt(f.tvd.baselineReal)}</b>`}`;
+  const maps = [
+    shares("real", (c) => c.real),
+    shares("synthetic", (c) => c.synth),
+    difference("synthetic − real", (c) => c.real.share, "real"),
+  ];
+  let changed = "";
+  if (f.rows.baseline !== null) {
+    changed = `<h3 style="margin-top:14px">What changed against the baseline ${esc(f.baselineLabel ?? "")}</h3><p class="muted">The baseline is another synthetic table, e.g. the run before a tilt: red cells gained trips, blue ones gave them up (share points of ${filter}).</p>
+<div class="row">${[shares("baseline", (c) => c.baseline), difference("synthetic − baseline", base, "baseline")].map((m) => `<div class="panel">${m}</div>`).join("")}</div>`;
+  }
+  const against = f.rows.baseline === null ? (c: FlowCell) => c.real.share : base;
+  const moved = [...f.cells]
+    .sort((a, b) => Math.abs(b.synth.share - against(b)) - Math.abs(a.synth.share - against(a)))
+    .slice(0, 12)
+    .map(
+      (c) =>
+        `<tr><td>${esc(show(c.from))}</td><td>${esc(show(c.to))}</td>${td(100 * c.real.share, 3)}${f.rows.baseline === null ? "" : td(100 * base(c), 3)}${td(100 * c.synth.share, 3)}${td(100 * (c.synth.share - against(c)), 3)}</tr>`,
+    )
+    .join("");
+  const head = `<tr><th>${esc(fromName)}</th><th>${esc(toName)}</th><th>real (%)</th>${f.rows.baseline === null ? "" : "<th>baseline (%)</th>"}<th>synthetic (%)</th><th>synthetic − ${f.rows.baseline === null ? "real" : "baseline"} (points)</th></tr>`;
+  return `<section><h2 id="flows">Flows</h2><p class="muted">Share of ${filter} in each cell of ${esc(fromName)} (rows) × ${esc(toName)} (columns): ${f.rows.real} real and ${f.rows.synth} synthetic rows${f.rows.baseline === null ? "" : `, ${f.rows.baseline} in the baseline`}. Share heatmaps use one scale.${g.pooled > 0 ? ` The heatmaps keep the ${FLOW_AXIS_LIMIT - 1} values of each axis with the most trips and pool the rest as "others"; the TVDs and the table use every cell.` : ""} ${tvd}.</p>
+<div class="row">${maps.map((m) => `<div class="panel">${m}</div>`).join("")}</div>${changed}
+<h3 style="margin-top:14px">Cells that moved most</h3><table>${head}${moved}</table></section>`;
+}
+
+function targetsSection(targets: TargetComparison[] | undefined): string {
+  if (!targets || targets.length === 0) return "";
+  const parts = targets.map((t) => targetPanel(t));
+  return `<section><h2 id="targets">Target tables</h2><p class="muted">Aggregate tables the synthetic table was made to match (<code>synthor synth --targets</code>). Their columns need not be in the real table, so the reference here is the target table's shares.</p>${parts.join("\n")}</section>`;
+}
+
+function targetPanel(t: TargetComparison): string {
+  const show = (v: string | null) => (v === null ? "NULL" : v);
+  const label = (cell: (string | null)[]) => cell.map(show).join(" · ");
+  const last = t.columns.at(-1) ?? "";
+  const condition = t.columns.slice(0, -1);
+  const withinText =
+    t.withinTvd === null
+      ? ""
+      : `; of ${esc(last)} within each ${condition.map(esc).join(" × ")} <b>${fmt(t.withinTvd)}</b> (weighted by the target's shares: the mix, whatever the ${condition.map(esc).join(" × ")} profile)`;
+  const intro = `<h3>${esc(t.label)}: ${t.columns.map(esc).join(" × ")}</h3><p>${fmt(t.total.target, 6)} by <code>${esc(t.weight)}</code> in the target, ${t.total.synth} synthetic rows. TVD of the joint shares <b>${fmt(t.tvd)}</b>${withinText}.</p>`;
+  let charts: string;
+  if (condition.length === 0) {
+    const cells = [...t.cells].sort((a, b) => b.target.share - a.target.share).slice(0, 30);
+    charts = `<div class="panel">${barChart(
+      `${t.label}: ${last}`,
+      cells.map((c) => ({ label: label(c.cell), real: c.target.share, synth: c.synth.share })),
+      ["target", "synthetic"],
+    )}</div>`;
+  } else {
+    const rows = t.conditions.map((c) => label(c.condition));
+    const columns = [...new Set(t.cells.map((c) => show(c.cell.at(-1) ?? null)))];
+    const index = new Map(
+      t.cells.map((c) => [`${label(c.cell.slice(0, -1))}\u0000${show(c.cell.at(-1) ?? null)}`, c]),
+    );
+    const at = (i: number, j: number) => index.get(`${rows[i]}\u0000${columns[j]}`);
+    const maxWithin = Math.max(1e-12, ...t.cells.flatMap((c) => [c.target.within, c.synth.within]));
+    const share = (name: "target" | "synthetic") =>
+      matrixHeatmap(
+        name,
+        rows,
+        columns,
+        (i, j) => {
+          const c = at(i, j);
+          const x = c ? (name === "target" ? c.target : c.synth) : null;
+          return {
+            v: (x?.within ?? 0) / maxWithin,
+            tip:
+              c && x
+                ? `${label(c.cell)}: ${name} ${pct(x.within)} of ${rows[i]} (${pct(x.share)} of all)`
+                : "no rows",
+          };
+        },
+        "sequential",
+        { rows: condition.join(" × "), columns: last },
+        `share of each row; darkest ${pct(maxWithin)}`,
+      );
+    const maxDiff = Math.max(1e-12, ...t.cells.map((c) => Math.abs(c.synth.within - c.target.within)));
+    const diff = matrixHeatmap(
+      "synthetic − target",
+      rows,
+      columns,
+      (i, j) => {
+        const c = at(i, j);
+        if (!c) return { v: 0, tip: "no rows" };
+        const d = c.synth.within - c.target.within;
+        return {
+          v: d / maxDiff,
+          tip: `${label(c.cell)}: synthetic ${pct(c.synth.within)} − target ${pct(c.target.within)} of ${rows[i]} = ${d >= 0 ? "+" : ""}${fmt(100 * d, 3)} points`,
+        };
+      },
+      "diverging",
+      { rows: condition.join(" × "), columns: last },
+      `red: more synthetic, blue: fewer; darkest ±${fmt(100 * maxDiff, 3)} points`,
+    );
+    const profile = barChart(
+      `${condition.join(" × ")} profile`,
+      t.conditions.map((c) => ({ label: label(c.condition), real: c.targetShare, synth: c.synthShare })),
+      ["target", "synthetic"],
+    );
+    const panels = [share("target"), share("synthetic"), diff].map((m) => `<div class="panel">${m}</div>`);
+    panels.push(
+      `<div class="panel"><h3>${condition.map(esc).join(" × ")}: shares of the target and synthetic rows</h3>${profile}</div>`,
+    );
+    charts = `<div class="row">${panels.join("")}</div>`;
+  }
+  const worst = [...t.cells]
+    .sort((a, b) => Math.abs(b.target.share - b.synth.share) - Math.abs(a.target.share - a.synth.share))
+    .slice(0, 10)
+    .map(
+      (c) =>
+        `<tr><td>${esc(label(c.cell))}</td>${td(100 * c.target.share, 3)}${td(100 * c.synth.share, 3)}${condition.length === 0 ? "" : `${td(100 * c.target.within, 3)}${td(100 * c.synth.within, 3)}`}</tr>`,
+    )
+    .join("");
+  const within = condition.length === 0 ? "" : `<th>target, within (%)</th><th>synthetic, within (%)</th>`;
+  return `<div style="margin-bottom:18px">${intro}${charts}<h3 style="margin-top:10px">Cells that differ most</h3><table><tr><th>cell</th><th>target (%)</th><th>synthetic (%)</th>${within}</tr>${worst}</table></div>`;
 }
 
 function detectionSection(e: Evaluation): string {

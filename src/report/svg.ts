@@ -35,16 +35,21 @@ function svg(width: number, height: number, label: string, body: string): string
   return `<svg class="chart" role="img" aria-label="${esc(label)}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg">${body}</svg>`;
 }
 
-function legend(x: number, y: number): string {
-  return `<g class="legend" font-size="11"><rect x="${x}" y="${y - 9}" width="10" height="10" fill="${REAL_COLOR}"/><text x="${x + 14}" y="${y}">real</text><rect x="${x + 50}" y="${y - 9}" width="10" height="10" fill="${SYNTH_COLOR}"/><text x="${x + 64}" y="${y}">synthetic</text></g>`;
+function legend(x: number, y: number, names: readonly [string, string] = ["real", "synthetic"]): string {
+  return `<g class="legend" font-size="11"><rect x="${x}" y="${y - 9}" width="10" height="10" fill="${REAL_COLOR}"/><text x="${x + 14}" y="${y}">${esc(names[0])}</text><rect x="${x + 60}" y="${y - 9}" width="10" height="10" fill="${SYNTH_COLOR}"/><text x="${x + 74}" y="${y}">${esc(names[1])}</text></g>`;
 }
 
 /**
- * Horizontal grouped bars: for each category, the real share above the synthetic share.
+ * Horizontal grouped bars: for each category, the real share above the synthetic share. `names` renames
+ * the two sides (e.g. target and synthetic).
  *
  * @example barChart("sex", [{ label: "Male", real: 0.67, synth: 0.66 }])
  */
-export function barChart(title: string, rows: { label: string; real: number; synth: number }[]): string {
+export function barChart(
+  title: string,
+  rows: { label: string; real: number; synth: number }[],
+  names: readonly [string, string] = ["real", "synthetic"],
+): string {
   const labelWidth = 130;
   const width = 420;
   const barArea = width - labelWidth - 50;
@@ -52,14 +57,14 @@ export function barChart(title: string, rows: { label: string; real: number; syn
   const top = 22;
   const height = top + rows.length * rowHeight + 8;
   const max = Math.max(1e-12, ...rows.flatMap((r) => [r.real, r.synth]));
-  const parts: string[] = [legend(labelWidth, 12)];
+  const parts: string[] = [legend(labelWidth, 12, names)];
   rows.forEach((r, i) => {
     const y = top + i * rowHeight;
     const label = r.label.length > 20 ? `${r.label.slice(0, 19)}…` : r.label;
     parts.push(
       `<text x="${labelWidth - 6}" y="${y + 12}" font-size="11" text-anchor="end">${esc(label)}<title>${esc(r.label)}</title></text>`,
-      `<rect class="mark" x="${labelWidth}" y="${y + 1}" width="${f(Math.max(0.5, (r.real / max) * barArea))}" height="7" fill="${REAL_COLOR}"><title>${esc(r.label)}: real ${(r.real * 100).toFixed(2)}%</title></rect>`,
-      `<rect class="mark" x="${labelWidth}" y="${y + 8}" width="${f(Math.max(0.5, (r.synth / max) * barArea))}" height="7" fill="${SYNTH_COLOR}"><title>${esc(r.label)}: synthetic ${(r.synth * 100).toFixed(2)}%</title></rect>`,
+      `<rect class="mark" x="${labelWidth}" y="${y + 1}" width="${f(Math.max(0.5, (r.real / max) * barArea))}" height="7" fill="${REAL_COLOR}"><title>${esc(r.label)}: ${esc(names[0])} ${(r.real * 100).toFixed(2)}%</title></rect>`,
+      `<rect class="mark" x="${labelWidth}" y="${y + 8}" width="${f(Math.max(0.5, (r.synth / max) * barArea))}" height="7" fill="${SYNTH_COLOR}"><title>${esc(r.label)}: ${esc(names[1])} ${(r.synth * 100).toFixed(2)}%</title></rect>`,
       `<text x="${labelWidth + barArea + 4}" y="${y + 12}" font-size="10" fill="#555">${(r.real * 100).toFixed(1)}%</text>`,
     );
   });
@@ -162,6 +167,59 @@ export function heatmap(
     }
   }
   return svg(width, height, title, parts.join(""));
+}
+
+/**
+ * A rows x columns heatmap, e.g. origin x destination flows or time bin x activity shares. `value`
+ * returns the cell's colour value, already scaled ([0, 1] for "sequential", [-1, 1] for "diverging"),
+ * or null (grey), and its tooltip; `note` is a line under the title (the scale).
+ *
+ * @example matrixHeatmap("real", ["Z01", "Z02"], ["Z01", "Z02"], (i, j) => ({ v: shares[i][j] / max,
+ *   tip: "..." }), "sequential", { rows: "origin", columns: "dest" }, "darkest 2.1%")
+ */
+export function matrixHeatmap(
+  title: string,
+  rows: string[],
+  columns: string[],
+  value: (i: number, j: number) => { v: number | null; tip: string },
+  scale: "diverging" | "sequential",
+  axes: { rows: string; columns: string },
+  note = "",
+): string {
+  const longest = (xs: string[]) => Math.max(1, ...xs.map((x) => Math.min(18, x.length)));
+  const cell = Math.max(10, Math.min(24, Math.floor(320 / Math.max(1, rows.length, columns.length))));
+  const labelW = 14 + longest(rows) * 6.2;
+  const labelH = 14 + longest(columns) * 6.2;
+  const top = note ? 42 : 30;
+  const width = Math.max(
+    labelW + columns.length * cell + 10,
+    12 + 7 * Math.max(title.length, note.length * 0.85),
+  );
+  const height = top + rows.length * cell + labelH;
+  const cut = (x: string) => (x.length > 18 ? `${x.slice(0, 17)}…` : x);
+  const parts: string[] = [
+    `<text x="4" y="14" font-size="12" font-weight="bold">${esc(title)}</text>`,
+    note ? `<text x="4" y="28" font-size="10" fill="#555">${esc(note)}</text>` : "",
+    `<text x="4" y="${top - 4}" font-size="10" fill="#555">${esc(axes.rows)} ↓ ${esc(axes.columns)} →</text>`,
+  ];
+  rows.forEach((r, i) => {
+    parts.push(
+      `<text x="${f(labelW - 4)}" y="${f(top + i * cell + cell * 0.7)}" font-size="10" text-anchor="end">${esc(cut(r))}<title>${esc(r)}</title></text>`,
+    );
+    columns.forEach((_, j) => {
+      const { v, tip } = value(i, j);
+      const fill = v === null ? "#dddddd" : scale === "diverging" ? diverging(v) : sequential(v);
+      parts.push(
+        `<rect class="mark" x="${f(labelW + j * cell)}" y="${top + i * cell}" width="${cell - 1}" height="${cell - 1}" fill="${fill}"><title>${esc(tip)}</title></rect>`,
+      );
+    });
+  });
+  columns.forEach((c, j) => {
+    parts.push(
+      `<text transform="translate(${f(labelW + j * cell + cell * 0.7)},${top + rows.length * cell + 4}) rotate(90)" font-size="10">${esc(cut(c))}<title>${esc(c)}</title></text>`,
+    );
+  });
+  return svg(Math.ceil(width), Math.ceil(height), title, parts.join(""));
 }
 
 /**

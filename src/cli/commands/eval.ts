@@ -5,6 +5,7 @@ import { Db } from "../../db/connection.ts";
 import { quoteLiteral } from "../../db/quote.ts";
 import { type Problem, SynthorError, throwIfProblems } from "../../errors.ts";
 import { type ChildOptions, type Evaluation, evaluateSynthetic } from "../../evaluate/evaluate.ts";
+import type { FlowResult } from "../../evaluate/flows.ts";
 import { type Convergence, readConvergence } from "../../evaluate/history.ts";
 import { checkKey } from "../../evaluate/links.ts";
 import { readQueries } from "../../evaluate/queries.ts";
@@ -39,6 +40,10 @@ interface EvalCliOptions extends InputOptions {
   json?: boolean;
   quiet?: boolean;
   threads?: number;
+  flows?: string;
+  flowsFilter?: string;
+  flowsBaseline?: string;
+  targetTable?: string[];
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -87,6 +92,23 @@ export function evalCommand(): Command {
       "a dependency group to compare jointly, e.g. age,sex,income (repeatable)",
       collect,
     )
+    .option(
+      "--flows <from,to>",
+      "origin and destination columns: the report shows their real and synthetic flows as heatmaps",
+    )
+    .option(
+      "--flows-filter <condition>",
+      "SQL condition: count only the rows it keeps in the flows, e.g. \"time_bin = '20-24'\"",
+    )
+    .option(
+      "--flows-baseline <source>",
+      "another synthetic table (e.g. the run before --tilt): the flows view shows what changed",
+    )
+    .option(
+      "--target-table <file>",
+      "an aggregate table the synthetic one was made to match (columns and n), compared by shares (repeatable)",
+      collect,
+    )
     .addOption(new Option("--seed <n>", "seed for samples, folds and forests").argParser(Number).default(0))
     .option("--no-detection", "skip the classifier two-sample test")
     .option("--no-privacy", "skip exact-match and distance-to-closest-record checks")
@@ -116,8 +138,13 @@ With --real-child, --synth-child and --key, queries read the parent tables as \`
 \`data\`) and the child tables as \`persons\` (--table-names renames them); a \`-- category: ...\`
 line under a query's header groups the relative errors by category.
 
+--target-table is for tables made with synthor synth --targets: a column only the target table has (the
+activity of examples/mobility) is compared with its shares. --flows draws two columns as heatmaps.
+
 Examples:
   $ synthor eval --real adult.csv --synth synth.parquet --report report.html
+  $ synthor eval --real trips.csv --synth s.csv --target-table time_activity.csv --flows origin,dest
+  $ synthor eval --real trips.csv --synth s.csv --flows origin,dest --flows-filter "time_bin = '20-24'" --flows-baseline b.csv
   $ synthor eval --real train.csv --synth synth.csv --holdout test.csv --target income --queries q.sql
   $ synthor synth real.csv --db run.duckdb && synthor eval --db run.duckdb --real real.csv --report r.html
   $ synthor eval --real households.csv --real-child persons.csv --synth synth_hh.csv \\
@@ -129,6 +156,13 @@ Examples:
       };
       const queries = opts.queries ? readQueries(opts.queries) : undefined;
       const childFlags = checkChildFlags(opts);
+      if (opts.flows === undefined && (opts.flowsFilter !== undefined || opts.flowsBaseline !== undefined)) {
+        throw new SynthorError(
+          "CONFIG_INVALID",
+          `${opts.flowsFilter !== undefined ? "--flows-filter" : "--flows-baseline"} needs --flows`,
+          "name the origin and destination columns, e.g. --flows origin,dest",
+        );
+      }
       if (opts.report) checkReportPath(opts.report);
       const synthSource = opts.synth ?? (opts.db ? "synthetic" : undefined);
       if (synthSource === undefined) {
@@ -187,6 +221,15 @@ Examples:
           ...(parentIgnore ? { ignore: parentIgnore } : {}),
         });
         const profiles = await profileColumns(db, real, profileOptions);
+        const baseline = opts.flowsBaseline
+          ? await readSide(db, "baseline", opts.flowsBaseline, opts.db)
+          : undefined;
+        const targets = [];
+        for (const [i, file] of (opts.targetTable ?? []).entries()) {
+          const info = await readSource(db, { kind: "file", path: file }, `synthor_eval_source_target_${i}`);
+          targets.push({ table: info.view, label: info.label });
+        }
+        const flows = opts.flows === undefined ? undefined : flowColumns(opts.flows, real);
         const evaluation = await evaluateSynthetic(db, {
           real: real.view,
           synth: synth.view,
@@ -205,6 +248,17 @@ Examples:
           detection: opts.detection,
           privacy: opts.privacy,
           onStep: (step) => say(`${step} ...`),
+          ...(flows
+            ? {
+                flows: {
+                  columns: flows,
+                  filter: opts.flowsFilter,
+                  baseline: baseline?.view,
+                  baselineLabel: baseline?.label,
+                },
+              }
+            : {}),
+          ...(targets.length > 0 ? { targets } : {}),
         });
         if (opts.report) {
           writeFileSync(opts.report, renderReport(evaluation));
@@ -217,6 +271,23 @@ Examples:
         db.close();
       }
     });
+}
+
+/** `--flows origin,dest` as two column names (names holding commas are matched against the table's). */
+function flowColumns(value: string, real: SourceInfo): [string, string] {
+  const names = splitColumns(
+    [value],
+    real.columns.map((c) => c.name),
+  );
+  const [from, to] = names;
+  if (names.length !== 2 || from === undefined || to === undefined) {
+    throw new SynthorError(
+      "CONFIG_INVALID",
+      `--flows ${value} names ${names.length} column${names.length === 1 ? "" : "s"}, not 2`,
+      "give the origin and the destination column, e.g. --flows origin,dest",
+    );
+  }
+  return [from, to];
 }
 
 function checkReportPath(path: string): void {
@@ -263,6 +334,7 @@ const sideWords = {
   holdout: "holdout",
   realChild: "real child",
   synthChild: "synthetic child",
+  baseline: "flows baseline",
 } as const;
 const sideFlags = {
   real: "--real",
@@ -270,6 +342,7 @@ const sideFlags = {
   holdout: "--holdout",
   realChild: "--real-child",
   synthChild: "--synth-child",
+  baseline: "--flows-baseline",
 } as const;
 type Side = keyof typeof sideWords;
 
@@ -496,6 +569,25 @@ function summary(e: Evaluation, _profiles: ColumnProfile[], report: string | und
     }
     for (const w of p.warnings) out.push(`warning: ${w}`);
   }
+  if (e.flows) out.push("", ...flowSummary(e.flows));
+  for (const t of e.targets ?? []) {
+    out.push(
+      "",
+      `target ${t.label} (${t.columns.join(" x ")}, ${num(t.total.target, 6)} by ${t.weight}; synthetic ${t.total.synth} rows): TVD ${num(t.tvd, 4)}${t.withinTvd === null ? "" : `; ${t.columns.at(-1)} within ${t.columns.slice(0, -1).join(" x ")}: TVD ${num(t.withinTvd, 4)}`}`,
+    );
+    const worst = [...t.cells]
+      .sort((a, b) => Math.abs(b.target.share - b.synth.share) - Math.abs(a.target.share - a.synth.share))
+      .slice(0, 5);
+    out.push(
+      formatTable(
+        worst.map((c) => ({
+          cell: c.cell.map((v) => v ?? "NULL").join(" x "),
+          target_share: round(c.target.share),
+          synth_share: round(c.synth.share),
+        })),
+      ),
+    );
+  }
   if (e.convergence)
     out.push("", `run history: ${e.convergence.points.length} iterations of run ${e.convergence.runId}`);
   if (report) out.push("", `report: ${report}`);
@@ -514,6 +606,29 @@ function columnsTable(f: Evaluation["fidelity"]): string {
     metric: c.metric,
   }));
   return formatTable(columns);
+}
+
+function flowSummary(f: FlowResult): string[] {
+  const where = f.filter === null ? "" : ` where ${f.filter}`;
+  const lines = [
+    `flows ${f.columns.join(" -> ")}${where}: ${f.rows.real} real, ${f.rows.synth} synthetic${f.rows.baseline === null ? "" : `, ${f.rows.baseline} baseline`} rows; TVD synthetic vs real ${num(f.tvd.synthReal, 4)}${f.tvd.synthBaseline === null ? "" : `, synthetic vs baseline ${num(f.tvd.synthBaseline, 4)}, baseline vs real ${num(f.tvd.baselineReal, 4)}`}`,
+  ];
+  const against = (c: FlowResult["cells"][number]) => (c.baseline ?? c.real).share;
+  const moved = [...f.cells]
+    .sort((a, b) => Math.abs(b.synth.share - against(b)) - Math.abs(a.synth.share - against(a)))
+    .slice(0, 5);
+  lines.push(
+    formatTable(
+      moved.map((c) => ({
+        [f.columns[0]]: c.from,
+        [f.columns[1]]: c.to,
+        real_share: round(c.real.share),
+        ...(c.baseline ? { baseline_share: round(c.baseline.share) } : {}),
+        synth_share: round(c.synth.share),
+      })),
+    ),
+  );
+  return lines;
 }
 
 function round(x: number): number {
