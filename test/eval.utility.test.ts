@@ -142,4 +142,51 @@ select 1 from people`);
       expect(problems[3]?.hint).toBe("queries read the table as data, e.g. select avg(age) from data");
     }
   });
+
+  it("creates -- view: sections on each side before the queries, and leaves them out of the results", async () => {
+    const queries = parseQueries(`-- view: adults
+select * from data where age >= 18
+-- view: adult_pros
+-- a view may read an earlier one
+select * from adults where plan = 'pro'
+-- name: adults
+select count(*) from adults
+-- name: adult pros
+-- category: Plans
+select count(*) from adult_pros`);
+    expect(queries.filter((q) => q.view).map((q) => q.name)).toEqual(["adults", "adult_pros"]);
+    const results = await runQueries(db, { real: "real", synth: "holdout", queries });
+    const [expected] = await db.all<{ r: number; s: number; rp: number; sp: number }>(
+      `select (select count(*) from real where age >= 18) as r, (select count(*) from holdout where age >= 18) as s,
+              (select count(*) from real where age >= 18 and plan = 'pro') as rp,
+              (select count(*) from holdout where age >= 18 and plan = 'pro') as sp`,
+    );
+    expect(results.map((r) => [r.name, r.real, r.synth, r.category])).toEqual([
+      ["adults", expected?.r, expected?.s, null],
+      ["adult pros", expected?.rp, expected?.sp, "Plans"],
+    ]);
+    const [left] = await db.all<{ n: number }>(
+      "select count(*) as n from duckdb_views() where view_name in ('adults', 'adult_pros')",
+    );
+    expect(left?.n).toBe(0);
+  });
+
+  it("says which view is broken, named like a table, or has a category", async () => {
+    expect(() => parseQueries("-- view: v\n-- category: X\nselect 1\n-- name: q\nselect 1", "q.sql")).toThrow(
+      'q.sql: view "v" (line 1) has a -- category: line',
+    );
+    expect(() => parseQueries("-- view: v\nselect 1", "q.sql")).toThrow("q.sql holds no query");
+    const broken = runQueries(db, {
+      real: "real",
+      synth: "synth",
+      queries: parseQueries("-- view: v\nselect agee from data\n-- name: q\nselect count(*) from v"),
+    });
+    await expect(broken).rejects.toThrow(/^view "v" failed on the real table: Binder Error/);
+    const clash = runQueries(db, {
+      real: "real",
+      synth: "synth",
+      queries: parseQueries("-- view: data\nselect 1\n-- name: q\nselect 1"),
+    });
+    await expect(clash).rejects.toThrow('view "data" has the name of a table the queries read');
+  });
 });

@@ -11,36 +11,38 @@
 --     5 -> 29.5, 6 -> 39.5, 7 -> 49.5, 8 -> 59.5, 9 -> 74.5, 10 -> 90
 -- Shares are over all households (a household without persons counts in the denominator only).
 
+-- view: members
+-- Per household: its persons, and how many are children, elderly, adults, employed, commuters.
+select
+    hhID,
+    count(*) as persons,
+    count(*) filter (where PAge <= 3) as children,
+    count(*) filter (where PAge >= 9) as elderly,
+    count(*) filter (where PAge between 4 and 8) as working_age,
+    count(*) filter (where PAge >= 4) as adults,
+    count(*) filter (where PAge >= 4 and PGender = 2) as adult_women,
+    count(*) filter (where PEmp in (1, 2)) as employed,
+    count(*) filter (where PAge >= 4 and PEmp in (1, 2)) as employed_adults,
+    count(PComm) as commuters,
+    count(*) filter (where PComm = 'auto') as car_commuters
+from persons
+group by hhID;
+
+-- view: hh
+-- Every household with its member counts and per-person income (0 members: counts NULL).
+select
+    h.*,
+    m.* exclude (hhID),
+    case h.HHIncome when 1 then 25000 when 2 then 75000 when 3 then 150000 end
+        / m.persons as income_pp
+from households h
+left join members m using (hhID);
+
 -- name: median_income_single_woman_households
 -- category: Equity
 -- Paper: median_income_black_households (median household income of households with a Black member).
 -- Substitute: the survey has no race. Gender is the person-level group attribute it has: the median
 -- per-person income of households whose only adult (19+) is a woman.
-with members as (
-    select
-        hhID,
-        count(*) as persons,
-        count(*) filter (where PAge <= 3) as children,
-        count(*) filter (where PAge >= 9) as elderly,
-        count(*) filter (where PAge between 4 and 8) as working_age,
-        count(*) filter (where PAge >= 4) as adults,
-        count(*) filter (where PAge >= 4 and PGender = 2) as adult_women,
-        count(*) filter (where PEmp in (1, 2)) as employed,
-        count(*) filter (where PAge >= 4 and PEmp in (1, 2)) as employed_adults,
-        count(PComm) as commuters,
-        count(*) filter (where PComm = 'auto') as car_commuters
-    from persons
-    group by hhID
-),
-hh as (
-    select
-        h.*,
-        m.* exclude (hhID),
-        case h.HHIncome when 1 then 25000 when 2 then 75000 when 3 then 150000 end
-            / m.persons as income_pp
-    from households h
-    left join members m using (hhID)
-)
 select median(income_pp) from hh where adults = 1 and adult_women = 1;
 
 -- name: prop_multigenerational_low_income
@@ -48,124 +50,24 @@ select median(income_pp) from hh where adults = 1 and adult_women = 1;
 -- Paper: prop_multigenerational_racial (multigenerational households with a non-White member).
 -- Substitute: no race; the disadvantaged group is the low income band instead. Share of all
 -- households with a child (0-18), an elderly member (65+) and HHIncome = 1 (low).
-with members as (
-    select
-        hhID,
-        count(*) as persons,
-        count(*) filter (where PAge <= 3) as children,
-        count(*) filter (where PAge >= 9) as elderly,
-        count(*) filter (where PAge between 4 and 8) as working_age,
-        count(*) filter (where PAge >= 4) as adults,
-        count(*) filter (where PAge >= 4 and PGender = 2) as adult_women,
-        count(*) filter (where PEmp in (1, 2)) as employed,
-        count(*) filter (where PAge >= 4 and PEmp in (1, 2)) as employed_adults,
-        count(PComm) as commuters,
-        count(*) filter (where PComm = 'auto') as car_commuters
-    from persons
-    group by hhID
-),
-hh as (
-    select
-        h.*,
-        m.* exclude (hhID),
-        case h.HHIncome when 1 then 25000 when 2 then 75000 when 3 then 150000 end
-            / m.persons as income_pp
-    from households h
-    left join members m using (hhID)
-)
 select count(*) filter (where children > 0 and elderly > 0 and HHIncome = 1) / count(*) from hh;
 
 -- name: prop_elderly_poverty
 -- category: Vulnerability
 -- Paper: prop_elderly_poverty. As the paper: a member aged 65+ and per-person income below 12,500
 -- (per-person income from the income band's assumed midpoint, see README).
-with members as (
-    select
-        hhID,
-        count(*) as persons,
-        count(*) filter (where PAge <= 3) as children,
-        count(*) filter (where PAge >= 9) as elderly,
-        count(*) filter (where PAge between 4 and 8) as working_age,
-        count(*) filter (where PAge >= 4) as adults,
-        count(*) filter (where PAge >= 4 and PGender = 2) as adult_women,
-        count(*) filter (where PEmp in (1, 2)) as employed,
-        count(*) filter (where PAge >= 4 and PEmp in (1, 2)) as employed_adults,
-        count(PComm) as commuters,
-        count(*) filter (where PComm = 'auto') as car_commuters
-    from persons
-    group by hhID
-),
-hh as (
-    select
-        h.*,
-        m.* exclude (hhID),
-        case h.HHIncome when 1 then 25000 when 2 then 75000 when 3 then 150000 end
-            / m.persons as income_pp
-    from households h
-    left join members m using (hhID)
-)
 select count(*) filter (where elderly > 0 and income_pp < 12500) / count(*) from hh;
 
 -- name: prop_female_headed_poverty
 -- category: Vulnerability
 -- Paper: prop_female_headed_poverty. Adapted: no householder type; "single female-headed" is one
 -- adult (19+), a woman. Share of all households that are so and have per-person income below 15,000.
-with members as (
-    select
-        hhID,
-        count(*) as persons,
-        count(*) filter (where PAge <= 3) as children,
-        count(*) filter (where PAge >= 9) as elderly,
-        count(*) filter (where PAge between 4 and 8) as working_age,
-        count(*) filter (where PAge >= 4) as adults,
-        count(*) filter (where PAge >= 4 and PGender = 2) as adult_women,
-        count(*) filter (where PEmp in (1, 2)) as employed,
-        count(*) filter (where PAge >= 4 and PEmp in (1, 2)) as employed_adults,
-        count(PComm) as commuters,
-        count(*) filter (where PComm = 'auto') as car_commuters
-    from persons
-    group by hhID
-),
-hh as (
-    select
-        h.*,
-        m.* exclude (hhID),
-        case h.HHIncome when 1 then 25000 when 2 then 75000 when 3 then 150000 end
-            / m.persons as income_pp
-    from households h
-    left join members m using (hhID)
-)
 select count(*) filter (where adults = 1 and adult_women = 1 and income_pp < 15000) / count(*) from hh;
 
 -- name: prop_high_dependency_ratio
 -- category: Vulnerability
 -- Paper: prop_high_dependency_ratio. As the paper, with the survey's bands: children 0-18 plus
 -- elderly 65+ outnumber the working-age members (19-64).
-with members as (
-    select
-        hhID,
-        count(*) as persons,
-        count(*) filter (where PAge <= 3) as children,
-        count(*) filter (where PAge >= 9) as elderly,
-        count(*) filter (where PAge between 4 and 8) as working_age,
-        count(*) filter (where PAge >= 4) as adults,
-        count(*) filter (where PAge >= 4 and PGender = 2) as adult_women,
-        count(*) filter (where PEmp in (1, 2)) as employed,
-        count(*) filter (where PAge >= 4 and PEmp in (1, 2)) as employed_adults,
-        count(PComm) as commuters,
-        count(*) filter (where PComm = 'auto') as car_commuters
-    from persons
-    group by hhID
-),
-hh as (
-    select
-        h.*,
-        m.* exclude (hhID),
-        case h.HHIncome when 1 then 25000 when 2 then 75000 when 3 then 150000 end
-            / m.persons as income_pp
-    from households h
-    left join members m using (hhID)
-)
 select count(*) filter (where children + elderly > working_age) / count(*) from hh;
 
 -- name: prop_high_income_workless
@@ -173,93 +75,18 @@ select count(*) filter (where children + elderly > working_age) / count(*) from 
 -- Paper: prop_high_edu_unemployed (highest education Master's or Doctorate, nobody employed).
 -- Substitute: the survey has no education. The high income band stands in for high socio-economic
 -- status: HHIncome = 3 and no member employed (PEmp 1 or 2).
-with members as (
-    select
-        hhID,
-        count(*) as persons,
-        count(*) filter (where PAge <= 3) as children,
-        count(*) filter (where PAge >= 9) as elderly,
-        count(*) filter (where PAge between 4 and 8) as working_age,
-        count(*) filter (where PAge >= 4) as adults,
-        count(*) filter (where PAge >= 4 and PGender = 2) as adult_women,
-        count(*) filter (where PEmp in (1, 2)) as employed,
-        count(*) filter (where PAge >= 4 and PEmp in (1, 2)) as employed_adults,
-        count(PComm) as commuters,
-        count(*) filter (where PComm = 'auto') as car_commuters
-    from persons
-    group by hhID
-),
-hh as (
-    select
-        h.*,
-        m.* exclude (hhID),
-        case h.HHIncome when 1 then 25000 when 2 then 75000 when 3 then 150000 end
-            / m.persons as income_pp
-    from households h
-    left join members m using (hhID)
-)
 select count(*) filter (where HHIncome = 3 and coalesce(employed, 0) = 0) / count(*) from hh;
 
 -- name: prop_dual_earner_couples
 -- category: Employment
 -- Paper: prop_dual_earner_couples. Adapted: no relationship or householder type; a "couple" is a
 -- household with exactly two adults (19+). Share of all households where both are employed.
-with members as (
-    select
-        hhID,
-        count(*) as persons,
-        count(*) filter (where PAge <= 3) as children,
-        count(*) filter (where PAge >= 9) as elderly,
-        count(*) filter (where PAge between 4 and 8) as working_age,
-        count(*) filter (where PAge >= 4) as adults,
-        count(*) filter (where PAge >= 4 and PGender = 2) as adult_women,
-        count(*) filter (where PEmp in (1, 2)) as employed,
-        count(*) filter (where PAge >= 4 and PEmp in (1, 2)) as employed_adults,
-        count(PComm) as commuters,
-        count(*) filter (where PComm = 'auto') as car_commuters
-    from persons
-    group by hhID
-),
-hh as (
-    select
-        h.*,
-        m.* exclude (hhID),
-        case h.HHIncome when 1 then 25000 when 2 then 75000 when 3 then 150000 end
-            / m.persons as income_pp
-    from households h
-    left join members m using (hhID)
-)
 select count(*) filter (where adults = 2 and employed_adults = 2) / count(*) from hh;
 
 -- name: avg_income_per_person_dual_earner
 -- category: Employment
 -- Paper: avg_income_per_person_dual_earner. Same households as prop_dual_earner_couples; mean
 -- per-person income (band midpoint / persons).
-with members as (
-    select
-        hhID,
-        count(*) as persons,
-        count(*) filter (where PAge <= 3) as children,
-        count(*) filter (where PAge >= 9) as elderly,
-        count(*) filter (where PAge between 4 and 8) as working_age,
-        count(*) filter (where PAge >= 4) as adults,
-        count(*) filter (where PAge >= 4 and PGender = 2) as adult_women,
-        count(*) filter (where PEmp in (1, 2)) as employed,
-        count(*) filter (where PAge >= 4 and PEmp in (1, 2)) as employed_adults,
-        count(PComm) as commuters,
-        count(*) filter (where PComm = 'auto') as car_commuters
-    from persons
-    group by hhID
-),
-hh as (
-    select
-        h.*,
-        m.* exclude (hhID),
-        case h.HHIncome when 1 then 25000 when 2 then 75000 when 3 then 150000 end
-            / m.persons as income_pp
-    from households h
-    left join members m using (hhID)
-)
 select avg(income_pp) from hh where adults = 2 and employed_adults = 2;
 
 -- name: age_gap_single_vs_multi_dwelling
@@ -282,31 +109,6 @@ select avg(age) filter (where HHDwelling = 1) - avg(age) filter (where HHDwellin
 -- category: Household
 -- Paper: prop_multigenerational. As the paper, with the survey's bands: a child (0-18) and an elderly
 -- member (65+).
-with members as (
-    select
-        hhID,
-        count(*) as persons,
-        count(*) filter (where PAge <= 3) as children,
-        count(*) filter (where PAge >= 9) as elderly,
-        count(*) filter (where PAge between 4 and 8) as working_age,
-        count(*) filter (where PAge >= 4) as adults,
-        count(*) filter (where PAge >= 4 and PGender = 2) as adult_women,
-        count(*) filter (where PEmp in (1, 2)) as employed,
-        count(*) filter (where PAge >= 4 and PEmp in (1, 2)) as employed_adults,
-        count(PComm) as commuters,
-        count(*) filter (where PComm = 'auto') as car_commuters
-    from persons
-    group by hhID
-),
-hh as (
-    select
-        h.*,
-        m.* exclude (hhID),
-        case h.HHIncome when 1 then 25000 when 2 then 75000 when 3 then 150000 end
-            / m.persons as income_pp
-    from households h
-    left join members m using (hhID)
-)
 select count(*) filter (where children > 0 and elderly > 0) / count(*) from hh;
 
 -- name: median_avg_age
@@ -328,31 +130,6 @@ select median(mean_age) from household_ages;
 -- name: prop_families_with_children
 -- category: Demographics
 -- Paper: prop_families_with_children. As the paper, with the survey's bands: a member aged 0-18.
-with members as (
-    select
-        hhID,
-        count(*) as persons,
-        count(*) filter (where PAge <= 3) as children,
-        count(*) filter (where PAge >= 9) as elderly,
-        count(*) filter (where PAge between 4 and 8) as working_age,
-        count(*) filter (where PAge >= 4) as adults,
-        count(*) filter (where PAge >= 4 and PGender = 2) as adult_women,
-        count(*) filter (where PEmp in (1, 2)) as employed,
-        count(*) filter (where PAge >= 4 and PEmp in (1, 2)) as employed_adults,
-        count(PComm) as commuters,
-        count(*) filter (where PComm = 'auto') as car_commuters
-    from persons
-    group by hhID
-),
-hh as (
-    select
-        h.*,
-        m.* exclude (hhID),
-        case h.HHIncome when 1 then 25000 when 2 then 75000 when 3 then 150000 end
-            / m.persons as income_pp
-    from households h
-    left join members m using (hhID)
-)
 select count(*) filter (where children > 0) / count(*) from hh;
 
 -- name: prop_no_car_commute_low_income
@@ -360,91 +137,16 @@ select count(*) filter (where children > 0) / count(*) from hh;
 -- Paper: prop_no_vehicle_low_income. Substitute: the survey has no vehicles; commute mode (PComm)
 -- is its mobility variable. "No vehicle" becomes: at least one commuter and none commutes by car.
 -- With per-person income below 15,000.
-with members as (
-    select
-        hhID,
-        count(*) as persons,
-        count(*) filter (where PAge <= 3) as children,
-        count(*) filter (where PAge >= 9) as elderly,
-        count(*) filter (where PAge between 4 and 8) as working_age,
-        count(*) filter (where PAge >= 4) as adults,
-        count(*) filter (where PAge >= 4 and PGender = 2) as adult_women,
-        count(*) filter (where PEmp in (1, 2)) as employed,
-        count(*) filter (where PAge >= 4 and PEmp in (1, 2)) as employed_adults,
-        count(PComm) as commuters,
-        count(*) filter (where PComm = 'auto') as car_commuters
-    from persons
-    group by hhID
-),
-hh as (
-    select
-        h.*,
-        m.* exclude (hhID),
-        case h.HHIncome when 1 then 25000 when 2 then 75000 when 3 then 150000 end
-            / m.persons as income_pp
-    from households h
-    left join members m using (hhID)
-)
 select count(*) filter (where commuters > 0 and car_commuters = 0 and income_pp < 15000) / count(*) from hh;
 
 -- name: prop_child_no_car_commute
 -- category: Mobility
 -- Paper: prop_child_no_vehicle. Substitute as above: a child (0-18), at least one commuter, none by car.
-with members as (
-    select
-        hhID,
-        count(*) as persons,
-        count(*) filter (where PAge <= 3) as children,
-        count(*) filter (where PAge >= 9) as elderly,
-        count(*) filter (where PAge between 4 and 8) as working_age,
-        count(*) filter (where PAge >= 4) as adults,
-        count(*) filter (where PAge >= 4 and PGender = 2) as adult_women,
-        count(*) filter (where PEmp in (1, 2)) as employed,
-        count(*) filter (where PAge >= 4 and PEmp in (1, 2)) as employed_adults,
-        count(PComm) as commuters,
-        count(*) filter (where PComm = 'auto') as car_commuters
-    from persons
-    group by hhID
-),
-hh as (
-    select
-        h.*,
-        m.* exclude (hhID),
-        case h.HHIncome when 1 then 25000 when 2 then 75000 when 3 then 150000 end
-            / m.persons as income_pp
-    from households h
-    left join members m using (hhID)
-)
 select count(*) filter (where children > 0 and commuters > 0 and car_commuters = 0) / count(*) from hh;
 
 -- name: prop_elderly_no_car_commute
 -- category: Mobility
 -- Paper: prop_elderly_no_vehicle. Substitute as above: a member 65+, at least one commuter, none by car.
-with members as (
-    select
-        hhID,
-        count(*) as persons,
-        count(*) filter (where PAge <= 3) as children,
-        count(*) filter (where PAge >= 9) as elderly,
-        count(*) filter (where PAge between 4 and 8) as working_age,
-        count(*) filter (where PAge >= 4) as adults,
-        count(*) filter (where PAge >= 4 and PGender = 2) as adult_women,
-        count(*) filter (where PEmp in (1, 2)) as employed,
-        count(*) filter (where PAge >= 4 and PEmp in (1, 2)) as employed_adults,
-        count(PComm) as commuters,
-        count(*) filter (where PComm = 'auto') as car_commuters
-    from persons
-    group by hhID
-),
-hh as (
-    select
-        h.*,
-        m.* exclude (hhID),
-        case h.HHIncome when 1 then 25000 when 2 then 75000 when 3 then 150000 end
-            / m.persons as income_pp
-    from households h
-    left join members m using (hhID)
-)
 select count(*) filter (where elderly > 0 and commuters > 0 and car_commuters = 0) / count(*) from hh;
 
 -- name: prop_multi_car_commute_high_income
@@ -452,29 +154,4 @@ select count(*) filter (where elderly > 0 and commuters > 0 and car_commuters = 
 -- Paper: prop_high_vehicle_high_income (3+ vehicles, per-person income above 50,000).
 -- Substitute: two or more members commute by car (three is too rare in this survey to measure),
 -- per-person income above 50,000.
-with members as (
-    select
-        hhID,
-        count(*) as persons,
-        count(*) filter (where PAge <= 3) as children,
-        count(*) filter (where PAge >= 9) as elderly,
-        count(*) filter (where PAge between 4 and 8) as working_age,
-        count(*) filter (where PAge >= 4) as adults,
-        count(*) filter (where PAge >= 4 and PGender = 2) as adult_women,
-        count(*) filter (where PEmp in (1, 2)) as employed,
-        count(*) filter (where PAge >= 4 and PEmp in (1, 2)) as employed_adults,
-        count(PComm) as commuters,
-        count(*) filter (where PComm = 'auto') as car_commuters
-    from persons
-    group by hhID
-),
-hh as (
-    select
-        h.*,
-        m.* exclude (hhID),
-        case h.HHIncome when 1 then 25000 when 2 then 75000 when 3 then 150000 end
-            / m.persons as income_pp
-    from households h
-    left join members m using (hhID)
-)
 select count(*) filter (where car_commuters >= 2 and income_pp > 50000) / count(*) from hh;

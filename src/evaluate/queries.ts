@@ -9,6 +9,10 @@
  * Vulnerability, ...); results are then also averaged per category. With a child table (households and
  * their persons), the queries read both tables by the names the caller gives (see {@link QueryTable}).
  *
+ * A `-- view: name` header defines a view instead of a query: its select is created as a temporary view
+ * on each side, after the tables are bound and before the queries run, so what several queries derive
+ * (members per household, say) is written once. Views are made in file order and may read earlier ones.
+ *
  * @example
  * -- name: share of high earners
  * -- category: Equity
@@ -26,6 +30,8 @@ export interface Query {
   sql: string;
   /** From a `-- category: ...` line under the header; absent when the query has none. */
   category?: string;
+  /** A `-- view:` section: a shared view the queries read, not a query that is compared. */
+  view?: true;
 }
 
 /** A name the queries read, bound to a table (or view) of each side. */
@@ -59,7 +65,7 @@ export interface QueryResult {
   category: string | null;
 }
 
-const header = /^\s*--\s*name\s*:\s*(.*?)\s*$/i;
+const header = /^\s*--\s*(name|view)\s*:\s*(.*?)\s*$/i;
 const categoryLine = /^\s*--\s*category\s*:\s*(.*?)\s*$/i;
 
 /**
@@ -70,12 +76,22 @@ const categoryLine = /^\s*--\s*category\s*:\s*(.*?)\s*$/i;
 export function parseQueries(text: string, file = "the query file"): Query[] {
   const queries: Query[] = [];
   const problems: Problem[] = [];
-  let current: { name: string; lines: string[]; line: number; categories: string[] } | undefined;
+  let current:
+    | { name: string; view: boolean; lines: string[]; line: number; categories: string[] }
+    | undefined;
   const flush = () => {
     if (!current) return;
     const sql = current.lines.join("\n").trim().replace(/;\s*$/, "").trim();
     const [category, ...more] = current.categories;
-    if (category === "" || more.length > 0) {
+    const what = current.view ? "view" : "query";
+    if (current.view && current.categories.length > 0) {
+      problems.push({
+        code: "INPUT_INVALID",
+        message: `${file}: view "${current.name}" (line ${current.line}) has a -- category: line`,
+        hint: "categories file queries; a view is shared by them: move the line under a -- name: header",
+        subject: current.name,
+      });
+    } else if (category === "" || more.length > 0) {
       problems.push({
         code: "INPUT_INVALID",
         message:
@@ -89,23 +105,27 @@ export function parseQueries(text: string, file = "the query file"): Query[] {
     if (current.name === "") {
       problems.push({
         code: "INPUT_INVALID",
-        message: `${file} line ${current.line}: a query header without a name`,
-        hint: "write the header as -- name: share of high earners",
+        message: `${file} line ${current.line}: a ${what} header without a name`,
+        hint: current.view
+          ? "write the header as -- view: members"
+          : "write the header as -- name: share of high earners",
       });
     } else if (stripComments(sql) === "") {
       problems.push({
         code: "INPUT_INVALID",
-        message: `${file}: query "${current.name}" (line ${current.line}) has no SQL`,
+        message: `${file}: ${what} "${current.name}" (line ${current.line}) has no SQL`,
         hint: "put a select under the header, e.g. select avg(age) from data",
         subject: current.name,
       });
-    } else if (queries.some((q) => q.name === current?.name)) {
+    } else if (queries.some((q) => q.name === current?.name && (q.view ?? false) === current.view)) {
       problems.push({
         code: "INPUT_INVALID",
-        message: `${file}: two queries are named "${current.name}"`,
-        hint: "give each query its own name",
+        message: `${file}: two ${what === "view" ? "views" : "queries"} are named "${current.name}"`,
+        hint: `give each ${what} its own name`,
         subject: current.name,
       });
+    } else if (current.view) {
+      queries.push({ name: current.name, sql, view: true });
     } else {
       queries.push(category ? { name: current.name, sql, category } : { name: current.name, sql });
     }
@@ -116,7 +136,13 @@ export function parseQueries(text: string, file = "the query file"): Query[] {
     const c = categoryLine.exec(line);
     if (m) {
       flush();
-      current = { name: m[1] ?? "", lines: [], line: i + 1, categories: [] };
+      current = {
+        name: m[2] ?? "",
+        view: (m[1] ?? "").toLowerCase() === "view",
+        lines: [],
+        line: i + 1,
+        categories: [],
+      };
     } else if (current && c) {
       current.categories.push(c[1] ?? "");
     } else if (current) {
@@ -133,7 +159,7 @@ export function parseQueries(text: string, file = "the query file"): Query[] {
       hint: "start every query with a header line: -- name: share of high earners",
     });
   }
-  if (queries.length === 0 && problems.length === 0) {
+  if (!queries.some((q) => !q.view) && problems.length === 0) {
     problems.push({
       code: "INPUT_INVALID",
       message: `${file} holds no query`,
@@ -209,6 +235,18 @@ export async function runQueries(
     );
     return found ? quoteQualified(found.d, found.s, name) : quoteIdent(name);
   };
+  const views = options.queries.filter((q) => q.view);
+  const measured = options.queries.filter((q) => !q.view);
+  throwIfProblems(
+    views
+      .filter((v) => tables.some((t) => t.name.toLowerCase() === v.name.toLowerCase()))
+      .map((v) => ({
+        code: "INPUT_INVALID",
+        message: `view "${v.name}" has the name of a table the queries read`,
+        hint: `rename the view (e.g. -- view: ${v.name}_view); the tables are ${tables.map((t) => t.name).join(", ")}`,
+        subject: v.name,
+      })),
+  );
   for (const side of ["real", "synth"] as const) {
     for (const t of tables) {
       await db.exec(
@@ -216,7 +254,17 @@ export async function runQueries(
         `create view ${t.name} over ${side}`,
       );
     }
-    for (const q of options.queries) {
+    for (const v of views) {
+      if (problems.some((p) => p.subject === v.name)) continue;
+      try {
+        // Not the checked exec: a broken view is the file's problem, reported with the queries'.
+        await db.connection.run(`create or replace temp view ${quoteIdent(v.name)} as ${v.sql}`);
+      } catch (err) {
+        problems.push(queryProblem(v, err, side, tables));
+      }
+    }
+    if (problems.some((p) => views.some((v) => v.name === p.subject))) continue;
+    for (const q of measured) {
       if (problems.some((p) => p.subject === q.name)) continue;
       try {
         values[side].set(q.name, await runOne(db, q));
@@ -225,10 +273,13 @@ export async function runQueries(
       }
     }
   }
+  for (const v of [...views].reverse()) {
+    await db.exec(`drop view if exists ${quoteIdent(v.name)}`, `drop view ${v.name}`);
+  }
   for (const t of tables) await db.exec(`drop view if exists ${quoteIdent(t.name)}`, `drop view ${t.name}`);
   throwIfProblems(problems);
   const results: QueryResult[] = [];
-  for (const q of options.queries) {
+  for (const q of measured) {
     const real = values.real.get(q.name) ?? new Map();
     const synth = values.synth.get(q.name) ?? new Map();
     for (const [column, r] of real) {
@@ -332,7 +383,7 @@ function queryProblem(q: Query, err: unknown, side: "real" | "synth", tables: Qu
   }
   return {
     code: "INPUT_INVALID",
-    message: `query "${q.name}" failed ${where}: ${reason}`,
+    message: `${q.view ? "view" : "query"} "${q.name}" failed ${where}: ${reason}`,
     hint: /does not exist/i.test(reason)
       ? single
         ? "queries read the table as data, e.g. select avg(age) from data"
