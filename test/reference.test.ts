@@ -301,6 +301,38 @@ describe("synthesis from the reference", () => {
     expect(out).toEqual({ n: r.rows, bad: 0 });
   });
 
+  it("refuses --resume when the targets file changed", async () => {
+    const file = path("resume_targets.csv");
+    writeFileSync(file, readFileSync(TIME_ACTIVITY, "utf8"));
+    const db = path("resume.duckdb");
+    let calls = 0;
+    const first = await synthesize(
+      options({
+        db,
+        rows: 200,
+        iterations: 5,
+        reference: { targets: [{ kind: "file", path: file }], where: "mode <> 'walk'" },
+        shouldStop: () => ++calls > 1,
+      }),
+    );
+    expect(first.stoppedBecause).toBe("interrupted");
+    writeFileSync(file, readFileSync(TIME_ACTIVITY, "utf8").replace("20-24,leisure,12", "20-24,leisure,13"));
+    const message = await failure(
+      synthesize(
+        options({
+          db,
+          rows: 200,
+          iterations: 5,
+          resume: true,
+          reference: { targets: [{ kind: "file", path: file }], where: "mode <> 'walk'" },
+        }),
+      ),
+    );
+    expect(message).toMatch(
+      /^error: the options differ from those of the interrupted run: reference: was \{"where":"mode <> 'walk'","targets":\[\{"path":".*resume_targets.csv","sha256":"[0-9a-f]{64}"\}\],"tilts":\[\]\}, now .*"sha256":"[0-9a-f]{64}"/,
+    );
+  });
+
   it("is deterministic: the same seed gives the same table with targets and tilts", async () => {
     const run = (out: string) =>
       synthesize(
