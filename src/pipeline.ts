@@ -253,11 +253,22 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   const candidates = summary.columns.length > 1 ? await planner.inferGroups() : [];
   const targetColumns = targetGroups(reference, profiles);
   await addGroups(db, summary, [...candidates, ...targetColumns]);
-  const targetUnits = summary.groups.filter((g) =>
-    targetColumns.some(
-      (cols) => cols.length === g.columns.length && cols.every((c) => g.columns.includes(c)),
+  // The units whose cells the end of the run cuts to their targets: target groups, and the marginals of
+  // one-column targets on categorical columns (a numeric column's cells are bins, not target values).
+  const categorical = new Set(summary.columns.filter((c) => c.kind === "categorical").map((c) => c.name));
+  const targetUnits = [
+    ...summary.groups.filter((g) =>
+      targetColumns.some(
+        (cols) => cols.length === g.columns.length && cols.every((c) => g.columns.includes(c)),
+      ),
     ),
-  );
+    ...summary.marginals.filter((m) =>
+      reference.targets.some(
+        (t) =>
+          t.columns.length === 1 && t.columns[0] === m.columns[0] && categorical.has(m.columns[0] as string),
+      ),
+    ),
+  ];
   if (planner.trackPairs) await addPairs(db, summary, planner.trackPairs());
   const finalRows = options.rows ?? reference.rows;
   // With --where, a surplus replaces the rows that fail it (dropped at the end, before the trim); with
