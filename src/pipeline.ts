@@ -13,6 +13,7 @@ import {
   buildReference,
   countViolations,
   dropViolations,
+  fitTilts,
   measureTargets,
   profileReference,
   type ReferenceOptions,
@@ -272,11 +273,11 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   if (planner.trackPairs) await addPairs(db, summary, planner.trackPairs());
   const finalRows = options.rows ?? reference.rows;
   // With --where, a surplus replaces the rows that fail it (dropped at the end, before the trim); with
-  // targets, a larger one, so that every target cell can end at its target count (fitTargetCells).
-  const surplus = Math.max(
-    options.trim ?? 0,
-    reference.targets.length > 0 ? 0.1 : where !== undefined ? 0.05 : 0,
-  );
+  // targets and tilts, 10% each, so that tilted rows and target cells can end at their reference
+  // shares (fitTilts, fitTargetCells).
+  const tilts = options.reference?.tilts ?? [];
+  const toFit = (reference.targets.length > 0 ? 0.1 : 0) + (tilts.length > 0 ? 0.1 : 0);
+  const surplus = Math.max(options.trim ?? 0, toFit > 0 ? toFit : where !== undefined ? 0.05 : 0);
   const rowsTarget = finalRows + Math.ceil(finalRows * surplus);
   if (!options.resume) {
     runId = await startRun(db, {
@@ -445,6 +446,7 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   }
 
   if (stoppedBecause !== "interrupted" && rows > finalRows) {
+    if (tilts.length > 0) rows = await fitTilts(db, summary, profiles, tilts, finalRows, seed);
     for (const unit of targetUnits) rows = await fitTargetCells(db, summary, unit, finalRows, seed);
     rows = await trimSurplus(db, summary, finalRows, seed, targetUnits);
     discrepancy = await computeDiscrepancy(db, summary);

@@ -8,6 +8,8 @@ import { type Problem, SynthorError, throwIfProblems } from "./errors.ts";
 import { outputSelect } from "./output.ts";
 import { type ColumnProfile, nearest, type ProfileOptions, profileColumns } from "./profile.ts";
 import type { SourceInfo } from "./source.ts";
+import type { Summary } from "./summarize.ts";
+import { rebuildCounts } from "./trim.ts";
 
 /**
  * The reference table: the real rows the loop learns from, after the user's conditions, targets and
@@ -765,6 +767,57 @@ export async function dropViolations(
   );
   const [row] = await db.all<{ n: number }>("select count(*) as n from synthor_where_drop");
   return row?.n ?? 0;
+}
+
+/**
+ * The end of a tilted run: per tilt, removes rows (from the surplus, at most down to `finalRows`) on the
+ * side of its predicate that holds more than its reference share, matching rows or the others, in seeded
+ * hash order (a random removal, which keeps each side's distribution). The loop alone under-fills rare
+ * tilted cells. Returns the rows left; the count tables are rebuilt.
+ */
+export async function fitTilts(
+  db: Db,
+  summary: Summary,
+  profiles: ColumnProfile[],
+  tilts: Tilt[],
+  finalRows: number,
+  seed: number,
+): Promise<number> {
+  const typed = outputSelect(profiles, seed, "synthor_synth_model", 0, { provenance: true });
+  let rows = 0;
+  for (const t of tilts) {
+    const match = `coalesce((${t.predicate}\n), false)`;
+    const [state] = await db.all<{ share: number; rows: number; matching: number }>(
+      `select (select avg(${match}::integer) from synthor_reference) as share,
+              count(*) as rows, count(*) filter (where ${match}) as matching
+       from (${typed})`,
+      {},
+      "tilt shares",
+    );
+    rows = state?.rows ?? 0;
+    const spare = rows - finalRows;
+    if (!state || spare <= 0) break;
+    const want = Math.round(state.share * finalRows);
+    const side = state.matching > want ? match : `not ${match}`;
+    const excess = state.matching > want ? state.matching - want : rows - state.matching - (finalRows - want);
+    const drop = Math.min(excess, spare);
+    if (drop <= 0) continue;
+    await db.exec(
+      `create or replace temp table synthor_trim_drop as
+       select __synthor_iteration, __synthor_proposal, __synthor_row from (${typed})
+       where ${side}
+       order by hash(${Math.floor(seed)}, __synthor_iteration, __synthor_proposal, __synthor_row),
+                __synthor_iteration, __synthor_proposal, __synthor_row
+       limit ${drop};
+       delete from synthor_synth_model as m using synthor_trim_drop as d
+       where m.__synthor_iteration = d.__synthor_iteration and m.__synthor_proposal = d.__synthor_proposal
+         and m.__synthor_row = d.__synthor_row;`,
+      "fit tilted rows",
+    );
+    rows -= drop;
+    await rebuildCounts(db, summary);
+  }
+  return rows;
 }
 
 /** Rows of the output table that fail --where: 0 unless the predicate reads regenerated identifiers. */
