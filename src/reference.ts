@@ -787,13 +787,20 @@ export async function fitTilts(
   let rows = 0;
   for (const t of tilts) {
     const match = `coalesce((${t.predicate}\n), false)`;
-    const [state] = await db.all<{ share: number; rows: number; matching: number }>(
-      `select (select avg(${match}::integer) from synthor_reference) as share,
-              count(*) as rows, count(*) filter (where ${match}) as matching
-       from (${typed})`,
-      {},
-      "tilt shares",
-    );
+    let state: { share: number; rows: number; matching: number } | undefined;
+    try {
+      [state] = await db.all<{ share: number; rows: number; matching: number }>(
+        `select (select avg(${match}::integer) from synthor_reference) as share,
+                count(*) as rows, count(*) filter (where ${match}) as matching
+         from (${typed})`,
+        {},
+        "tilt shares",
+      );
+    } catch {
+      // The predicate reads a column the output leaves out (--ignore): the reference is tilted, the
+      // output cannot be checked against it.
+      continue;
+    }
     rows = state?.rows ?? 0;
     const spare = rows - finalRows;
     if (!state || spare <= 0) break;
@@ -862,7 +869,11 @@ export async function measureTargets(
   );
   await db.exec("delete from synthor_targets where run_id = $run", "clear targets", { run: runId });
   const fits: TargetFit[] = [];
-  for (const t of targets) {
+  const present = new Set(
+    (await db.all<{ column_name: string }>(`describe ${quoteIdent(table)}`)).map((c) => c.column_name),
+  );
+  // A target on a column left out of the output (--ignore) cannot be measured on it.
+  for (const t of targets.filter((x) => x.columns.every((c) => present.has(c)))) {
     const rows = await db.query<{
       cell: (string | null)[] | null;
       target_share: number;
