@@ -784,7 +784,8 @@ export async function fitTilts(
   seed: number,
 ): Promise<number> {
   const typed = outputSelect(profiles, seed, "synthor_synth_model", 0, { provenance: true });
-  let rows = 0;
+  const [count] = await db.all<{ n: number }>("select count(*) as n from synthor_synth_model");
+  let rows = count?.n ?? 0;
   for (const t of tilts) {
     const match = `coalesce((${t.predicate}\n), false)`;
     let state: { share: number; rows: number; matching: number } | undefined;
