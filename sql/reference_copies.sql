@@ -1,17 +1,18 @@
 -- How many copies of each reference row the reference table holds: its key's whole-number total (from
--- raking and controlled rounding) spread evenly over the key's rows, the remainder one each to the first
--- rows in seeded hash order. Rows with the same hash hold the same values, so ties do not matter.
+-- raking and controlled rounding) spread over the key's rows by systematic rounding in rank order (row
+-- k of m gets floor(k T / m) - floor((k - 1) T / m)). The rank orders a key's rows by their values, so any
+-- run of similar rows gets its proportional share to within one copy: a subgroup (a zone, a time bin)
+-- keeps its real share within the key instead of a random one.
 with ranked as (
     select
         k.*,
         t.total,
-        count(*) over (partition by k.__synthor_key) as atom_rows,
-        row_number() over (partition by k.__synthor_key order by k.__synthor_hash) as atom_rank
+        count(*) over (partition by k.__synthor_key) as atom_rows
     from synthor_reference_keyed as k
     join synthor_reference_totals as t on t.key is not distinct from k.__synthor_key
     where t.total > 0
 )
 select
-    * exclude (total, atom_rows, atom_rank),
-    total // atom_rows + (atom_rank <= total % atom_rows)::integer as copies
+    * exclude (total, atom_rows),
+    (__synthor_rank * total) // atom_rows - ((__synthor_rank - 1) * total) // atom_rows as copies
 from ranked;

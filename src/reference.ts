@@ -224,7 +224,7 @@ export async function buildReference(
   await db.dropRelation("synthor_reference");
   await db.exec(
     `create table synthor_reference as
-     select c.* exclude (__synthor_key, __synthor_w, __synthor_hash, copies)
+     select c.* exclude (__synthor_key, __synthor_w, __synthor_hash, __synthor_rank, copies)
      from (${copies}) as c, range(c.copies) as r(__synthor_copy)
      order by c.__synthor_hash, c.__synthor_key, r.__synthor_copy`,
     "sql/reference_copies.sql",
@@ -574,7 +574,8 @@ async function impute(db: Db, t: Target, index: number, have: Set<string>): Prom
 
 /**
  * Gives every reference row its key (the target columns' values as text, then whether it matches each
- * tilt) and a seeded hash of its values, which orders the rows of one key when copies are handed out.
+ * tilt), a seeded hash of its values, and its rank within the key by its values (ties by the hash),
+ * the order in which copies are handed out.
  */
 async function keyRows(
   db: Db,
@@ -600,9 +601,15 @@ async function keyRows(
   ];
   await db.exec(
     `create or replace temp table synthor_reference_keyed as
-     select *, [${key.join(", ")}]::varchar[] as __synthor_key,
-            hash(${Math.floor(seed)}, ${all.map(quoteIdent).join(", ")}) as __synthor_hash
-     from synthor_reference_base`,
+     with k as (
+       select *, [${key.join(", ")}]::varchar[] as __synthor_key,
+              hash(${Math.floor(seed)}, ${all.map(quoteIdent).join(", ")}) as __synthor_hash
+       from synthor_reference_base
+     )
+     select *, row_number() over (
+       partition by __synthor_key order by ${all.map((c) => `${quoteIdent(c)} nulls last`).join(", ")}, __synthor_hash
+     ) as __synthor_rank
+     from k`,
     "key reference rows",
   );
 }

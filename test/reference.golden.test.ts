@@ -31,20 +31,20 @@ describe("sql/reference_atoms.sql", () => {
 });
 
 describe("sql/reference_copies.sql", () => {
-  // Key [a]: 3 rows, total 7: 7 // 3 = 2 each, 7 % 3 = 1 more for the lowest hash (row 2, hash 5).
-  // Key [b]: 2 rows, total 1: 0 each, 1 more for the lowest hash (row 5, hash 1). Key [c]: total 0, gone.
-  it("spreads each key's total over its rows, the remainder to the lowest hashes", async () => {
+  // Key [a]: 3 rows, total 7, by rank: floor(7/3) - 0 = 2, floor(14/3) - 2 = 2, floor(21/3) - 4 = 3.
+  // Key [b]: 2 rows, total 1: floor(1/2) - 0 = 0, floor(2/2) - 0 = 1. Key [c]: total 0, gone.
+  it("spreads each key's total over its rows by systematic rounding in rank order", async () => {
     await withDb(async (db) => {
       await db.exec(
         `create temp table synthor_reference_keyed as
          select * from (values
-           (1, ['a'], 1.0::double, 9::ubigint),
-           (2, ['a'], 1.0, 5),
-           (3, ['a'], 1.0, 7),
-           (4, ['b'], 1.0, 8),
-           (5, ['b'], 1.0, 1),
-           (6, ['c'], 1.0, 2)
-         ) as t(x, __synthor_key, __synthor_w, __synthor_hash);
+           (1, ['a'], 1.0::double, 9::ubigint, 1::bigint),
+           (2, ['a'], 1.0, 5, 2),
+           (3, ['a'], 1.0, 7, 3),
+           (4, ['b'], 1.0, 8, 1),
+           (5, ['b'], 1.0, 1, 2),
+           (6, ['c'], 1.0, 2, 1)
+         ) as t(x, __synthor_key, __synthor_w, __synthor_hash, __synthor_rank);
          create temp table synthor_reference_totals as
          select * from (values (['a'], 7::bigint), (['b'], 1), (['c'], 0)) as t(key, total);`,
       );
@@ -53,8 +53,8 @@ describe("sql/reference_copies.sql", () => {
       );
       expect(rows).toEqual([
         { x: 1, copies: 2 },
-        { x: 2, copies: 3 },
-        { x: 3, copies: 2 },
+        { x: 2, copies: 2 },
+        { x: 3, copies: 3 },
         { x: 4, copies: 0 },
         { x: 5, copies: 1 },
       ]);

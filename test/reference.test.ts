@@ -349,7 +349,8 @@ describe("synthesis from the reference", () => {
     await run("a.csv");
     await run("b.csv");
     expect(readFileSync(path("a.csv"), "utf8")).toBe(readFileSync(path("b.csv"), "utf8"));
-    // The end of the run brings the tilted rows to their reference share (fitTilts), to within 2 rows.
+    // The end of the run brings the tilted rows to their reference share (fitTilts; the target fit after
+    // it moves a few), to within 4 of 300 rows.
     const match = "time_bin = '20-24' and dest = 'Z12'";
     const reference = await onReference<{ s: number }>(
       {
@@ -361,7 +362,7 @@ describe("synthesis from the reference", () => {
     const [output] = await withDb((db) =>
       db.all<{ s: number }>(`select avg((${match})::integer) as s from read_csv($f)`, { f: path("a.csv") }),
     );
-    expect(Math.abs((output?.s ?? 0) - (reference.rows[0]?.s ?? 0))).toBeLessThanOrEqual(2 / 300);
+    expect(Math.abs((output?.s ?? 0) - (reference.rows[0]?.s ?? 0))).toBeLessThanOrEqual(4 / 300);
   });
 });
 
