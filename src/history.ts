@@ -7,7 +7,9 @@ import type { ValidProposal } from "./proposals.ts";
  * The run's history, kept as tables in the output database so analysts can query it:
  * - synthor_runs: one row per run (config, seed, planner, status, timings);
  * - synthor_iterations: one row per iteration (rows added, TVD per unit as JSON, mean TVD, tokens, seconds);
- * - synthor_proposals: every proposal (iteration, reason, num, the proposal as JSON).
+ * - synthor_proposals: every proposal (iteration, reason, num, the proposal as JSON);
+ * - synthor_targets: per --targets table and named cell, the target and synthetic shares at the end
+ *   (cell NULL: the cells the target does not name, together), and the table's TVD.
  * `select iteration, rows_total, mean_tvd from synthor_iterations` is the convergence curve.
  */
 export async function createHistoryTables(db: Db): Promise<void> {
@@ -22,7 +24,10 @@ export async function createHistoryTables(db: Db): Promise<void> {
         plan_seconds double, sample_seconds double, prompt_tokens bigint, completion_tokens bigint,
         llm_calls integer, notes json);
      create table if not exists synthor_proposals (
-        run_id integer, iteration integer, proposal_no integer, num bigint, reason varchar, proposal json);`,
+        run_id integer, iteration integer, proposal_no integer, num bigint, reason varchar, proposal json);
+     create table if not exists synthor_targets (
+        run_id integer, target varchar, columns json, cell varchar[], target_share double,
+        synth_share double, target_tvd double);`,
     "create history tables",
   );
 }

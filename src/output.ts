@@ -59,6 +59,7 @@ export function outputSelect(
   seed: number,
   from = "synthor_synth_model",
   rows = 0,
+  options: { provenance?: boolean } = {},
 ): string {
   const rn = `row_number() over (order by hash(${Math.floor(seed)}, __synthor_iteration, __synthor_proposal, __synthor_row), __synthor_iteration, __synthor_proposal, __synthor_row)`;
   const exprs: string[] = [];
@@ -88,6 +89,8 @@ export function outputSelect(
         break;
     }
   }
+  // With provenance, each typed row can be traced back to its model row (the --where check deletes by it).
+  if (options.provenance) exprs.push("__synthor_iteration", "__synthor_proposal", "__synthor_row");
   return `select ${exprs.join(", ")} from ${from} order by ${rn}`;
 }
 

@@ -7,12 +7,24 @@ import { SynthorError } from "./errors.ts";
 import { createHistoryTables, finishRun, recordIteration, startRun, unfinishedRun } from "./history.ts";
 import { checkOutputFile, outputSelect, writeOutputFile } from "./output.ts";
 import type { Planner, TokenUse } from "./planners/types.ts";
-import { type ColumnProfile, type ProfileOptions, profileColumns } from "./profile.ts";
+import type { ColumnProfile, ProfileOptions } from "./profile.ts";
 import { normalizeProposal, Proposal, type ValidProposal, validateProposal } from "./proposals.ts";
+import {
+  buildReference,
+  countViolations,
+  dropViolations,
+  fitTilts,
+  measureTargets,
+  profileReference,
+  type ReferenceOptions,
+  referenceConfig,
+  type TargetFit,
+  targetGroups,
+} from "./reference.ts";
 import { addBatchCounts, createSyntheticModel, sampleProposals } from "./sample.ts";
 import { readSource, type SourceSpec } from "./source.ts";
 import { addGroups, addPairs, type Summary, summarizeTable, type Unit } from "./summarize.ts";
-import { trimSurplus } from "./trim.ts";
+import { fitTargetCells, rebuildCounts, trimSurplus } from "./trim.ts";
 
 export interface SynthOptions {
   source: SourceSpec;
@@ -21,7 +33,12 @@ export interface SynthOptions {
   /** DuckDB worker threads (default: DuckDB's, one per core). The result does not depend on it. */
   threads?: number;
   profile?: ProfileOptions;
-  /** Rows to synthesize (default: as many as the real table has). */
+  /**
+   * Conditions (--where), targets and tilts: the reference table the loop treats as real
+   * (src/reference.ts). Every output row satisfies `where`.
+   */
+  reference?: ReferenceOptions;
+  /** Rows to synthesize (default: as many as the reference has: the real rows that satisfy --where). */
   rows?: number;
   iterations?: number;
   /** Proposals per iteration; undefined lets the planner decide. */
@@ -88,6 +105,20 @@ export interface SynthResult {
   outFile?: string;
   db: string;
   tokens: TokenUse;
+  /** With --where, --targets or --tilt: what the reference was built from. */
+  reference?: {
+    where: string | null;
+    realRows: number;
+    matchingRows: number;
+    referenceRows: number;
+    added: string[];
+    /** Synthetic rows deleted because they failed --where (the loop grew more to replace them). */
+    whereDropped: number;
+    /** Output rows that fail --where: 0 (the guarantee). */
+    whereViolations: number;
+  };
+  /** How close each target table ended, per named cell. */
+  targets?: TargetFit[];
 }
 
 /**
@@ -158,6 +189,7 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
     subBins: options.subBins ?? 8,
     trim: options.trim ?? 0,
     planner: options.plannerConfig ?? { kind: "stats" },
+    reference: referenceConfig(options.reference ?? {}),
   };
 
   let resumeFrom = 0;
@@ -201,8 +233,15 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
       );
     }
   }
-  const profiles = await profileColumns(db, sourceInfo, options.profile ?? {});
-  const summary = await summarizeTable(db, sourceInfo, profiles, {
+  // The reference (the real rows under --where, --targets, --tilt) is what the loop treats as real.
+  const reference = await buildReference(db, sourceInfo, {
+    ...options.reference,
+    seed,
+    ...(options.rows !== undefined ? { rows: options.rows } : {}),
+  });
+  const where = options.reference?.where;
+  const profiles = await profileReference(db, reference, options.profile ?? {});
+  const summary = await summarizeTable(db, reference, profiles, {
     bins: config.bins,
     subBins: config.subBins,
     materialize: true,
@@ -213,10 +252,33 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   if (resumeFrom > 0) await addBatchCounts(db, summary, "synthor_synth_model");
   const planner = options.planner(db, summary);
   const candidates = summary.columns.length > 1 ? await planner.inferGroups() : [];
-  await addGroups(db, summary, candidates);
+  const targetColumns = targetGroups(reference, profiles);
+  await addGroups(db, summary, [...candidates, ...targetColumns]);
+  // The units whose cells the end of the run cuts to their targets: target groups, and the marginals of
+  // one-column targets on categorical columns (a numeric column's cells are bins, not target values).
+  const categorical = new Set(summary.columns.filter((c) => c.kind === "categorical").map((c) => c.name));
+  const targetUnits = [
+    ...summary.groups.filter((g) =>
+      targetColumns.some(
+        (cols) => cols.length === g.columns.length && cols.every((c) => g.columns.includes(c)),
+      ),
+    ),
+    ...summary.marginals.filter((m) =>
+      reference.targets.some(
+        (t) =>
+          t.columns.length === 1 && t.columns[0] === m.columns[0] && categorical.has(m.columns[0] as string),
+      ),
+    ),
+  ];
   if (planner.trackPairs) await addPairs(db, summary, planner.trackPairs());
-  const finalRows = options.rows ?? sourceInfo.rows;
-  const rowsTarget = finalRows + Math.ceil(finalRows * (options.trim ?? 0));
+  const finalRows = options.rows ?? reference.rows;
+  // With --where, a surplus replaces the rows that fail it (dropped at the end, before the trim); with
+  // targets and tilts, 10% each, so that tilted rows and target cells can end at their reference
+  // shares (fitTilts, fitTargetCells).
+  const tilts = options.reference?.tilts ?? [];
+  const toFit = (reference.targets.length > 0 ? 0.1 : 0) + (tilts.length > 0 ? 0.1 : 0);
+  const surplus = Math.max(options.trim ?? 0, toFit > 0 ? toFit : where !== undefined ? 0.05 : 0);
+  const rowsTarget = finalRows + Math.ceil(finalRows * surplus);
   if (!options.resume) {
     runId = await startRun(db, {
       source: sourceInfo.label,
@@ -263,118 +325,141 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   }
   let stoppedBecause: SynthResult["stoppedBecause"] = "iterations";
   let iteration = resumeFrom;
-  while (iteration < iterations) {
-    if (rows >= rowsTarget) {
-      stoppedBecause = "rows";
-      break;
-    }
-    if (options.targetTvd !== undefined && rows > 0 && discrepancy.meanTvd <= options.targetTvd) {
-      stoppedBecause = "target-tvd";
-      break;
-    }
-    if (options.patience !== undefined && sinceBest >= options.patience) {
-      stoppedBecause = "patience";
-      break;
-    }
-    if (options.shouldStop?.()) {
-      stoppedBecause = "interrupted";
-      break;
-    }
-    iteration++;
-    const t0 = Date.now();
-    const batchRows = Math.ceil((rowsTarget - rows) / (iterations - iteration + 1));
-    const groups = chooseGroups(summary.groups, discrepancy, config.groupsPerIteration);
-    const gaps = await gapTable(db, summary, [
-      ...summary.marginals,
-      ...summary.groups,
-      ...summary.fineUnits,
-      ...summary.pairUnits,
-      ...summary.finePairUnits,
-    ]);
-    const subBins = await subBinGaps(db, summary);
-    const plan = await planner.plan({
-      summary,
-      iteration,
-      seed,
-      synthRows: rows,
-      rows: batchRows,
-      proposals: options.proposals,
-      groups,
-      discrepancy,
-      gaps,
-      subBins,
-    });
-    const t1 = Date.now();
-    const notes = [...(plan.notes ?? [])];
-    const valid = acceptProposals(plan.proposals, summary, batchRows, notes);
-    await db.exec("begin transaction", "begin iteration");
-    try {
-      const added = await sampleProposals(db, summary, valid, {
-        seed,
+  let whereDropped = 0;
+  // Rounds: the loop, then (with --where) the rows that fail it are dropped; if fewer than --rows are
+  // left, a few more iterations grow the rest (at most 3 more rounds).
+  let limit = iterations;
+  for (let round = 0; ; round++) {
+    while (iteration < limit) {
+      if (rows >= rowsTarget) {
+        stoppedBecause = "rows";
+        break;
+      }
+      if (options.targetTvd !== undefined && rows > 0 && discrepancy.meanTvd <= options.targetTvd) {
+        stoppedBecause = "target-tvd";
+        break;
+      }
+      if (options.patience !== undefined && sinceBest >= options.patience) {
+        stoppedBecause = "patience";
+        break;
+      }
+      if (options.shouldStop?.()) {
+        stoppedBecause = "interrupted";
+        break;
+      }
+      iteration++;
+      const t0 = Date.now();
+      const batchRows = Math.ceil((rowsTarget - rows) / (limit - iteration + 1));
+      const groups = chooseGroups(summary.groups, discrepancy, config.groupsPerIteration);
+      const gaps = await gapTable(db, summary, [
+        ...summary.marginals,
+        ...summary.groups,
+        ...summary.fineUnits,
+        ...summary.pairUnits,
+        ...summary.finePairUnits,
+      ]);
+      const subBins = await subBinGaps(db, summary);
+      const plan = await planner.plan({
+        summary,
         iteration,
-        withinRange: config.withinRange as "quantile" | "uniform",
+        seed,
+        synthRows: rows,
+        rows: batchRows,
+        proposals: options.proposals,
+        groups,
+        discrepancy,
+        gaps,
+        subBins,
       });
-      rows += added;
-      discrepancy = await computeDiscrepancy(db, summary);
-      const t2 = Date.now();
-      const used = plan.tokens ?? { prompt: 0, completion: 0, calls: 0 };
-      tokens.prompt += used.prompt;
-      tokens.completion += used.completion;
-      tokens.calls += used.calls;
-      await recordIteration(
-        db,
-        {
-          runId,
+      const t1 = Date.now();
+      const notes = [...(plan.notes ?? [])];
+      const valid = acceptProposals(plan.proposals, summary, batchRows, notes);
+      await db.exec("begin transaction", "begin iteration");
+      try {
+        const added = await sampleProposals(db, summary, valid, {
+          seed,
           iteration,
-          rowsAdded: added,
-          rowsTotal: rows,
-          discrepancy,
-          groups: groups.map((g) => g.columns),
-          seconds: (t2 - t0) / 1000,
-          planSeconds: (t1 - t0) / 1000,
-          sampleSeconds: (t2 - t1) / 1000,
-          tokens: used,
-          notes,
-        },
-        valid,
-      );
-      await db.exec("commit", "commit iteration");
-    } catch (err) {
-      await db.exec("rollback", "roll back iteration");
-      throw err;
+          withinRange: config.withinRange as "quantile" | "uniform",
+        });
+        rows += added;
+        discrepancy = await computeDiscrepancy(db, summary);
+        const t2 = Date.now();
+        const used = plan.tokens ?? { prompt: 0, completion: 0, calls: 0 };
+        tokens.prompt += used.prompt;
+        tokens.completion += used.completion;
+        tokens.calls += used.calls;
+        await recordIteration(
+          db,
+          {
+            runId,
+            iteration,
+            rowsAdded: added,
+            rowsTotal: rows,
+            discrepancy,
+            groups: groups.map((g) => g.columns),
+            seconds: (t2 - t0) / 1000,
+            planSeconds: (t1 - t0) / 1000,
+            sampleSeconds: (t2 - t1) / 1000,
+            tokens: used,
+            notes,
+          },
+          valid,
+        );
+        await db.exec("commit", "commit iteration");
+      } catch (err) {
+        await db.exec("rollback", "roll back iteration");
+        throw err;
+      }
+      if (plan.stop) {
+        stoppedBecause = "token-budget";
+        break;
+      }
+      if (discrepancy.meanTvd < best - 1e-12) {
+        best = discrepancy.meanTvd;
+        sinceBest = 0;
+      } else {
+        sinceBest++;
+      }
+      options.onProgress?.({
+        kind: "iteration",
+        iteration,
+        iterations,
+        rows,
+        rowsTarget,
+        meanTvd: discrepancy.meanTvd,
+        seconds: (Date.now() - t0) / 1000,
+        notes,
+      });
     }
-    if (plan.stop) {
-      stoppedBecause = "token-budget";
-      break;
+    if (stoppedBecause === "iterations" && rows >= rowsTarget) stoppedBecause = "rows";
+    if (where === undefined || !["rows", "iterations"].includes(stoppedBecause)) break;
+    const dropped = await dropViolations(db, profiles, seed, where);
+    if (dropped > 0) {
+      whereDropped += dropped;
+      rows -= dropped;
+      await rebuildCounts(db, summary);
+      discrepancy = await computeDiscrepancy(db, summary);
     }
-    if (discrepancy.meanTvd < best - 1e-12) {
-      best = discrepancy.meanTvd;
-      sinceBest = 0;
-    } else {
-      sinceBest++;
-    }
-    options.onProgress?.({
-      kind: "iteration",
-      iteration,
-      iterations,
-      rows,
-      rowsTarget,
-      meanTvd: discrepancy.meanTvd,
-      seconds: (Date.now() - t0) / 1000,
-      notes,
-    });
+    if (rows >= finalRows || round >= 3) break;
+    limit += Math.max(1, Math.ceil(iterations / 10));
+    stoppedBecause = "iterations";
   }
-  if (stoppedBecause === "iterations" && rows >= rowsTarget) stoppedBecause = "rows";
 
   if (stoppedBecause !== "interrupted" && rows > finalRows) {
-    rows = await trimSurplus(db, summary, finalRows, seed);
+    if (tilts.length > 0) rows = await fitTilts(db, summary, profiles, tilts, finalRows, seed);
+    for (const unit of targetUnits) rows = await fitTargetCells(db, summary, unit, finalRows, seed);
+    rows = await trimSurplus(db, summary, finalRows, seed, targetUnits);
     discrepancy = await computeDiscrepancy(db, summary);
   }
   const seconds = (Date.now() - started) / 1000;
+  let targets: TargetFit[] | undefined;
+  let whereViolations = 0;
   if (stoppedBecause === "interrupted") {
     await finishRun(db, runId, { status: "interrupted", rows, iterations: iteration, seconds });
   } else {
     await writeOutputs(db, profiles, seed, rows, outTable, options.out);
+    if (reference.targets.length > 0) targets = await measureTargets(db, runId, outTable, reference.targets);
+    if (where !== undefined) whereViolations = await countViolations(db, outTable, where);
     await finishRun(db, runId, { status: "finished", rows, iterations: iteration, seconds });
   }
   const result: SynthResult = {
@@ -390,6 +475,18 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
     tokens,
   };
   if (options.out && stoppedBecause !== "interrupted") result.outFile = options.out;
+  if (config.reference) {
+    result.reference = {
+      where: where ?? null,
+      realRows: reference.realRows,
+      matchingRows: reference.matchingRows,
+      referenceRows: reference.rows,
+      added: reference.added,
+      whereDropped,
+      whereViolations,
+    };
+  }
+  if (targets) result.targets = targets;
   options.onProgress?.({ kind: "done", result });
   return result;
 }

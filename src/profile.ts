@@ -414,7 +414,7 @@ export function splitColumnList(value: string, known: ReadonlySet<string>): stri
 }
 
 /** The known name closest to a mistyped one (same letters in another case, or one or two edits away). */
-function nearest(name: string, known: string[]): string | undefined {
+export function nearest(name: string, known: string[]): string | undefined {
   const lower = name.toLowerCase();
   const sameCase = known.find((k) => k.toLowerCase() === lower);
   if (sameCase) return sameCase;

@@ -48,7 +48,11 @@ const GOLDEN_TESTS: Record<string, string> = {
   "sql/merge_counts.sql": "test/sql.golden.test.ts",
   "sql/pair_association.sql": "test/sql.golden.test.ts",
   "sql/quantiles.sql": "test/sql.golden.test.ts",
+  "sql/reference_atoms.sql": "test/reference.golden.test.ts",
+  "sql/reference_copies.sql": "test/reference.golden.test.ts",
   "sql/sub_bins.sql": "test/sql.golden.test.ts",
+  "sql/target_excess.sql": "test/reference.golden.test.ts",
+  "sql/target_fit.sql": "test/reference.golden.test.ts",
   "sql/trim_surplus.sql": "test/sql.golden.test.ts",
   "sql/tvd.sql": "test/sql.golden.test.ts",
 };

@@ -9,6 +9,7 @@ import { openLocalModel } from "../../planners/local-client.ts";
 import { OpenAiChatClient } from "../../planners/openai-client.ts";
 import { StatsPlanner } from "../../planners/stats.ts";
 import type { Planner } from "../../planners/types.ts";
+import { parseTilt, type TargetSpec } from "../../reference.ts";
 import { sourceSpec } from "../../source.ts";
 import type { Summary } from "../../summarize.ts";
 import { formatJson, formatTable, num } from "../format.ts";
@@ -42,7 +43,13 @@ interface SynthCliOptions extends InputOptions, LlmCliOptions {
   json?: boolean;
   quiet?: boolean;
   threads?: number;
+  where?: string;
+  targets?: string[];
+  targetsSql?: string[];
+  tilt?: string[];
 }
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** `synthor synth`: the main job, paper Algorithm 1. */
 export function synthCommand(): Command {
@@ -91,6 +98,25 @@ export function synthCommand(): Command {
       new Option("--patience <n>", "stop after this many iterations without a better mean TVD").argParser(
         positiveInt("--patience"),
       ),
+    )
+    .option(
+      "--where <predicate>",
+      "learn from the real rows that satisfy this SQL condition only; every output row satisfies it (--rows defaults to the matching rows)",
+    )
+    .option(
+      "--targets <file>",
+      "shares or counts for cells of some columns (.csv/.json: the columns, then n, count or share); a column only the targets have is added (repeatable)",
+      collect,
+    )
+    .option(
+      "--targets-sql <query>",
+      "targets from a DuckDB query: the columns, then a count as the last column (repeatable)",
+      collect,
+    )
+    .option(
+      "--tilt <rule>",
+      "multiply the share of the rows matching the predicate by the factor, after the targets (repeatable)",
+      collect,
     );
   addLlmOptions(cmd)
     .addOption(
@@ -134,6 +160,15 @@ Examples:
   $ synthor synth real.csv --model Qwen/Qwen2.5-7B-Instruct --base-url http://localhost:8000/v1 --concurrency 4
   $ synthor synth real.csv --model gpt-4.1-nano --db run.duckdb --replay   # the same run again, no calls
   $ synthor synth real.csv --planner local --model-file SmolLM2-135M-Instruct.Q4_1.gguf --iterations 5
+  $ synthor synth adult.csv --where "age between 30 and 40 and sex = 'Male'" --out men-30s.csv
+  $ synthor synth trips.csv --targets time_activity.csv --rows 5000 --db m.duckdb --out x.csv
+  $ synthor synth trips.csv --targets-sql "select time_bin, activity, count(*) from read_csv('survey.csv') group by all"
+  $ synthor synth trips.csv --targets time_activity.csv --tilt "time_bin = '20-24' and dest = 'Z12' => 3"
+
+--targets: the last column is n or count (proportions: they fix every cell) or share (the cells named
+keep these shares, the others share what is left in their real proportions). Targets win over the real
+data; --tilt multiplies matching rows' share after them. How far each target ended is in the summary,
+in --json and in the table synthor_targets.
 
 LLM planners send aggregates only, never rows (see docs/llm.md); \`synthor prompt\` shows what they send.`,
     )
@@ -159,8 +194,18 @@ LLM planners send aggregates only, never rows (see docs/llm.md); \`synthor promp
             "pass the DuckDB file that holds the table: --db FILE.duckdb",
           );
         }
+        const targets: TargetSpec[] = [
+          ...(opts.targets ?? []).map((path) => ({ kind: "file" as const, path })),
+          ...(opts.targetsSql ?? []).map((sql) => ({ kind: "sql" as const, sql })),
+        ];
+        const tilts = (opts.tilt ?? []).map(parseTilt);
         result = await synthesize({
           source: spec,
+          reference: {
+            ...(opts.where !== undefined ? { where: opts.where } : {}),
+            targets,
+            tilts,
+          },
           ...(opts.db ? { db: opts.db } : {}),
           ...(opts.threads ? { threads: opts.threads } : {}),
           profile: profileOptionsFrom(opts),
@@ -235,12 +280,43 @@ function fidelitySummary(r: SynthResult): string {
     `mean TVD: columns ${num(mean(d.marginals))}, groups ${num(mean(d.groups))}, all ${num(d.meanTvd)}`,
     "worst units:",
     formatTable(worst.map((u) => ({ unit: u.columns.join(" x "), tvd: num(u.tvd) }))),
+    ...referenceLines(r),
     r.stoppedBecause === "interrupted"
       ? ""
       : `table: ${r.outTable}${r.db !== ":memory:" ? ` in ${r.db}` : " (in memory)"}${r.outFile ? `; file: ${r.outFile}` : ""}`,
     "",
   ];
   return lines.join("\n");
+}
+
+/** The --where guarantee and each target's fit, for the summary on stderr. */
+function referenceLines(r: SynthResult): string[] {
+  const lines: string[] = [];
+  const ref = r.reference;
+  if (ref?.where) {
+    lines.push(
+      `--where: learned from ${ref.matchingRows} of ${ref.realRows} real rows; ${ref.whereViolations === 0 ? "every" : `${r.rows - ref.whereViolations} of ${r.rows}`} output row${ref.whereViolations === 0 ? "" : "s"} satisfies it${ref.whereDropped > 0 ? ` (${ref.whereDropped} synthetic rows that did not were dropped and regrown)` : ""}`,
+    );
+  }
+  if (ref && ref.added.length > 0) lines.push(`columns added from the targets: ${ref.added.join(", ")}`);
+  for (const t of r.targets ?? []) {
+    lines.push(
+      `target ${t.target} (${t.columns.join(" x ")}): TVD ${num(t.tvd)} over ${t.cells.length - 1} named cells and the rest`,
+    );
+    const worst = [...t.cells]
+      .sort((a, b) => Math.abs(b.targetShare - b.synthShare) - Math.abs(a.targetShare - a.synthShare))
+      .slice(0, 5);
+    lines.push(
+      formatTable(
+        worst.map((c) => ({
+          cell: c.cell === null ? "(unnamed cells)" : c.cell.map((v) => v ?? "NULL").join(" x "),
+          target: num(c.targetShare),
+          synthetic: num(c.synthShare),
+        })),
+      ),
+    );
+  }
+  return lines;
 }
 
 /** The planner options of `synth` (and of `prompt`, which shows what they would send). */
