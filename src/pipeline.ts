@@ -12,10 +12,17 @@ import { normalizeProposal, Proposal, type ValidProposal, validateProposal } fro
 import { addBatchCounts, createSyntheticModel, sampleProposals } from "./sample.ts";
 import { readSource, type SourceSpec } from "./source.ts";
 import { addGroups, addPairs, type Summary, summarizeTable, type Unit } from "./summarize.ts";
+import { loadSummary, readSummaryFile } from "./summary-file.ts";
 import { trimSurplus } from "./trim.ts";
 
+/** A summary file (`synthor summarize --out`) to synthesize from instead of the real rows. */
+export interface SummarySource {
+  kind: "summary";
+  path: string;
+}
+
 export interface SynthOptions {
-  source: SourceSpec;
+  source: SourceSpec | SummarySource;
   /** DuckDB file for results and history (default: in memory, nothing kept). */
   db?: string;
   /** DuckDB worker threads (default: DuckDB's, one per core). The result does not depend on it. */
@@ -139,9 +146,15 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   }
   await createHistoryTables(db);
   // File paths as absolute paths, so `--resume` from another directory or with ./x.csv finds the same run.
+  // A summary file is also recorded by its content: resuming with a changed file is an error.
+  const stored = options.source.kind === "summary" ? readSummaryFile(options.source.path) : undefined;
   const source =
-    options.source.kind === "file"
-      ? { ...options.source, path: resolve(options.source.path) }
+    options.source.kind === "file" || options.source.kind === "summary"
+      ? {
+          ...options.source,
+          path: resolve(options.source.path),
+          ...(stored ? { sha256: stored.sha256 } : {}),
+        }
       : options.source;
   const config = {
     source,
@@ -154,8 +167,8 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
     withinRange: options.withinRange ?? "quantile",
     targetTvd: options.targetTvd ?? null,
     patience: options.patience ?? null,
-    bins: options.bins ?? 6,
-    subBins: options.subBins ?? 8,
+    bins: stored?.file.bins ?? options.bins ?? 6,
+    subBins: stored?.file.subBins ?? options.subBins ?? 8,
     trim: options.trim ?? 0,
     planner: options.plannerConfig ?? { kind: "stats" },
   };
@@ -191,23 +204,10 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
     runId = 0;
   }
 
-  const sourceInfo = await readSource(db, options.source);
-  for (const c of sourceInfo.columns) {
-    if (c.name.startsWith("__synthor_")) {
-      throw new SynthorError(
-        "INPUT_INVALID",
-        `column "${c.name}" uses a name synthor reserves`,
-        "rename it in --sql",
-      );
-    }
-  }
-  const profiles = await profileColumns(db, sourceInfo, options.profile ?? {});
-  const summary = await summarizeTable(db, sourceInfo, profiles, {
-    bins: config.bins,
-    subBins: config.subBins,
-    materialize: true,
-  });
-  await createSyntheticModel(db);
+  const { profiles, summary } = stored
+    ? await loadSummary(db, stored.file)
+    : await summarizeRows(db, options.source as SourceSpec, options.profile ?? {}, config);
+  await createSyntheticModel(db, summary);
   // On resume the synthetic side's counts are rebuilt from the rows kept: once, before groups are added
   // (addGroups counts the groups' synthetic cells itself).
   if (resumeFrom > 0) await addBatchCounts(db, summary, "synthor_synth_model");
@@ -215,11 +215,11 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   const candidates = summary.columns.length > 1 ? await planner.inferGroups() : [];
   await addGroups(db, summary, candidates);
   if (planner.trackPairs) await addPairs(db, summary, planner.trackPairs());
-  const finalRows = options.rows ?? sourceInfo.rows;
+  const finalRows = options.rows ?? summary.rows;
   const rowsTarget = finalRows + Math.ceil(finalRows * (options.trim ?? 0));
   if (!options.resume) {
     runId = await startRun(db, {
-      source: sourceInfo.label,
+      source: summary.source,
       planner: planner.name,
       seed,
       rowsTarget: finalRows,
@@ -374,7 +374,7 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   if (stoppedBecause === "interrupted") {
     await finishRun(db, runId, { status: "interrupted", rows, iterations: iteration, seconds });
   } else {
-    await writeOutputs(db, profiles, seed, rows, outTable, options.out);
+    await writeOutputs(db, profiles, summary, seed, rows, outTable, options.out);
     await finishRun(db, runId, { status: "finished", rows, iterations: iteration, seconds });
   }
   const result: SynthResult = {
@@ -392,6 +392,32 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   if (options.out && stoppedBecause !== "interrupted") result.outFile = options.out;
   options.onProgress?.({ kind: "done", result });
   return result;
+}
+
+/** Reads the real table, profiles its columns and summarizes it: the real side from the rows. */
+async function summarizeRows(
+  db: Db,
+  spec: SourceSpec,
+  profileOptions: ProfileOptions,
+  config: { bins: number; subBins: number },
+): Promise<{ profiles: ColumnProfile[]; summary: Summary }> {
+  const sourceInfo = await readSource(db, spec);
+  for (const c of sourceInfo.columns) {
+    if (c.name.startsWith("__synthor_")) {
+      throw new SynthorError(
+        "INPUT_INVALID",
+        `column "${c.name}" uses a name synthor reserves`,
+        "rename it in --sql",
+      );
+    }
+  }
+  const profiles = await profileColumns(db, sourceInfo, profileOptions);
+  const summary = await summarizeTable(db, sourceInfo, profiles, {
+    bins: config.bins,
+    subBins: config.subBins,
+    materialize: true,
+  });
+  return { profiles, summary };
 }
 
 /** The groups to ground this iteration: the candidates with the largest TVD now (paper: 3). */
@@ -441,13 +467,17 @@ export function acceptProposals(
 async function writeOutputs(
   db: Db,
   profiles: ColumnProfile[],
+  summary: Summary,
   seed: number,
   rows: number,
   outTable: string,
   out: string | undefined,
 ): Promise<void> {
+  const wholeSeconds = new Map(
+    summary.columns.flatMap((c) => (c.wholeSeconds === undefined ? [] : [[c.name, c.wholeSeconds] as const])),
+  );
   await db.exec(
-    `create or replace table ${quoteIdent(outTable)} as ${outputSelect(profiles, seed, "synthor_synth_model", rows)}`,
+    `create or replace table ${quoteIdent(outTable)} as ${outputSelect(profiles, seed, "synthor_synth_model", rows, wholeSeconds)}`,
     "write output table",
   );
   if (out) await writeOutputFile(db, outTable, out);
