@@ -9,6 +9,7 @@ import { SynthorError } from "./errors.ts";
 import { groupsFromPairs, measurePairs, type PairAssociation } from "./groups.ts";
 import { type ColumnProfile, modelledKinds } from "./profile.ts";
 import { summarySide } from "./real.ts";
+import { cdf } from "./sample.ts";
 import type { SourceInfo } from "./source.ts";
 import {
   countUnits,
@@ -277,7 +278,12 @@ function columnEntry(
  */
 export function summaryFileText(file: SummaryFile): string {
   const { tables, ...head } = file;
-  const headText = JSON.stringify({ ...head, tables: "__TABLES__" }, null, 2);
+  // Lists of numbers (grids, edges) and of column names on one line each: readable, and a tenth the size.
+  const headText = JSON.stringify({ ...head, tables: "__TABLES__" }, null, 2).replace(
+    // Only whitespace with a line break is touched: JSON strings hold none, so no value changes.
+    /\[\n\s*((?:-?[\d.e+-]+|"(?:[^"\\\n]|\\.)*")(?:,\n\s*(?:-?[\d.e+-]+|"(?:[^"\\\n]|\\.)*"))*)\n\s*\]/g,
+    (_, items: string) => `[${items.replace(/,\n\s*/g, ", ")}]`,
+  );
   const tableText = tables
     .map((t) => {
       const { cells, ...meta } = t;
@@ -399,7 +405,8 @@ export async function loadSummary(
      create or replace table synthor_summary_counts (cols varchar[], fine varchar, cell varchar[], n bigint);`,
     "create tables for the summary file",
   );
-  const rows = file.tables.flatMap((t) =>
+  const tables = refillFine(file);
+  const rows = tables.flatMap((t) =>
     t.cells.map(([cell, n]) => ({ cols: t.columns, fine: t.fine, cell, n })),
   );
   for (let start = 0; start < rows.length; start += 50_000) {
@@ -413,8 +420,7 @@ export async function loadSummary(
   const numeric = new Set(modelled.filter((c) => c.kind !== "categorical").map((c) => c.name));
   const real = summarySide(db, file.tables, numeric, file.associations);
   const table = (cols: string[], fine: string | null) =>
-    file.tables.find((t) => t.fine === fine && JSON.stringify(t.columns) === JSON.stringify(cols))?.cells ??
-    [];
+    tables.find((t) => t.fine === fine && JSON.stringify(t.columns) === JSON.stringify(cols))?.cells ?? [];
 
   const columns: ModelColumn[] = [];
   for (const entry of modelled) {
@@ -514,6 +520,86 @@ export async function loadSummary(
       real,
     },
   };
+}
+
+/**
+ * The fine tables with the rows of their left-out cells put back, as well as aggregates allow: a fine
+ * table's cells of one main bin (with the other columns' codes) add up to the same table's coarse cell, so
+ * the rows missing from them are known; they are spread over the sub-bins not listed, in proportion to the
+ * real distribution inside the bin that the quantile grid gives (evenly if it gives none), in whole
+ * numbers (largest remainder, ties to the lower sub-bin). Without this the planner would never propose a
+ * sparse sub-bin, and the synthetic table would lose the real table's tails.
+ */
+export function refillFine(file: Pick<SummaryFile, "tables" | "columns" | "subBins">): SummaryTable[] {
+  const byKey = new Map(file.tables.map((t) => [JSON.stringify([t.columns, t.fine]), t]));
+  return file.tables.map((t) => {
+    if (t.fine === null || t.suppressed.cells === 0) return t;
+    const coarse = byKey.get(JSON.stringify([t.columns, null]));
+    const column = file.columns.find((c) => c.name === t.fine);
+    if (!coarse || !column) return t;
+    const at = t.columns.indexOf(t.fine);
+    const keyOf = (cell: (string | null)[], code: string | null) =>
+      JSON.stringify(cell.map((c, i) => (i === at ? code : c)));
+    const listed = new Map<string, { sum: number; subs: Set<number> }>();
+    for (const [cell, n] of t.cells) {
+      const code = cell[at] ?? null;
+      if (code === null) continue;
+      const [bin, sub] = code.split(".");
+      const key = keyOf(cell, bin ?? null);
+      const entry = listed.get(key) ?? { sum: 0, subs: new Set<number>() };
+      entry.sum += n;
+      entry.subs.add(Number(sub));
+      listed.set(key, entry);
+    }
+    const cells = [...t.cells];
+    for (const [cell, n] of coarse.cells) {
+      const bin = cell[at] ?? null;
+      if (bin === null) continue;
+      const entry = listed.get(keyOf(cell, bin)) ?? { sum: 0, subs: new Set<number>() };
+      const missing = n - entry.sum;
+      if (missing <= 0) continue;
+      const open = Array.from({ length: file.subBins }, (_, s) => s).filter((s) => !entry.subs.has(s));
+      if (open.length === 0) continue;
+      const weights = subBinMass(column, Number(bin), file.subBins, open);
+      for (const [k, add] of spread(missing, weights).entries()) {
+        if (add > 0) cells.push([cell.map((c, i) => (i === at ? `${bin}.${open[k]}` : c)), add]);
+      }
+    }
+    return { ...t, cells };
+  });
+}
+
+/** The real mass of the given sub-bins of a main bin, from the quantile grid; 1 each when it gives none. */
+function subBinMass(
+  column: SummaryFile["columns"][number],
+  bin: number,
+  subBins: number,
+  subs: number[],
+): number[] {
+  const grid = column.grid ?? [];
+  const edges = column.edges ?? [];
+  const lo = bin === 0 ? (grid[0] ?? 0) : (edges[bin - 1] ?? 0);
+  const hi = bin === edges.length ? (grid[grid.length - 1] ?? 0) : (edges[bin] ?? 0);
+  const width = (hi - lo) / subBins;
+  const mass = subs.map((s) =>
+    hi > lo ? Math.max(0, cdf(grid, lo + width * (s + 1)) - cdf(grid, lo + width * s)) : 0,
+  );
+  return mass.some((m) => m > 0) ? mass : subs.map(() => 1);
+}
+
+/** `total` split in whole numbers in proportion to `weights` (largest remainder, ties to the first). */
+export function spread(total: number, weights: number[]): number[] {
+  const sum = weights.reduce((a, w) => a + w, 0);
+  const exact = weights.map((w) => (sum > 0 ? (total * w) / sum : total / weights.length));
+  const out = exact.map((x) => Math.floor(x));
+  let left = total - out.reduce((a, x) => a + x, 0);
+  const order = exact.map((x, i) => ({ i, r: x - Math.floor(x) })).sort((a, b) => b.r - a.r || a.i - b.i);
+  for (const { i } of order) {
+    if (left <= 0) break;
+    out[i] = (out[i] ?? 0) + 1;
+    left--;
+  }
+  return out;
 }
 
 function compare(a: string | null, b: string | null): number {

@@ -1,0 +1,241 @@
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Db } from "../src/db/connection.ts";
+import { privateGrid } from "../src/summarize.ts";
+import { refillFine, SummaryFile, spread, tableSpecs } from "../src/summary-file.ts";
+import { cli, fixture, tempDir } from "./helpers.ts";
+
+// A 300-row table with one planted row: the only "Zanzibar-Planted" city and an income of 987654.32, far
+// above the others. Each CLI call costs about a second, so the calls are few and share their files.
+const PEOPLE = fixture("summary-people.csv");
+const RUN = ["--rows", "300", "--iterations", "10", "--seed", "3", "--quiet"];
+
+let tmp: ReturnType<typeof tempDir>;
+const path = (name: string) => join(tmp.dir, name);
+let summaryText = "";
+beforeAll(async () => {
+  tmp = tempDir();
+  copyFileSync(PEOPLE, path("people.csv"));
+  const r = await cli(["summarize", path("people.csv"), "--out", path("summary.json")]);
+  expect(r.code).toBe(0);
+  summaryText = readFileSync(path("summary.json"), "utf8");
+  // From here on the rows are gone: synth --from-summary must not need them.
+  rmSync(path("people.csv"));
+}, 60_000);
+afterAll(() => tmp?.cleanup());
+
+describe("synthor summarize --out", () => {
+  it("writes a versioned summary file that the schema accepts", () => {
+    const file = SummaryFile.parse(JSON.parse(summaryText));
+    expect(file.format).toBe("synthor-summary");
+    expect(file.version).toBe(1);
+    expect(file.minCell).toBe(5);
+    expect(file.rows).toBe(300);
+    expect(file.columns.map((c) => `${c.name}:${c.kind}`)).toEqual([
+      "id:identifier",
+      "age:numeric",
+      "city:categorical",
+      "plan:categorical",
+      "income:numeric",
+      "signup:datetime",
+    ]);
+    // Every column, every pair of the 5 modelled ones, numeric ones also at sub-bin level.
+    const coarse = (cols: string[]) =>
+      file.tables.some((t) => t.fine === null && t.columns.join() === cols.join());
+    expect(coarse(["city"])).toBe(true);
+    expect(coarse(["age", "plan"])).toBe(true);
+    expect(file.tables.some((t) => t.fine === "income" && t.columns.join() === "income")).toBe(true);
+    expect(file.tables.every((t) => t.cells.every(([, n]) => n >= 5))).toBe(true);
+    expect(file.tables.reduce((a, t) => a + t.suppressed.cells, 0)).toBeGreaterThan(0);
+  });
+
+  it("leaves out a value only one row holds, in every table and in the profiles", () => {
+    expect(summaryText).not.toContain("Zanzibar");
+    expect(summaryText).not.toContain("987654");
+    const file = SummaryFile.parse(JSON.parse(summaryText));
+    const income = file.columns.find((c) => c.name === "income");
+    expect(income?.max).toBeNull();
+    expect(Math.max(...(income?.grid ?? []))).toBeLessThan(900_000);
+  });
+
+  it("keeps them with --min-cell 0, which turns suppression off", async () => {
+    const r = await cli(["summarize", PEOPLE, "--min-cell", "0", "--json"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("Zanzibar-Planted");
+    expect(r.stdout).toContain("987654.32");
+  });
+});
+
+describe("synthor synth --from-summary", () => {
+  it("synthesizes with the real file deleted, the same table for the same seed", async () => {
+    const [a, b] = await Promise.all([
+      cli(["synth", "--from-summary", path("summary.json"), ...RUN, "--out", path("a.csv")]),
+      cli(["synth", "--from-summary", path("summary.json"), ...RUN, "--out", path("b.csv")]),
+    ]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    const csv = readFileSync(path("a.csv"), "utf8");
+    expect(csv).toBe(readFileSync(path("b.csv"), "utf8"));
+    const lines = csv.trimEnd().split("\n");
+    expect(lines[0]).toBe("id,age,city,plan,income,signup");
+    expect(lines).toHaveLength(301);
+    expect(csv).not.toContain("Zanzibar");
+    // Dates come back as dates, ids as fresh keys.
+    expect(lines[1]).toMatch(/^\d+,\d+,\w+,\w+,[\d.]+,2023-\d\d-\d\d$/);
+  }, 60_000);
+
+  it("records the summary file's path and hash, and refuses to resume with a changed file", async () => {
+    const db = path("run.duckdb");
+    const first = await cli(["synth", "--from-summary", path("summary.json"), ...RUN, "--db", db]);
+    expect(first.code, first.stderr).toBe(0);
+    const config = await cli(["query", "--db", db, "select config from synthor_runs", "--format", "csv"]);
+    expect(config.stdout).toContain('""kind"":""summary""');
+    expect(config.stdout).toContain(path("summary.json"));
+    expect(config.stdout).toMatch(/""sha256"":""[0-9a-f]{64}""/);
+    // As a run stopped by Ctrl-C leaves it.
+    const handle = await Db.open(db);
+    try {
+      await handle.exec("update synthor_runs set status = 'interrupted'");
+    } finally {
+      handle.close();
+    }
+    writeFileSync(path("changed.json"), `${summaryText} `);
+    copyFileSync(path("changed.json"), path("summary.json"));
+    const resumed = await cli([
+      "synth",
+      "--from-summary",
+      path("summary.json"),
+      ...RUN,
+      "--db",
+      db,
+      "--resume",
+    ]);
+    expect(resumed.code).not.toBe(0);
+    expect(resumed.stderr).toContain(
+      "error: the options differ from those of the interrupted run: source: was",
+    );
+    writeFileSync(path("summary.json"), summaryText);
+  }, 60_000);
+
+  it("refuses a real table given beside it, with the flags it clashes with", async () => {
+    const r = await cli([
+      "synth",
+      PEOPLE,
+      "--from-summary",
+      "s.json",
+      "--sql",
+      "select 1",
+      "--bins",
+      "4",
+      "--quiet",
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `error: --from-summary synthesizes without the real rows, so it does not go with a real table (${PEOPLE}), --sql, --bins\n` +
+        "  hint: drop them: the summary file fixes the columns, their kinds and bins (to change those, run synthor summarize again)\n",
+    );
+  });
+
+  it("says what is wrong with a file that is not a summary", async () => {
+    writeFileSync(path("other.json"), '{"columns": []}');
+    writeFileSync(path("newer.json"), '{"format": "synthor-summary", "version": 2}');
+    const [missing, other, newer] = await Promise.all([
+      cli(["synth", "--from-summary", path("missing.json"), "--quiet"]),
+      cli(["synth", "--from-summary", path("other.json"), "--quiet"]),
+      cli(["synth", "--from-summary", path("newer.json"), "--quiet"]),
+    ]);
+    expect(missing.stderr).toBe(
+      `error: summary file not found: ${path("missing.json")}\n  hint: write one with: synthor summarize real.csv --out summary.json\n`,
+    );
+    expect(other.stderr).toBe(
+      `error: ${path("other.json")} is not a summary file (its "format" is not "synthor-summary")\n  hint: write one with: synthor summarize real.csv --out summary.json\n`,
+    );
+    expect(newer.stderr).toBe(
+      `error: ${path("newer.json")} is a summary file of version 2; this synthor reads version 1\n  hint: summarize the real table again with this synthor, or use the synthor that wrote it\n`,
+    );
+  });
+});
+
+describe("summary file helpers", () => {
+  it("privateGrid pulls in ends fewer than k rows hold and thins a grid finer than k rows", () => {
+    expect(privateGrid([1, 2, 3, 4, 100], 41, 5)).toEqual([2, 2, 3, 4, 4]);
+    // 5 rows hold the minimum 0: it stays.
+    expect(privateGrid([0, 0, 3, 4, 100], 9, 2)).toEqual([0, 0, 3, 4, 4]);
+    // 11 values, 10 intervals, k = 5: two intervals of 5 rows each.
+    expect(privateGrid([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 11, 5)).toEqual([5, 5, 5]);
+    expect(privateGrid([1, 2, 3], 3, 1)).toEqual([1, 2, 3]);
+  });
+
+  it("spread splits whole rows by weight, the remainder to the largest fractions", () => {
+    expect(spread(5, [1, 1, 2])).toEqual([1, 1, 3]);
+    expect(spread(3, [0, 0])).toEqual([2, 1]);
+    expect(spread(7, [0.5, 0.25, 0.25])).toEqual([3, 2, 2]);
+  });
+
+  it("refillFine puts a fine table's left-out rows back into its unlisted sub-bins", () => {
+    const tables = refillFine({
+      subBins: 4,
+      columns: [
+        {
+          name: "x",
+          index: 0,
+          sqlType: "DOUBLE",
+          kind: "numeric",
+          reason: "",
+          integral: false,
+          rows: 20,
+          nulls: 0,
+          nullShare: 0,
+          distinct: 20,
+          min: null,
+          max: null,
+          edges: [],
+          grid: [0, 1, 2, 3, 4],
+        },
+      ],
+      tables: [
+        { columns: ["x"], fine: null, suppressed: { cells: 0, rows: 0 }, cells: [[["0"], 20]] },
+        {
+          columns: ["x"],
+          fine: "x",
+          suppressed: { cells: 2, rows: 6 },
+          cells: [
+            [["0.0"], 7],
+            [["0.1"], 7],
+          ],
+        },
+      ],
+    });
+    // 6 rows missing, spread evenly (the grid is uniform) over sub-bins 2 and 3.
+    expect(tables[1]?.cells).toEqual([
+      [["0.0"], 7],
+      [["0.1"], 7],
+      [["0.2"], 3],
+      [["0.3"], 3],
+    ]);
+  });
+
+  it("tableSpecs keeps every column, every pair and each column with pairs of its strongest partners", () => {
+    const columns = ["a", "b", "c", "d"].map((name) => ({ name, kind: "categorical" as const }));
+    const mi = (a: string, b: string, m: number) => ({ a, b, cramersV: m, mutualInformation: m });
+    const specs = tableSpecs(
+      columns,
+      [
+        mi("a", "b", 0.3),
+        mi("a", "c", 0.2),
+        mi("a", "d", 0.001),
+        mi("b", "c", 0.1),
+        mi("b", "d", 0),
+        mi("c", "d", 0),
+      ],
+      [],
+      2,
+    );
+    const names = specs.map((s) => s.columns.join(""));
+    expect(names.filter((n) => n.length === 1)).toEqual(["a", "b", "c", "d"]);
+    expect(names.filter((n) => n.length === 2)).toHaveLength(6);
+    // a's partners: b, c (d is independent); b's: a, c; c's: a, b. One 3-way table, abc.
+    expect(names.filter((n) => n.length === 3)).toEqual(["abc"]);
+  });
+});
