@@ -32,11 +32,11 @@ export interface RealSide {
    */
   countUnits(units: Unit[], target: string, options?: { fine?: boolean; prefix?: string }): Promise<void>;
   /**
-   * The real contingency table of `columns` (in table order), with `fine` (the child being completed) at
-   * sub-bin level. Other numeric columns may come as "bin.sub" too (from rows) or as "bin" (from a
-   * summary): readers match them on the main bin.
+   * The real contingency table of `columns` (in table order) for completing `child` from the others, with
+   * `fine` (the child, when its sub-bin is chosen) at sub-bin level. Other numeric columns may come as
+   * "bin.sub" too (from rows) or as "bin" (from a summary): readers match them on the main bin.
    */
-  contingency(columns: string[], fine: string | null): Promise<CountRow[]>;
+  contingency(columns: string[], fine: string | null, child: string): Promise<CountRow[]>;
   /** Cramér's V and mutual information of every pair of the columns. */
   pairs(columns: ColumnProfile[], seed: number): Promise<PairAssociation[]>;
 }
@@ -65,18 +65,30 @@ export function rowsSide(db: Db): RealSide {
   };
 }
 
+/** A stored count table: its columns in table order, the one at sub-bin level, its cells. */
+export interface StoredTable {
+  columns: string[];
+  fine: string | null;
+  suppressed: { cells: number; rows: number };
+  cells: [Code[], number][];
+}
+
 /**
- * The real side read from a summary file's count tables, loaded into synthor_summary_counts
- * (cols, fine, cell, n). Tables the file does not hold are not there: `has` says which are.
+ * The real side read from a summary file's count tables, also loaded into synthor_summary_counts
+ * (cols, fine, cell, n) for counting units in bulk. Tables the file does not hold are not there: `has`
+ * says which are. Cells under `minCell` rows were left out; a conditional table gets their rows back as
+ * aggregates allow (see refillConditional).
  */
 export function summarySide(
   db: Db,
-  stored: { columns: string[]; fine: string | null }[],
+  stored: StoredTable[],
   numeric: Set<string>,
   associations: PairAssociation[],
+  minCell: number,
 ): RealSide {
   const key = (columns: string[], fine: string | null) => JSON.stringify([columns, fine]);
-  const keys = new Set(stored.map((t) => key(t.columns, t.fine)));
+  const tables = new Map(stored.map((t) => [key(t.columns, t.fine), t]));
+  const keys = new Set(tables.keys());
   const fineOf = (u: Unit) => u.columns.find((c) => numeric.has(c)) ?? null;
   return {
     kind: "summary",
@@ -94,16 +106,104 @@ export function summarySide(
         { wanted: JSON.stringify(wanted) },
       );
     },
-    contingency: (columns, fine) =>
-      db.all<{ cell: Code[]; n: number }>(
-        `select cell, n from synthor_summary_counts
-         where cols = $columns and fine is not distinct from $fine order by cell`,
-        { columns: varcharList(columns), fine },
-        "read a stored contingency table",
-      ),
+    contingency: async (columns, fine, child) => {
+      const table = tables.get(key(columns, fine));
+      if (!table) return [];
+      const rows = table.cells.map(([cell, n]) => ({ cell, n }));
+      // Fine tables got their left-out rows back when loaded (refillFine), per main bin.
+      if (fine !== null || table.suppressed.cells === 0 || columns.length < 2) return rows;
+      const parents = columns.filter((c) => c !== child);
+      const context = tables.get(key(parents, null));
+      const values = tables.get(key([child], null));
+      if (!context || !values) return rows;
+      return refillConditional(rows, columns.indexOf(child), context.cells, values.cells, minCell);
+    },
     pairs: async (columns) => {
       const names = new Set(columns.map((c) => c.name));
       return associations.filter((p) => names.has(p.a) && names.has(p.b)).map((p) => ({ ...p }));
     },
   };
+}
+
+/**
+ * A conditional table (child given parents) with the rows of its left-out cells put back: the parents'
+ * own table gives each context's rows, those the listed cells lack belong to child values not listed,
+ * each fewer than `minCell`; they are spread over those values in proportion to the child's real
+ * frequencies, at most minCell - 1 each, in whole numbers. Without them a rare value could never be
+ * completed in a context where it is rare, and the marginals would drift.
+ */
+export function refillConditional(
+  rows: CountRow[],
+  childAt: number,
+  contexts: [Code[], number][],
+  childValues: [Code[], number][],
+  minCell: number,
+): CountRow[] {
+  const parentKey = (cell: Code[]) => JSON.stringify(cell.filter((_, i) => i !== childAt));
+  const listed = new Map<string, { sum: number; values: Set<Code> }>();
+  for (const r of rows) {
+    const k = parentKey(r.cell);
+    const entry = listed.get(k) ?? { sum: 0, values: new Set<Code>() };
+    entry.sum += r.n;
+    entry.values.add(r.cell[childAt] ?? null);
+    listed.set(k, entry);
+  }
+  const out = [...rows];
+  for (const [parentCell, n] of contexts) {
+    const entry = listed.get(JSON.stringify(parentCell)) ?? { sum: 0, values: new Set<Code>() };
+    const missing = n - entry.sum;
+    if (missing <= 0) continue;
+    const open = childValues.filter(([cell]) => !entry.values.has(cell[0] ?? null));
+    const adds = spreadCapped(
+      missing,
+      open.map(([, m]) => m),
+      Math.max(1, minCell - 1),
+    );
+    for (const [k, add] of adds.entries()) {
+      if (add <= 0) continue;
+      const cell = [...parentCell];
+      cell.splice(childAt, 0, (open[k] as [Code[], number])[0][0] ?? null);
+      out.push({ cell, n: add });
+    }
+  }
+  return out;
+}
+
+/** `total` split in whole numbers by weight (largest remainder), no share above `cap`; what cannot fit is dropped. */
+export function spreadCapped(total: number, weights: number[], cap: number): number[] {
+  const out = weights.map(() => 0);
+  let left = total;
+  let open = weights.map((_, i) => i);
+  while (left > 0 && open.length > 0) {
+    const share = spread(
+      left,
+      open.map((i) => weights[i] ?? 0),
+    );
+    const next: number[] = [];
+    left = 0;
+    for (const [k, i] of open.entries()) {
+      const room = cap - (out[i] ?? 0);
+      const add = Math.min(room, share[k] ?? 0);
+      out[i] = (out[i] ?? 0) + add;
+      left += (share[k] ?? 0) - add;
+      if ((out[i] ?? 0) < cap) next.push(i);
+    }
+    open = next;
+  }
+  return out;
+}
+
+/** `total` split in whole numbers in proportion to `weights` (largest remainder, ties to the first). */
+export function spread(total: number, weights: number[]): number[] {
+  const sum = weights.reduce((a, w) => a + w, 0);
+  const exact = weights.map((w) => (sum > 0 ? (total * w) / sum : total / weights.length));
+  const out = exact.map((x) => Math.floor(x));
+  let left = total - out.reduce((a, x) => a + x, 0);
+  const order = exact.map((x, i) => ({ i, r: x - Math.floor(x) })).sort((a, b) => b.r - a.r || a.i - b.i);
+  for (const { i } of order) {
+    if (left <= 0) break;
+    out[i] = (out[i] ?? 0) + 1;
+    left--;
+  }
+  return out;
 }

@@ -8,7 +8,7 @@ import { codesSelect } from "./encode.ts";
 import { SynthorError } from "./errors.ts";
 import { groupsFromPairs, measurePairs, type PairAssociation } from "./groups.ts";
 import { type ColumnProfile, modelledKinds } from "./profile.ts";
-import { summarySide } from "./real.ts";
+import { spreadCapped, summarySide } from "./real.ts";
 import { cdf } from "./sample.ts";
 import type { SourceInfo } from "./source.ts";
 import {
@@ -418,7 +418,7 @@ export async function loadSummary(
     );
   }
   const numeric = new Set(modelled.filter((c) => c.kind !== "categorical").map((c) => c.name));
-  const real = summarySide(db, file.tables, numeric, file.associations);
+  const real = summarySide(db, tables, numeric, file.associations, file.minCell);
   const table = (cols: string[], fine: string | null) =>
     tables.find((t) => t.fine === fine && JSON.stringify(t.columns) === JSON.stringify(cols))?.cells ?? [];
 
@@ -527,10 +527,12 @@ export async function loadSummary(
  * table's cells of one main bin (with the other columns' codes) add up to the same table's coarse cell, so
  * the rows missing from them are known; they are spread over the sub-bins not listed, in proportion to the
  * real distribution inside the bin that the quantile grid gives (evenly if it gives none), in whole
- * numbers (largest remainder, ties to the lower sub-bin). Without this the planner would never propose a
+ * numbers (largest remainder, ties to the lower sub-bin), at most minCell - 1 each (as left out). Without this the planner would never propose a
  * sparse sub-bin, and the synthetic table would lose the real table's tails.
  */
-export function refillFine(file: Pick<SummaryFile, "tables" | "columns" | "subBins">): SummaryTable[] {
+export function refillFine(
+  file: Pick<SummaryFile, "tables" | "columns" | "subBins" | "minCell">,
+): SummaryTable[] {
   const byKey = new Map(file.tables.map((t) => [JSON.stringify([t.columns, t.fine]), t]));
   return file.tables.map((t) => {
     if (t.fine === null || t.suppressed.cells === 0) return t;
@@ -561,7 +563,7 @@ export function refillFine(file: Pick<SummaryFile, "tables" | "columns" | "subBi
       const open = Array.from({ length: file.subBins }, (_, s) => s).filter((s) => !entry.subs.has(s));
       if (open.length === 0) continue;
       const weights = subBinMass(column, Number(bin), file.subBins, open);
-      for (const [k, add] of spread(missing, weights).entries()) {
+      for (const [k, add] of spreadCapped(missing, weights, Math.max(1, file.minCell - 1)).entries()) {
         if (add > 0) cells.push([cell.map((c, i) => (i === at ? `${bin}.${open[k]}` : c)), add]);
       }
     }
@@ -585,21 +587,6 @@ function subBinMass(
     hi > lo ? Math.max(0, cdf(grid, lo + width * (s + 1)) - cdf(grid, lo + width * s)) : 0,
   );
   return mass.some((m) => m > 0) ? mass : subs.map(() => 1);
-}
-
-/** `total` split in whole numbers in proportion to `weights` (largest remainder, ties to the first). */
-export function spread(total: number, weights: number[]): number[] {
-  const sum = weights.reduce((a, w) => a + w, 0);
-  const exact = weights.map((w) => (sum > 0 ? (total * w) / sum : total / weights.length));
-  const out = exact.map((x) => Math.floor(x));
-  let left = total - out.reduce((a, x) => a + x, 0);
-  const order = exact.map((x, i) => ({ i, r: x - Math.floor(x) })).sort((a, b) => b.r - a.r || a.i - b.i);
-  for (const { i } of order) {
-    if (left <= 0) break;
-    out[i] = (out[i] ?? 0) + 1;
-    left--;
-  }
-  return out;
 }
 
 function compare(a: string | null, b: string | null): number {

@@ -2,8 +2,9 @@ import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Db } from "../src/db/connection.ts";
+import { refillConditional, spread, spreadCapped } from "../src/real.ts";
 import { privateGrid } from "../src/summarize.ts";
-import { refillFine, SummaryFile, spread, tableSpecs } from "../src/summary-file.ts";
+import { refillFine, SummaryFile, tableSpecs } from "../src/summary-file.ts";
 import { cli, fixture, tempDir } from "./helpers.ts";
 
 // A 300-row table with one planted row: the only "Zanzibar-Planted" city and an income of 987654.32, far
@@ -173,9 +174,44 @@ describe("summary file helpers", () => {
     expect(spread(7, [0.5, 0.25, 0.25])).toEqual([3, 2, 2]);
   });
 
+  it("spreadCapped gives no share above the cap, and drops what cannot fit", () => {
+    expect(spreadCapped(10, [8, 1, 1], 4)).toEqual([4, 3, 3]);
+    expect(spreadCapped(20, [1, 1], 4)).toEqual([4, 4]);
+  });
+
+  it("refillConditional gives each context its left-out rows back, on child values not listed", () => {
+    const rows = refillConditional(
+      [
+        { cell: ["a", "x"], n: 10 },
+        { cell: ["a", "y"], n: 6 },
+      ],
+      1,
+      [
+        [["a"], 20],
+        [["b"], 3],
+      ],
+      [
+        [["x"], 50],
+        [["y"], 30],
+        [["z"], 20],
+        [["w"], 10],
+      ],
+      5,
+    );
+    // Context a lacks 4 rows: z and w, 2:1. Context b (3 rows, all left out): by the child's frequencies.
+    expect(rows.slice(2)).toEqual([
+      { cell: ["a", "z"], n: 3 },
+      { cell: ["a", "w"], n: 1 },
+      { cell: ["b", "x"], n: 1 },
+      { cell: ["b", "y"], n: 1 },
+      { cell: ["b", "z"], n: 1 },
+    ]);
+  });
+
   it("refillFine puts a fine table's left-out rows back into its unlisted sub-bins", () => {
     const tables = refillFine({
       subBins: 4,
+      minCell: 5,
       columns: [
         {
           name: "x",

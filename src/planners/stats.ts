@@ -327,6 +327,7 @@ export class StatsPlanner implements Planner {
     const rows = await this.summary.real.contingency(
       columns,
       view === "synthor_real_fine_codes" ? child : null,
+      child,
     );
     const childAt = columns.indexOf(child);
     const parentAt = parents.map((p) => columns.indexOf(p));
