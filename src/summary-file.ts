@@ -117,6 +117,8 @@ export async function buildSummaryFile(
     subBins: options.subBins ?? 8,
     minCell,
     materialize: true,
+    // Counted in synthor_real_counts too, for `summarize --db`.
+    groups: options.groups ?? [],
   });
   const columns = summary.columns;
   // The seed synth uses by default: a table of at most 200,000 rows is measured whole whatever it is.
