@@ -8,7 +8,7 @@ import { codesSelect } from "./encode.ts";
 import { SynthorError } from "./errors.ts";
 import { groupsFromPairs, measurePairs, type PairAssociation } from "./groups.ts";
 import { type ColumnProfile, modelledKinds } from "./profile.ts";
-import { spreadCapped, summarySide } from "./real.ts";
+import { refillConditional, spreadCapped, summarySide } from "./real.ts";
 import { cdf } from "./sample.ts";
 import type { SourceInfo } from "./source.ts";
 import {
@@ -407,7 +407,7 @@ export async function loadSummary(
      create or replace table synthor_summary_counts (cols varchar[], fine varchar, cell varchar[], n bigint);`,
     "create tables for the summary file",
   );
-  const tables = refillFine(file);
+  const tables = refillFine({ ...file, tables: refillJoint(file.tables, file.minCell) });
   const rows = tables.flatMap((t) =>
     t.cells.map(([cell, n]) => ({ cols: t.columns, fine: t.fine, cell, n })),
   );
@@ -522,6 +522,43 @@ export async function loadSummary(
       real,
     },
   };
+}
+
+/**
+ * The coarse tables of 2 to 4 columns with the rows of their left-out cells put back (refillConditional,
+ * completing the last column from the others), smaller tables first so a 3-way table's contexts are
+ * whole. The loop's deficits then see a rare combination as rare, not as absent: without this the planner
+ * would never complete one (a cell with no real share is full), and the marginals would drift.
+ */
+export function refillJoint(tables: SummaryTable[], minCell: number): SummaryTable[] {
+  if (minCell <= 1) return tables;
+  const key = (columns: string[]) => JSON.stringify(columns);
+  const done = new Map<string, SummaryTable>();
+  for (const t of tables) if (t.fine === null && t.columns.length === 1) done.set(key(t.columns), t);
+  const order = [...tables.entries()].sort(
+    (a, b) => a[1].columns.length - b[1].columns.length || a[0] - b[0],
+  );
+  const out = [...tables];
+  for (const [i, t] of order) {
+    if (t.fine !== null || t.columns.length < 2) continue;
+    const child = t.columns[t.columns.length - 1] as string;
+    const context = done.get(key(t.columns.slice(0, -1)));
+    const values = done.get(key([child]));
+    let filled = t;
+    if (t.suppressed.cells > 0 && context && values) {
+      const rows = refillConditional(
+        t.cells.map(([cell, n]) => ({ cell, n })),
+        t.columns.length - 1,
+        context.cells,
+        values.cells,
+        minCell,
+      );
+      filled = { ...t, cells: rows.map((r) => [r.cell, r.n] as [(string | null)[], number]) };
+    }
+    done.set(key(t.columns), filled);
+    out[i] = filled;
+  }
+  return out;
 }
 
 /**

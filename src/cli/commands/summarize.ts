@@ -42,7 +42,10 @@ export function summarizeCommand(): Command {
       (v, p: string[] = []) => [...p, v],
     )
     .addOption(
-      new Option("--groups <n>", "without --group: how many groups to infer from pairwise association")
+      new Option(
+        "--groups <n>",
+        "without --group: how many inferred groups to show (the summary file keeps them all)",
+      )
         .argParser(positiveInt("--groups"))
         .default(3),
     )
