@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Db } from "../src/db/connection.ts";
 import { refillConditional, spread, spreadCapped } from "../src/real.ts";
 import { privateGrid } from "../src/summarize.ts";
-import { refillFine, SummaryFile, tableSpecs } from "../src/summary-file.ts";
+import { refillFine, refillJoint, SummaryFile, tableSpecs } from "../src/summary-file.ts";
 import { cli, fixture, tempDir } from "./helpers.ts";
 
 // A 300-row table with one planted row: the only "Zanzibar-Planted" city and an income of 987654.32, far
@@ -205,6 +205,42 @@ describe("summary file helpers", () => {
       { cell: ["b", "x"], n: 1 },
       { cell: ["b", "y"], n: 1 },
       { cell: ["b", "z"], n: 1 },
+    ]);
+  });
+
+  it("refillJoint completes a pair table's last column where its cells were left out", () => {
+    const marginal = (name: string, cells: [string, number][]) => ({
+      columns: [name],
+      fine: null,
+      suppressed: { cells: 0, rows: 0 },
+      cells: cells.map(([v, n]) => [[v], n] as [string[], number]),
+    });
+    const [, , pair] = refillJoint(
+      [
+        marginal("a", [
+          ["p", 12],
+          ["q", 8],
+        ]),
+        marginal("b", [
+          ["x", 14],
+          ["y", 6],
+        ]),
+        {
+          columns: ["a", "b"],
+          fine: null,
+          // The real cells: p x 10, p y 2, q x 4, q y 4; only the first has 5 rows or more.
+          suppressed: { cells: 3, rows: 10 },
+          cells: [[["p", "x"], 10]],
+        },
+      ],
+      5,
+    );
+    // p lacks 2 rows, q all 8: each y gets at most 4 (fewer than 5 real rows), x in q too.
+    expect(pair?.cells).toEqual([
+      [["p", "x"], 10],
+      [["p", "y"], 2],
+      [["q", "x"], 4],
+      [["q", "y"], 4],
     ]);
   });
 
