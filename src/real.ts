@@ -27,6 +27,12 @@ export interface RealSide {
    */
   has(columns: string[], fine: string | null): boolean;
   /**
+   * Whether the planner should complete a column from the others in `columns` (table order) jointly: the
+   * table is there and, from a summary file, a 3-way table lost at most MAX_CONDITIONAL_LOSS of its rows
+   * to suppression (refilled rows are guesses; one parent read exactly does better than two guessed).
+   */
+  hasConditional(columns: string[]): boolean;
+  /**
    * Appends the real counts of `units` to `target` (unit, cell, n); a unit's id is `prefix` and its
    * columns as JSON. `fine` counts each unit's numeric column at sub-bin level (fine units have one).
    */
@@ -47,6 +53,7 @@ export function rowsSide(db: Db): RealSide {
   return {
     kind: "rows",
     has: () => true,
+    hasConditional: () => true,
     countUnits: (units, target, options = {}) =>
       countUnits(
         db,
@@ -64,6 +71,12 @@ export function rowsSide(db: Db): RealSide {
     pairs: (columns, seed) => measurePairs(db, columns, { seed }),
   };
 }
+
+/**
+ * A 3-way table that lost more than this share of its rows to suppression is not used for two-parent
+ * conditionals. Measured on Adult and the e-commerce example with min-cell 5 (docs/summary-format.md).
+ */
+export const MAX_CONDITIONAL_LOSS = 0.01;
 
 /** A stored count table: its columns in table order, the one at sub-bin level, its cells. */
 export interface StoredTable {
@@ -93,6 +106,12 @@ export function summarySide(
   return {
     kind: "summary",
     has: (columns, fine) => keys.has(key(columns, fine)),
+    hasConditional: (columns) => {
+      const t = tables.get(key(columns, null));
+      if (!t) return false;
+      const total = t.cells.reduce((a, [, n]) => a + n, 0);
+      return columns.length < 3 || t.suppressed.rows <= MAX_CONDITIONAL_LOSS * total;
+    },
     async countUnits(units, target, options = {}) {
       if (units.length === 0) return;
       const wanted = units.map((u) => ({ id: u.id, cols: u.columns, fine: options.fine ? fineOf(u) : null }));

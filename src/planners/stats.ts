@@ -260,8 +260,8 @@ export class StatsPlanner implements Planner {
 
   /**
    * Up to maxParents of the given columns that `column` depends on most (mutual information), skipping a
-   * parent whose table with the others the real side does not hold (a summary file keeps the 3-way tables
-   * of each column's strongest partners only).
+   * parent whose table with the others the real side cannot give well (a summary file keeps the 3-way
+   * tables of each column's strongest partners only, some with many small cells left out).
    */
   private parentsAmong(column: string, candidates: string[]): string[] {
     const ranked = candidates
@@ -272,7 +272,7 @@ export class StatsPlanner implements Planner {
     for (const p of ranked) {
       if (parents.length >= this.options.maxParents) break;
       const columns = [...parents, p, column].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
-      if (this.summary.real.has(columns, null)) parents.push(p);
+      if (this.summary.real.hasConditional(columns)) parents.push(p);
     }
     return parents;
   }
