@@ -386,6 +386,16 @@ export async function loadSummary(
   });
   const modelled = file.columns.filter((c) => modelledKinds.includes(c.kind));
   const names = new Set(file.columns.map((c) => c.name));
+  const reserved = file.columns.filter((c) => c.name.startsWith("__synthor_")).map((c) => c.name);
+  if (reserved.length > 0 || names.size !== file.columns.length) {
+    throw new SynthorError(
+      "SOURCE_UNREADABLE",
+      reserved.length > 0
+        ? `the summary file names a column "${reserved[0]}", a name synthor reserves`
+        : "the summary file names a column twice",
+      "write it again with: synthor summarize real.csv --out summary.json (rename the column in --sql)",
+    );
+  }
   const problems = file.tables
     .flatMap((t) => [...t.columns, ...(t.fine ? [t.fine] : [])])
     .filter((c) => !names.has(c));

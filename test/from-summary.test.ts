@@ -119,6 +119,27 @@ describe("synthor synth --from-summary", () => {
     writeFileSync(path("summary.json"), summaryText);
   }, 60_000);
 
+  it("works with column names that would break unquoted SQL", async () => {
+    const nasty = 'a"; drop table x; --';
+    const sql = `select range % 3 as "${nasty.replaceAll('"', '""')}", (range * 7) % 50 + 0.5 as b from range(200)`;
+    const made = await cli(["summarize", "--sql", sql, "--out", path("nasty.json")]);
+    expect(made.code, made.stderr).toBe(0);
+    const r = await cli([
+      "synth",
+      "--from-summary",
+      path("nasty.json"),
+      "--iterations",
+      "5",
+      "--quiet",
+      "--out",
+      path("nasty.csv"),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = readFileSync(path("nasty.csv"), "utf8").trimEnd().split("\n");
+    expect(lines[0]).toBe('"a""; drop table x; --",b');
+    expect(lines).toHaveLength(201);
+  }, 60_000);
+
   it("refuses a real table given beside it, with the flags it clashes with", async () => {
     const r = await cli([
       "synth",
@@ -141,11 +162,17 @@ describe("synthor synth --from-summary", () => {
   it("says what is wrong with a file that is not a summary", async () => {
     writeFileSync(path("other.json"), '{"columns": []}');
     writeFileSync(path("newer.json"), '{"format": "synthor-summary", "version": 2}');
-    const [missing, other, newer] = await Promise.all([
+    writeFileSync(path("reserved.json"), summaryText.replace('"name": "age"', '"name": "__synthor_age"'));
+    const [missing, other, newer, reserved] = await Promise.all([
       cli(["synth", "--from-summary", path("missing.json"), "--quiet"]),
       cli(["synth", "--from-summary", path("other.json"), "--quiet"]),
       cli(["synth", "--from-summary", path("newer.json"), "--quiet"]),
+      cli(["synth", "--from-summary", path("reserved.json"), "--quiet"]),
     ]);
+    expect(reserved.stderr).toBe(
+      'error: the summary file names a column "__synthor_age", a name synthor reserves\n' +
+        "  hint: write it again with: synthor summarize real.csv --out summary.json (rename the column in --sql)\n",
+    );
     expect(missing.stderr).toBe(
       `error: summary file not found: ${path("missing.json")}\n  hint: write one with: synthor summarize real.csv --out summary.json\n`,
     );
