@@ -140,6 +140,27 @@ describe("synthor synth --from-summary", () => {
     expect(lines).toHaveLength(201);
   }, 60_000);
 
+  it("resumes an interrupted run to the same table as an uninterrupted one", async () => {
+    const db = path("resume.duckdb");
+    const args = ["synth", "--from-summary", path("summary.json"), ...RUN, "--db", db];
+    const whole = await cli([...args, "--out", path("whole.csv")]);
+    expect(whole.code, whole.stderr).toBe(0);
+    // As if stopped after iteration 5.
+    const handle = await Db.open(db);
+    try {
+      await handle.exec(
+        `update synthor_runs set status = 'interrupted';
+         delete from synthor_iterations where iteration > 5;
+         delete from synthor_synth_model where __synthor_iteration > 5`,
+      );
+    } finally {
+      handle.close();
+    }
+    const resumed = await cli([...args, "--out", path("resumed.csv"), "--resume"]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(readFileSync(path("resumed.csv"), "utf8")).toBe(readFileSync(path("whole.csv"), "utf8"));
+  }, 60_000);
+
   it("refuses a real table given beside it, with the flags it clashes with", async () => {
     const r = await cli([
       "synth",
