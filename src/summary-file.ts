@@ -5,7 +5,7 @@ import { z } from "zod";
 import type { Db } from "./db/connection.ts";
 import { doubleList } from "./db/connection.ts";
 import { codesSelect } from "./encode.ts";
-import { SynthorError } from "./errors.ts";
+import { SynthorError, throwIfProblems } from "./errors.ts";
 import { groupsFromPairs, measurePairs, type PairAssociation } from "./groups.ts";
 import { type ColumnProfile, modelledKinds } from "./profile.ts";
 import { refillConditional, spreadCapped, summarySide } from "./real.ts";
@@ -166,6 +166,20 @@ export async function buildSummaryFile(
     }
     for (const u of units) tables.push(suppress(u, fine, byUnit.get(u.id) ?? [], minCell));
   }
+  // A column none of whose values min-cell rows hold would leave nothing to synthesize it from.
+  throwIfProblems(
+    tables
+      .filter((t) => t.fine === null && t.columns.length === 1 && t.cells.length === 0)
+      .map((t) => {
+        const name = t.columns[0] as string;
+        return {
+          code: "INPUT_INVALID" as const,
+          message: `column "${name}" has no value that ${minCell} or more rows hold, so --min-cell ${minCell} leaves all of it out`,
+          hint: `leave it out with --ignore ${name}, or give a lower --min-cell`,
+          subject: name,
+        };
+      }),
+  );
 
   return {
     format: SUMMARY_FORMAT,

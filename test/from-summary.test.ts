@@ -60,6 +60,16 @@ describe("synthor summarize --out", () => {
     expect(Math.max(...(income?.grid ?? []))).toBeLessThan(900_000);
   });
 
+  it("refuses a column min-cell would leave out whole", async () => {
+    const sql = "select (range // 2)::varchar || 'x' as code, range % 3 as g from range(60)";
+    const r = await cli(["summarize", "--sql", sql, "--categorical", "code", "--json"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      'error: column "code" has no value that 5 or more rows hold, so --min-cell 5 leaves all of it out\n' +
+        "  hint: leave it out with --ignore code, or give a lower --min-cell\n",
+    );
+  });
+
   it("keeps them with --min-cell 0, which turns suppression off", async () => {
     const r = await cli(["summarize", PEOPLE, "--min-cell", "0", "--json"]);
     expect(r.code).toBe(0);
