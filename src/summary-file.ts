@@ -289,12 +289,12 @@ function columnEntry(
 }
 
 /**
- * Writes a summary file atomically: readable metadata, one line per table cell. The same document is
- * what `synthor summarize --json` prints.
+ * A summary file's text: readable metadata, one line per table cell. `summarize --out` writes it and
+ * `summarize --json` prints it.
  */
 export function summaryFileText(file: SummaryFile): string {
   const { tables, ...head } = file;
-  // Lists of numbers (grids, edges) and of column names on one line each: readable, and a tenth the size.
+  // Lists of numbers (grids, edges) and of column names on one line each, not one line per item.
   const headText = JSON.stringify({ ...head, tables: "__TABLES__" }, null, 2).replace(
     // Only whitespace with a line break is touched: JSON strings hold none, so no value changes.
     /\[\n\s*((?:-?[\d.e+-]+|"(?:[^"\\\n]|\\.)*")(?:,\n\s*(?:-?[\d.e+-]+|"(?:[^"\\\n]|\\.)*"))*)\n\s*\]/g,
@@ -311,6 +311,7 @@ export function summaryFileText(file: SummaryFile): string {
   return `${headText.replace('"__TABLES__"', tables.length ? `[\n${tableText}\n  ]` : "[]")}\n`;
 }
 
+/** Writes a summary file atomically: a temporary file beside it, renamed at the end. */
 export function writeSummaryFile(path: string, file: SummaryFile): void {
   const target = resolve(path);
   const tmp = join(dirname(target), `.synthor-tmp-${basename(target)}`);
