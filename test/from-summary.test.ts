@@ -6,6 +6,7 @@ import { refillConditional, spread, spreadCapped } from "../src/real.ts";
 import { privateGrid } from "../src/summarize.ts";
 import { refillFine, refillJoint, SummaryFile, tableSpecs } from "../src/summary-file.ts";
 import { cli, fixture, tempDir } from "./helpers.ts";
+import { goodScript, startScriptedServer } from "./llm-server.ts";
 
 // A 300-row table with one planted row: the only "Zanzibar-Planted" city and an income of 987654.32, far
 // above the others. Each CLI call costs about a second, so the calls are few and share their files.
@@ -169,6 +170,44 @@ describe("synthor synth --from-summary", () => {
     const resumed = await cli([...args, "--out", path("resumed.csv"), "--resume"]);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(readFileSync(path("resumed.csv"), "utf8")).toBe(readFileSync(path("whole.csv"), "utf8"));
+  }, 60_000);
+
+  it("plans with an LLM from the summary alone, skipping a group the file holds no table for", async () => {
+    const server = await startScriptedServer({
+      script: goodScript([
+        ["age", "plan"],
+        ["age", "city", "plan", "income"],
+      ]),
+    });
+    try {
+      const db = path("llm.duckdb");
+      const r = await cli(
+        [
+          "synth",
+          "--from-summary",
+          path("summary.json"),
+          "--base-url",
+          server.url,
+          "--planner",
+          "llm",
+        ].concat(["--rows", "40", "--iterations", "2", "--no-cache", "--json", "--db", db]),
+        { env: { OPENAI_API_KEY: "" } },
+      );
+      expect(r.code, r.stderr).toBe(0);
+      expect((JSON.parse(r.stdout) as { rows: number }).rows).toBe(40);
+      expect(server.requests.map((q) => q.raw).join("\n")).not.toContain("Zanzibar");
+      const handle = await Db.open(db);
+      try {
+        const rows = await handle.all<{ groups: string }>(
+          "select groups::varchar as groups from synthor_iterations order by iteration",
+        );
+        expect(rows.map((x) => x.groups)).toEqual(['[["age","plan"]]', '[["age","plan"]]']);
+      } finally {
+        handle.close();
+      }
+    } finally {
+      await server.close();
+    }
   }, 60_000);
 
   it("refuses a real table given beside it, with the flags it clashes with", async () => {
