@@ -436,12 +436,12 @@ export async function loadSummary(
   const rows = tables.flatMap((t) =>
     t.cells.map(([cell, n]) => ({ cols: t.columns, fine: t.fine, cell, n })),
   );
-  for (let start = 0; start < rows.length; start += 50_000) {
+  for (let start = 0; start < rows.length; start += 5_000) {
     await db.exec(
       `insert into synthor_summary_counts
        select unnest(from_json($json, '[{"cols": ["VARCHAR"], "fine": "VARCHAR", "cell": ["VARCHAR"], "n": "BIGINT"}]'), recursive := true)`,
       "load the summary file's count tables",
-      { json: JSON.stringify(rows.slice(start, start + 50_000)) },
+      { json: JSON.stringify(rows.slice(start, start + 5_000)) },
     );
   }
   const numeric = new Set(modelled.filter((c) => c.kind !== "categorical").map((c) => c.name));
