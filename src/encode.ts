@@ -17,14 +17,21 @@ export function modelSelect(columns: ColumnProfile[], from: string): string {
   return `select ${exprs.join(", ")} from ${from}`;
 }
 
-export function codesSelect(columns: ColumnProfile[], from: string, fine?: { subBins: number }): string {
+export function codesSelect(
+  columns: ColumnProfile[],
+  from: string,
+  fine?: {
+    subBins: number /** Only this numeric column at sub-bin level, the others in main bins. */;
+    only?: string;
+  },
+): string {
   const exprs = columns.map((c) => {
     const q = quoteIdent(c.name);
     if (c.kind === "categorical") return q;
     const name = quoteLiteral(c.name);
     const edges = `(select edges from synthor_edges where "column" = ${name})`;
     const bin = `synthor_bin(${q}, ${edges})`;
-    if (!fine) return `${bin}::varchar as ${q}`;
+    if (!fine || (fine.only !== undefined && fine.only !== c.name)) return `${bin}::varchar as ${q}`;
     const bounds = (side: "lo" | "hi") =>
       `(select list(${side} order by bin) from synthor_bins where "column" = ${name})[${bin} + 1]`;
     const sub = `synthor_sub_bin(${q}, ${bounds("lo")}, ${bounds("hi")}, ${Math.floor(fine.subBins)})`;

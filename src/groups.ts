@@ -36,7 +36,15 @@ export async function inferGroups(
   columns: ColumnProfile[],
   options: InferGroupsOptions = {},
 ): Promise<{ candidates: GroupCandidate[]; pairs: PairAssociation[] }> {
-  const minStrength = options.minStrength ?? 0.1;
+  return groupsFromPairs(await measurePairs(db, columns, options), columns, options);
+}
+
+/** Cramér's V and mutual information of every pair of columns, on a sample of the real codes. */
+export async function measurePairs(
+  db: Db,
+  columns: ColumnProfile[],
+  options: Pick<InferGroupsOptions, "sampleRows" | "seed"> = {},
+): Promise<PairAssociation[]> {
   const sampleRows = options.sampleRows ?? 200_000;
   await db.exec(
     `create or replace temp table synthor_assoc_sample as
@@ -63,6 +71,20 @@ export async function inferGroups(
       });
     }
   }
+  return pairs;
+}
+
+/**
+ * The candidate groups from measured pairs (sorted in place, strongest first): pairs with V at or above
+ * minStrength, and triples chained from two strong pairs that share a column. Needs no rows, so a summary
+ * file's stored associations give the same groups as the real table.
+ */
+export function groupsFromPairs(
+  pairs: PairAssociation[],
+  columns: Pick<ColumnProfile, "name">[],
+  options: Pick<InferGroupsOptions, "minStrength" | "maxPairs" | "maxTriples"> = {},
+): { candidates: GroupCandidate[]; pairs: PairAssociation[] } {
+  const minStrength = options.minStrength ?? 0.1;
   pairs.sort((x, y) => y.cramersV - x.cramersV || x.a.localeCompare(y.a) || x.b.localeCompare(y.b));
   const strong = pairs.filter((p) => p.cramersV >= minStrength).slice(0, options.maxPairs ?? 12);
 

@@ -8,6 +8,7 @@
  *   db: "run.duckdb",
  *   planner: (db, summary) => new StatsPlanner(db, summary),
  * });
+ * // From aggregates only: source: { kind: "summary", path: "summary.json" } (see buildSummaryFile).
  */
 export { Db } from "./db/connection.ts";
 export { quoteIdent, quoteLiteral } from "./db/quote.ts";
@@ -19,7 +20,7 @@ export type { Evaluation, EvaluationOptions } from "./evaluate/evaluate.ts";
 export { evaluateSynthetic } from "./evaluate/evaluate.ts";
 export type { GroupCandidate, PairAssociation } from "./groups.ts";
 export { inferGroups } from "./groups.ts";
-export type { ProgressEvent, SynthOptions, SynthResult } from "./pipeline.ts";
+export type { ProgressEvent, SummarySource, SynthOptions, SynthResult } from "./pipeline.ts";
 export { synthesize } from "./pipeline.ts";
 export { StatsPlanner } from "./planners/stats.ts";
 export type { PlanContext, Planner, PlanResult, TokenUse } from "./planners/types.ts";
@@ -27,8 +28,17 @@ export type { ColumnKind, ColumnProfile, ProfileOptions } from "./profile.ts";
 export { profileColumns } from "./profile.ts";
 export type { ValidProposal } from "./proposals.ts";
 export { Proposal, validateProposal } from "./proposals.ts";
+export type { RealSide } from "./real.ts";
 export { sampleProposals } from "./sample.ts";
 export type { SourceInfo, SourceSpec } from "./source.ts";
 export { readSource } from "./source.ts";
 export type { ModelColumn, Summary, Unit } from "./summarize.ts";
 export { summarizeTable } from "./summarize.ts";
+export type { BuildSummaryOptions } from "./summary-file.ts";
+export {
+  buildSummaryFile,
+  loadSummary,
+  readSummaryFile,
+  SummaryFile,
+  writeSummaryFile,
+} from "./summary-file.ts";

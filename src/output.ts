@@ -59,7 +59,11 @@ export function outputSelect(
   seed: number,
   from = "synthor_synth_model",
   rows = 0,
-  options: { provenance?: boolean } = {},
+  options: {
+    provenance?: boolean;
+    /** Datetime columns whose real values are all whole seconds; without it, read from synthor_real_model. */
+    wholeSeconds?: Map<string, boolean> | undefined;
+  } = {},
 ): string {
   const rn = `row_number() over (order by hash(${Math.floor(seed)}, __synthor_iteration, __synthor_proposal, __synthor_row), __synthor_iteration, __synthor_proposal, __synthor_row)`;
   const exprs: string[] = [];
@@ -77,7 +81,7 @@ export function outputSelect(
         else exprs.push(`cast(${q} as ${type}) as ${q}`);
         break;
       case "datetime":
-        exprs.push(`${datetimeExpr(p)} as ${q}`);
+        exprs.push(`${datetimeExpr(p, options.wholeSeconds?.get(p.name))} as ${q}`);
         break;
       case "identifier":
         exprs.push(`${identifierExpr(p, rn, seed, rows)} as ${q}`);
@@ -112,10 +116,13 @@ function decimalsExpr(q: string, decimals: number): string {
  * like whole numbers they stay in their right-closed bin (lo, hi]. A timestamp with time zone is built
  * from the instant, so the session's time zone does not shift it.
  */
-function datetimeExpr(p: ColumnProfile): string {
+function datetimeExpr(p: ColumnProfile, wholeSeconds: boolean | undefined): string {
   const q = quoteIdent(p.name);
   if (/^DATE$/i.test(p.sqlType)) return `cast(date '1970-01-01' + ceil(${q} / 86400)::integer as DATE)`;
-  const whole = `(select coalesce(bool_and(${q} = floor(${q})), false) from synthor_real_model)`;
+  const whole =
+    wholeSeconds === undefined
+      ? `(select coalesce(bool_and(${q} = floor(${q})), false) from synthor_real_model)`
+      : String(wholeSeconds);
   const seconds = `case when ${whole} then ceil(${q}) else ${q} end`;
   if (/WITH TIME ZONE|TIMESTAMPTZ/i.test(p.sqlType)) return `cast(to_timestamp(${seconds}) as ${p.sqlType})`;
   return `cast(make_timestamp((${seconds} * 1000000)::bigint) as ${p.sqlType})`;

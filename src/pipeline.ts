@@ -16,6 +16,7 @@ import {
   fitTilts,
   measureTargets,
   profileReference,
+  type Reference,
   type ReferenceOptions,
   referenceConfig,
   type TargetFit,
@@ -24,10 +25,17 @@ import {
 import { addBatchCounts, createSyntheticModel, sampleProposals } from "./sample.ts";
 import { readSource, type SourceSpec } from "./source.ts";
 import { addGroups, addPairs, type Summary, summarizeTable, type Unit } from "./summarize.ts";
+import { loadSummary, readSummaryFile } from "./summary-file.ts";
 import { fitTargetCells, rebuildCounts, trimSurplus } from "./trim.ts";
 
+/** A summary file (`synthor summarize --out`) to synthesize from instead of the real rows. */
+export interface SummarySource {
+  kind: "summary";
+  path: string;
+}
+
 export interface SynthOptions {
-  source: SourceSpec;
+  source: SourceSpec | SummarySource;
   /** DuckDB file for results and history (default: in memory, nothing kept). */
   db?: string;
   /** DuckDB worker threads (default: DuckDB's, one per core). The result does not depend on it. */
@@ -170,9 +178,15 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   }
   await createHistoryTables(db);
   // File paths as absolute paths, so `--resume` from another directory or with ./x.csv finds the same run.
+  // A summary file is also recorded by its content: resuming with a changed file is an error.
+  const stored = options.source.kind === "summary" ? readSummaryFile(options.source.path) : undefined;
   const source =
-    options.source.kind === "file"
-      ? { ...options.source, path: resolve(options.source.path) }
+    options.source.kind === "file" || options.source.kind === "summary"
+      ? {
+          ...options.source,
+          path: resolve(options.source.path),
+          ...(stored ? { sha256: stored.sha256 } : {}),
+        }
       : options.source;
   const config = {
     source,
@@ -185,8 +199,8 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
     withinRange: options.withinRange ?? "quantile",
     targetTvd: options.targetTvd ?? null,
     patience: options.patience ?? null,
-    bins: options.bins ?? 6,
-    subBins: options.subBins ?? 8,
+    bins: stored?.file.bins ?? options.bins ?? 6,
+    subBins: stored?.file.subBins ?? options.subBins ?? 8,
     trim: options.trim ?? 0,
     planner: options.plannerConfig ?? { kind: "stats" },
     reference: referenceConfig(options.reference ?? {}),
@@ -223,36 +237,24 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
     runId = 0;
   }
 
-  const sourceInfo = await readSource(db, options.source);
-  for (const c of sourceInfo.columns) {
-    if (c.name.startsWith("__synthor_")) {
-      throw new SynthorError(
-        "INPUT_INVALID",
-        `column "${c.name}" uses a name synthor reserves`,
-        "rename it in --sql",
-      );
-    }
-  }
-  // The reference (the real rows under --where, --targets, --tilt) is what the loop treats as real.
-  const reference = await buildReference(db, sourceInfo, {
-    ...options.reference,
-    seed,
-    ...(options.rows !== undefined ? { rows: options.rows } : {}),
-  });
+  // The reference (the real rows under --where, --targets, --tilt) is what the loop treats as real; a
+  // summary file has no rows, so it has none.
+  const real = stored
+    ? { ...(await loadSummary(db, stored.file)), reference: undefined }
+    : await summarizeRows(db, options.source as SourceSpec, options.profile ?? {}, config, {
+        ...options.reference,
+        seed,
+        ...(options.rows !== undefined ? { rows: options.rows } : {}),
+      });
+  const { profiles, summary, reference } = real;
   const where = options.reference?.where;
-  const profiles = await profileReference(db, reference, options.profile ?? {});
-  const summary = await summarizeTable(db, reference, profiles, {
-    bins: config.bins,
-    subBins: config.subBins,
-    materialize: true,
-  });
-  await createSyntheticModel(db);
+  await createSyntheticModel(db, summary);
   // On resume the synthetic side's counts are rebuilt from the rows kept: once, before groups are added
   // (addGroups counts the groups' synthetic cells itself).
   if (resumeFrom > 0) await addBatchCounts(db, summary, "synthor_synth_model");
   const planner = options.planner(db, summary);
   const candidates = summary.columns.length > 1 ? await planner.inferGroups() : [];
-  const targetColumns = targetGroups(reference, profiles);
+  const targetColumns = reference ? targetGroups(reference, profiles) : [];
   await addGroups(db, summary, [...candidates, ...targetColumns]);
   // The units whose cells the end of the run cuts to their targets: target groups, and the marginals of
   // one-column targets on categorical columns (a numeric column's cells are bins, not target values).
@@ -264,24 +266,24 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
       ),
     ),
     ...summary.marginals.filter((m) =>
-      reference.targets.some(
+      (reference?.targets ?? []).some(
         (t) =>
           t.columns.length === 1 && t.columns[0] === m.columns[0] && categorical.has(m.columns[0] as string),
       ),
     ),
   ];
   if (planner.trackPairs) await addPairs(db, summary, planner.trackPairs());
-  const finalRows = options.rows ?? reference.rows;
+  const finalRows = options.rows ?? summary.rows;
   // With --where, a surplus replaces the rows that fail it (dropped at the end, before the trim); with
   // targets and tilts, 10% each, so that tilted rows and target cells can end at their reference
   // shares (fitTilts, fitTargetCells).
   const tilts = options.reference?.tilts ?? [];
-  const toFit = (reference.targets.length > 0 ? 0.1 : 0) + (tilts.length > 0 ? 0.1 : 0);
+  const toFit = ((reference?.targets.length ?? 0) > 0 ? 0.1 : 0) + (tilts.length > 0 ? 0.1 : 0);
   const surplus = Math.max(options.trim ?? 0, toFit > 0 ? toFit : where !== undefined ? 0.05 : 0);
   const rowsTarget = finalRows + Math.ceil(finalRows * surplus);
   if (!options.resume) {
     runId = await startRun(db, {
-      source: sourceInfo.label,
+      source: summary.source,
       planner: planner.name,
       seed,
       rowsTarget: finalRows,
@@ -457,8 +459,10 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   if (stoppedBecause === "interrupted") {
     await finishRun(db, runId, { status: "interrupted", rows, iterations: iteration, seconds });
   } else {
-    await writeOutputs(db, profiles, seed, rows, outTable, options.out);
-    if (reference.targets.length > 0) targets = await measureTargets(db, runId, outTable, reference.targets);
+    await writeOutputs(db, profiles, summary, seed, rows, outTable, options.out);
+    if (reference && reference.targets.length > 0) {
+      targets = await measureTargets(db, runId, outTable, reference.targets);
+    }
     if (where !== undefined) whereViolations = await countViolations(db, outTable, where);
     await finishRun(db, runId, { status: "finished", rows, iterations: iteration, seconds });
   }
@@ -475,7 +479,7 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
     tokens,
   };
   if (options.out && stoppedBecause !== "interrupted") result.outFile = options.out;
-  if (config.reference) {
+  if (config.reference && reference) {
     result.reference = {
       where: where ?? null,
       realRows: reference.realRows,
@@ -489,6 +493,37 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   if (targets) result.targets = targets;
   options.onProgress?.({ kind: "done", result });
   return result;
+}
+
+/**
+ * Reads the real table, builds the reference from it (--where, --targets, --tilt; the rows themselves
+ * without them), profiles its columns and summarizes it: the real side from the rows.
+ */
+async function summarizeRows(
+  db: Db,
+  spec: SourceSpec,
+  profileOptions: ProfileOptions,
+  config: { bins: number; subBins: number },
+  referenceOptions: Parameters<typeof buildReference>[2],
+): Promise<{ profiles: ColumnProfile[]; summary: Summary; reference: Reference }> {
+  const sourceInfo = await readSource(db, spec);
+  for (const c of sourceInfo.columns) {
+    if (c.name.startsWith("__synthor_")) {
+      throw new SynthorError(
+        "INPUT_INVALID",
+        `column "${c.name}" uses a name synthor reserves`,
+        "rename it in --sql",
+      );
+    }
+  }
+  const reference = await buildReference(db, sourceInfo, referenceOptions);
+  const profiles = await profileReference(db, reference, profileOptions);
+  const summary = await summarizeTable(db, reference, profiles, {
+    bins: config.bins,
+    subBins: config.subBins,
+    materialize: true,
+  });
+  return { profiles, summary, reference };
 }
 
 /** The groups to ground this iteration: the candidates with the largest TVD now (paper: 3). */
@@ -538,13 +573,17 @@ export function acceptProposals(
 async function writeOutputs(
   db: Db,
   profiles: ColumnProfile[],
+  summary: Summary,
   seed: number,
   rows: number,
   outTable: string,
   out: string | undefined,
 ): Promise<void> {
+  const wholeSeconds = new Map(
+    summary.columns.flatMap((c) => (c.wholeSeconds === undefined ? [] : [[c.name, c.wholeSeconds] as const])),
+  );
   await db.exec(
-    `create or replace table ${quoteIdent(outTable)} as ${outputSelect(profiles, seed, "synthor_synth_model", rows)}`,
+    `create or replace table ${quoteIdent(outTable)} as ${outputSelect(profiles, seed, "synthor_synth_model", rows, { wholeSeconds })}`,
     "write output table",
   );
   if (out) await writeOutputFile(db, outTable, out);

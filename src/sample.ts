@@ -14,12 +14,16 @@ export interface SampleOptions {
   withinRange?: "quantile" | "uniform";
 }
 
-/** Creates the (empty) synthetic table in model space, with the provenance columns. */
-export async function createSyntheticModel(db: Db): Promise<void> {
+/**
+ * Creates the (empty) synthetic table in model space, with the provenance columns: categorical columns as
+ * text, the others as DOUBLE (see encode.ts). From the summary's columns, so no real rows are needed.
+ */
+export async function createSyntheticModel(db: Db, summary: Pick<Summary, "columns">): Promise<void> {
+  const columns = summary.columns.map(
+    (c) => `${quoteIdent(c.name)} ${c.kind === "categorical" ? "varchar" : "double"}`,
+  );
   await db.exec(
-    `create table if not exists synthor_synth_model as
-     select *, 0::integer as __synthor_iteration, 0::integer as __synthor_proposal, 0::bigint as __synthor_row
-     from synthor_real_model limit 0`,
+    `create table if not exists synthor_synth_model (${[...columns, "__synthor_iteration integer", "__synthor_proposal integer", "__synthor_row bigint"].join(", ")})`,
     "create synthetic model table",
   );
 }

@@ -4,6 +4,7 @@ import { quoteIdent } from "./db/quote.ts";
 import { codesSelect, modelSelect } from "./encode.ts";
 import { type Problem, throwIfProblems } from "./errors.ts";
 import { type ColumnProfile, modelledKinds } from "./profile.ts";
+import { type RealSide, rowsSide } from "./real.ts";
 import type { SourceInfo } from "./source.ts";
 
 export interface Category {
@@ -43,6 +44,8 @@ export interface ModelColumn extends ColumnProfile {
   /** Quantiles at 0, 1/k, ..., 1 of the real values: what the sampler draws from inside a range. */
   grid?: number[];
   summary?: NumericSummary;
+  /** Datetimes: every real value is a whole second, so synthetic ones are rounded to seconds. */
+  wholeSeconds?: boolean;
 }
 
 /** A structure unit: one column (a marginal) or a group of 2 to 4 columns (a joint). */
@@ -75,6 +78,8 @@ export interface Summary {
   pairUnits: Unit[];
   /** The pairs of one numeric and one categorical column, at the fine level; ids start with "fine:pair:". */
   finePairUnits: Unit[];
+  /** Where units added later are counted and the planners read real tables from: the rows, or a summary file. */
+  real: RealSide;
 }
 
 export interface SummarizeOptions {
@@ -91,6 +96,11 @@ export interface SummarizeOptions {
   gridSize?: number;
   /** Dependency groups whose contingency tables to count. */
   groups?: string[][];
+  /**
+   * For a summary file that leaves: above 1, each quantile grid spans at least this many rows per interval
+   * and its ends are pulled in unless this many rows hold the minimum (maximum); see privateGrid.
+   */
+  minCell?: number;
 }
 
 /**
@@ -130,8 +140,17 @@ export async function summarizeTable(
       k: options.gridSize ?? gridSizeFor(column),
       bins,
     });
-    column.grid = row?.grid ?? [];
+    column.grid = privateGrid(row?.grid ?? [], column.rows - column.nulls, options.minCell ?? 0);
     column.edges = row?.edges ?? [];
+    if (column.kind === "datetime") {
+      const q = quoteIdent(column.name);
+      const [whole] = await db.all<{ whole: boolean }>(
+        `select coalesce(bool_and(${q} = floor(${q})), false) as whole from synthor_real_model`,
+        {},
+        "whole seconds",
+      );
+      column.wholeSeconds = whole?.whole ?? false;
+    }
     await db.exec("insert into synthor_edges values ($column, $edges)", "store edges", {
       column: column.name,
       edges: doubleList(column.edges),
@@ -262,6 +281,7 @@ export async function summarizeTable(
     fineUnits,
     pairUnits: [],
     finePairUnits: [],
+    real: rowsSide(db),
   };
 }
 
@@ -275,6 +295,40 @@ export async function summarizeTable(
 function gridSizeFor(column: ModelColumn): number {
   if (column.integral && column.distinct <= 1000) return 1000;
   return Math.max(1, Math.min(1000, Math.floor((column.rows - column.nulls) / 10)));
+}
+
+/**
+ * A quantile grid that shows no value fewer than `k` real rows vouch for (k <= 1: the grid as it is).
+ * Thinned first so every interval spans at least k rows (a fine grid over few rows would list them all),
+ * re-read from the piecewise-linear quantile function; then the ends are pulled in to the quantile at rank
+ * k unless at least k rows hold the minimum (maximum), as prompts show them. Inner points are quantiles
+ * interpolated between neighbouring sorted values, at least k ranks from either end.
+ *
+ * @example privateGrid([1, 2, 3, 4, 100], 41, 5) // [2, 2, 3, 4, 4]
+ */
+export function privateGrid(grid: number[], nonNull: number, k: number): number[] {
+  if (k <= 1 || grid.length < 2 || nonNull <= 1) return grid;
+  let g = grid;
+  const intervals = Math.max(1, Math.floor((nonNull - 1) / k));
+  if (g.length - 1 > intervals) {
+    const last = g.length - 1;
+    g = Array.from({ length: intervals + 1 }, (_, i) => {
+      const x = (i * last) / intervals;
+      const lo = g[Math.floor(x)] as number;
+      const hi = g[Math.ceil(x)] as number;
+      return lo + (x - Math.floor(x)) * (hi - lo);
+    });
+  }
+  const last = g.length - 1;
+  const at = (rank: number) => (rank * last) / (nonNull - 1);
+  const min = g[0] as number;
+  const max = g[last] as number;
+  const loIsReal = g[Math.min(last, Math.ceil(at(k - 1)))] === min;
+  const hiIsReal = g[Math.max(0, Math.floor(last - at(k - 1)))] === max;
+  const i = Math.min(Math.floor(last / 2), Math.ceil(at(k) - 1e-9));
+  const lo = loIsReal ? min : (g[i] as number);
+  const hi = hiIsReal ? max : (g[last - i] as number);
+  return g.map((x) => Math.min(hi, Math.max(lo, x)));
 }
 
 /** NULLs last, then by text: the order synthor_frequency gives ties. */
@@ -400,8 +454,9 @@ export function groupProblems(groups: string[][], profiles: ColumnProfile[]): Pr
  */
 export async function addGroups(db: Db, summary: Summary, groups: string[][]): Promise<Unit[]> {
   throwIfProblems(groupProblems(groups, summary.columns));
+  // From a summary file, only the groups it holds count tables for (fine ones too) can be measured.
   const units = (await unitsFor(db, groups, summary.columns)).filter(
-    (u) => !summary.groups.some((g) => g.id === u.id),
+    (u) => !summary.groups.some((g) => g.id === u.id) && realHas(summary, u),
   );
   if (units.length === 0) return [];
   const fine = fineUnitsFor(summary.columns, units);
@@ -423,7 +478,7 @@ export async function addPairs(
 ): Promise<void> {
   const known = new Set([...summary.groups.map((u) => u.id), ...summary.pairUnits.map((u) => u.id.slice(5))]);
   const units = (await unitsFor(db, pairs.slice(0, limit), summary.columns))
-    .filter((u) => !known.has(u.id))
+    .filter((u) => !known.has(u.id) && realHas(summary, u))
     .map((u) => ({ id: `pair:${u.id}`, columns: u.columns }));
   if (units.length === 0) return;
   // A pair of a numeric and a categorical column is also kept at the fine level (bin.sub).
@@ -446,8 +501,8 @@ async function countBothSides(
   prefix: { units: string; fine: string },
 ): Promise<void> {
   const label = (p: string) => (p ? { prefix: p } : {});
-  await countUnits(db, "synthor_real_codes", units, "synthor_real_counts", label(prefix.units));
-  await countUnits(db, "synthor_real_fine_codes", fine, "synthor_real_counts", label(prefix.fine));
+  await summary.real.countUnits(units, "synthor_real_counts", label(prefix.units));
+  await summary.real.countUnits(fine, "synthor_real_counts", { fine: true, ...label(prefix.fine) });
   const [row] = await db.all<{ n: number }>("select count(*) as n from synthor_synth_model");
   if ((row?.n ?? 0) === 0) return;
   await db.exec(
@@ -457,4 +512,12 @@ async function countBothSides(
   );
   await countUnits(db, "synthor_synth_codes", units, "synthor_synth_counts", label(prefix.units));
   await countUnits(db, "synthor_synth_fine_codes", fine, "synthor_synth_counts", label(prefix.fine));
+}
+
+/** Whether the real side holds a unit's counts, and its fine counts when it is a fine unit. */
+function realHas(summary: Summary, unit: Unit): boolean {
+  if (!summary.real.has(unit.columns, null)) return false;
+  const [fine] = fineUnitsFor(summary.columns, [unit]);
+  const numeric = unit.columns.find((c) => summary.columns.find((x) => x.name === c)?.kind !== "categorical");
+  return !fine || summary.real.has(unit.columns, numeric ?? null);
 }

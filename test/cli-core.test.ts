@@ -139,15 +139,18 @@ describe.concurrent("synthor CLI", () => {
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`wrote ${out}`);
+    // The summary file (docs/summary-format.md): the given group first, its count table among the others.
     const summary = JSON.parse(readFileSync(out, "utf8"));
+    expect(summary.format).toBe("synthor-summary");
     expect(summary.columns.map((c: { name: string }) => c.name)).toEqual(COLUMNS);
-    expect(summary.groupsInferred).toBe(false);
-    expect(summary.contingency).toHaveLength(1);
-    const [table] = summary.contingency;
-    expect(table.columns).toEqual(["gender", "product_category"]);
+    expect(summary.groups[0]).toEqual(["gender", "product_category"]);
+    const table = summary.tables.find(
+      (t: { columns: string[]; fine: string | null }) =>
+        t.fine === null && t.columns.join() === "gender,product_category",
+    );
     expect(table.cells).toHaveLength(8);
-    expect(table.cells.reduce((s: number, c: { n: number }) => s + c.n, 0)).toBe(2000);
-    expect(table.cells[0]).toMatchObject({ cell: ["Female", "Apparel"], n: 396 });
+    expect(table.cells.reduce((s: number, c: [string[], number]) => s + c[1], 0)).toBe(2000);
+    expect(table.cells[0]).toEqual([["Female", "Apparel"], 396]);
 
     // The tables stay in the file; query them in all three formats. One at a time: synthor query opens
     // the file for writing (it loads the macros), and DuckDB lets only one process do that.

@@ -21,7 +21,7 @@ async function setUp(threads: number): Promise<{ db: Db; summary: Summary }> {
   const db = await Db.open(":memory:", { threads });
   const source = await readSource(db, { kind: "sql", sql: TABLE });
   const summary = await summarizeTable(db, source, await profileColumns(db, source, {}));
-  await createSyntheticModel(db);
+  await createSyntheticModel(db, summary);
   return { db, summary };
 }
 

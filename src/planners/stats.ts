@@ -1,8 +1,7 @@
 import seedrandom from "seedrandom";
 import type { Db } from "../db/connection.ts";
-import { varcharList } from "../db/connection.ts";
 import { cellLabel } from "../discrepancy.ts";
-import { inferGroups, type PairAssociation } from "../groups.ts";
+import { groupsFromPairs, type PairAssociation } from "../groups.ts";
 import type { Proposal, ProposalValue } from "../proposals.ts";
 import type { ModelColumn, Summary, Unit } from "../summarize.ts";
 import type { PlanContext, Planner, PlanResult } from "./types.ts";
@@ -50,7 +49,8 @@ export class StatsPlanner implements Planner {
   private readonly options: Required<StatsPlannerOptions>;
 
   constructor(
-    private readonly db: Db,
+    // Real tables are read through summary.real (rows or a summary file), not from the database directly.
+    _db: Db,
     private readonly summary: Summary,
     options: StatsPlannerOptions = {},
   ) {
@@ -63,9 +63,8 @@ export class StatsPlanner implements Planner {
   }
 
   async inferGroups(): Promise<string[][]> {
-    const { candidates, pairs } = await inferGroups(this.db, this.summary.columns, {
-      seed: this.options.seed,
-    });
+    const pairs = await this.summary.real.pairs(this.summary.columns, this.options.seed);
+    const { candidates } = groupsFromPairs(pairs, this.summary.columns);
     this.pairs = pairs;
     return candidates.map((c) => c.columns);
   }
@@ -259,12 +258,23 @@ export class StatsPlanner implements Planner {
     return [bin.lo + width * sub, sub === this.summary.subBins - 1 ? bin.hi : bin.lo + width * (sub + 1)];
   }
 
-  /** Up to maxParents of the given columns that `column` depends on most (mutual information). */
+  /**
+   * Up to maxParents of the given columns that `column` depends on most (mutual information), skipping a
+   * parent whose table with the others the real side cannot give well (a summary file keeps the 3-way
+   * tables of each column's strongest partners only, some with many small cells left out).
+   */
   private parentsAmong(column: string, candidates: string[]): string[] {
-    return candidates
+    const ranked = candidates
       .filter((f) => f !== column && this.mi(column, f) > 0.005)
-      .sort((a, b) => this.mi(column, b) - this.mi(column, a))
-      .slice(0, this.options.maxParents);
+      .sort((a, b) => this.mi(column, b) - this.mi(column, a));
+    const order = new Map(this.summary.columns.map((c, i) => [c.name, i]));
+    const parents: string[] = [];
+    for (const p of ranked) {
+      if (parents.length >= this.options.maxParents) break;
+      const columns = [...parents, p, column].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
+      if (this.summary.real.hasConditional(columns)) parents.push(p);
+    }
+    return parents;
   }
 
   private mi(a: string, b: string): number {
@@ -314,10 +324,10 @@ export class StatsPlanner implements Planner {
     if (cached) return cached;
     const order = new Map(this.summary.columns.map((c, i) => [c.name, i]));
     const columns = [...parents, child].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
-    const rows = await this.db.all<{ cell: Code[]; n: number }>(
-      "select cell, n from synthor_contingency($view, $columns)",
-      { view, columns: varcharList(columns) },
-      "sql/contingency.sql",
+    const rows = await this.summary.real.contingency(
+      columns,
+      view === "synthor_real_fine_codes" ? child : null,
+      child,
     );
     const childAt = columns.indexOf(child);
     const parentAt = parents.map((p) => columns.indexOf(p));

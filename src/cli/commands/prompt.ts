@@ -119,7 +119,7 @@ Examples:
           from = "the statistical groups, standing in for the copula step's reply (not in the cache)";
         }
       }
-      await createSyntheticModel(db);
+      await createSyntheticModel(db, summary);
       await addGroups(db, summary, groups);
       const rowsTarget = opts.rows ?? summary.rows;
       const rows = Math.ceil(rowsTarget / opts.iterations);

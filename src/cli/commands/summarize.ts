@@ -1,11 +1,16 @@
-import { writeFileSync } from "node:fs";
 import { Command, Option } from "commander";
-import { gapTable } from "../../discrepancy.ts";
+import { cellLabel } from "../../discrepancy.ts";
 import { SynthorError } from "../../errors.ts";
-import { inferGroups } from "../../groups.ts";
-import { modelledKinds } from "../../profile.ts";
-import { summarizeTable } from "../../summarize.ts";
-import { formatJson, formatTable, num } from "../format.ts";
+import type { ColumnProfile } from "../../profile.ts";
+import type { ModelColumn } from "../../summarize.ts";
+import {
+  buildSummaryFile,
+  DEFAULT_MIN_CELL,
+  type SummaryFile,
+  summaryFileText,
+  writeSummaryFile,
+} from "../../summary-file.ts";
+import { formatTable, num } from "../format.ts";
 import {
   addInputOptions,
   type InputOptions,
@@ -20,6 +25,7 @@ interface SummarizeOptions extends InputOptions {
   groups: number;
   bins: number;
   subBins: number;
+  minCell: number;
   out?: string;
   json?: boolean;
 }
@@ -36,7 +42,10 @@ export function summarizeCommand(): Command {
       (v, p: string[] = []) => [...p, v],
     )
     .addOption(
-      new Option("--groups <n>", "without --group: how many groups to infer from pairwise association")
+      new Option(
+        "--groups <n>",
+        "without --group: how many inferred groups to show (the summary file keeps them all)",
+      )
         .argParser(positiveInt("--groups"))
         .default(3),
     )
@@ -48,64 +57,78 @@ export function summarizeCommand(): Command {
         .argParser(positiveInt("--sub-bins"))
         .default(8),
     )
-    .option("--out <file>", "write the summaries as JSON to this file")
-    .option("--json", "print the summaries as JSON on stdout")
+    .addOption(
+      new Option(
+        "--min-cell <k>",
+        "leave out every cell (value, bin, combination) with fewer than k real rows; 0 keeps all",
+      )
+        .argParser(minCell)
+        .default(DEFAULT_MIN_CELL),
+    )
+    .option("--out <file>", "write the summary file (JSON): what synth --from-summary synthesizes from")
+    .option("--json", "print the summary file on stdout")
     .addHelpText(
       "after",
       `
-With --db, the summaries also stay in the database as tables: synthor_bins, synthor_edges,
-synthor_real_counts (unit, cell, n) for every column and group, synthor_real_fine (sub-bin counts).
+The summary file holds aggregates only: column profiles, quantile grids, pairwise associations and count
+tables (every column, every pair, the groups, 3-way tables for the planner), with every cell under
+--min-cell real rows left out. See docs/summary-format.md. With --db, the summaries also stay in the
+database as tables: synthor_bins, synthor_edges, synthor_real_counts (unit, cell, n), synthor_real_fine.
 
 Examples:
   $ synthor summarize examples/ecommerce/ecommerce.csv --group user_age,gender,product_category
-  $ synthor summarize data.parquet --out summary.json
+  $ synthor summarize data.parquet --out summary.json && synthor synth --from-summary summary.json --out s.csv
+  $ synthor summarize data.csv --min-cell 10 --out summary.json    # stricter: no cell under 10 rows
   $ synthor summarize data.csv --db summaries.duckdb && synthor query --db summaries.duckdb "from synthor_bins"`,
     )
     .action(async (source: string | undefined, opts: SummarizeOptions) => {
       const { db, info, profiles } = await openInput(source, opts);
       try {
-        let groups = parseGroups(
+        const given = parseGroups(
           opts.group,
           info.columns.map((c) => c.name),
         );
-        let inferred = false;
-        if (groups.length === 0) {
-          // Groups need the real codes, which summarizeTable builds: summarize once without groups first.
-          await summarizeTable(db, info, profiles, { bins: opts.bins, subBins: opts.subBins });
-          const modelled = profiles.filter((p) => modelledKinds.includes(p.kind));
-          const { candidates } = await inferGroups(db, modelled);
-          groups = candidates.slice(0, opts.groups).map((c) => c.columns);
-          inferred = true;
-        }
-        const summary = await summarizeTable(db, info, profiles, {
+        const file = await buildSummaryFile(db, info, profiles, {
           bins: opts.bins,
           subBins: opts.subBins,
-          groups,
+          minCell: opts.minCell,
+          groups: given,
         });
-        const gaps = await gapTable(db, summary, summary.groups);
-        const contingency = summary.groups.map((g) => ({
-          columns: g.columns,
-          cells: gaps
-            .filter((x) => x.unit === g.id)
-            .map((x) => ({ cell: x.cell, label: x.label, n: x.realN, share: x.realShare })),
-        }));
-        const result = { ...summary, groupsInferred: inferred, contingency };
-        if (opts.out) writeOut(opts.out, `${formatJson(result)}\n`);
+        if (opts.out) writeSummaryFile(opts.out, file);
         if (opts.json) {
-          process.stdout.write(`${formatJson(result)}\n`);
+          process.stdout.write(summaryFileText(file));
           return;
         }
+        const shown = given.length > 0 ? given : file.groups.slice(0, opts.groups);
+        const modelled = file.columns.filter((c) => ["categorical", "numeric", "datetime"].includes(c.kind));
+        const suppressed = file.tables.reduce((a, t) => a + t.suppressed.cells, 0);
         process.stdout.write(
-          `${info.label}: ${info.rows} rows; ${summary.columns.length} modelled columns, ` +
-            `${summary.passthrough.length} regenerated (identifiers, constants)\n`,
+          `${info.label}: ${info.rows} rows; ${modelled.length} modelled columns, ` +
+            `${file.columns.filter((c) => c.kind === "identifier" || c.kind === "constant").length} regenerated (identifiers, constants)\n`,
         );
         process.stdout.write(
-          `groups${inferred ? " (inferred from pairwise association)" : ""}: ${summary.groups.map((g) => `[${g.columns.join(", ")}]`).join(" ") || "none"}\n\n`,
+          `${file.tables.length} count tables; ${suppressed} cells with fewer than ${file.minCell} real rows left out\n`,
         );
-        for (const c of contingency) {
-          process.stdout.write(`contingency [${c.columns.join(", ")}], top cells:\n`);
+        process.stdout.write(
+          `groups${given.length > 0 ? "" : " (inferred from pairwise association)"}: ${shown.map((g) => `[${g.join(", ")}]`).join(" ") || "none"}\n\n`,
+        );
+        const byName = new Map(modelled.map((c) => [c.name, c]));
+        for (const g of shown) {
+          const table = file.tables.find(
+            (t) => t.fine === null && t.columns.join("\u0000") === g.join("\u0000"),
+          );
+          if (!table) continue;
+          const total = table.cells.reduce((a, [, n]) => a + n, 0);
+          const top = [...table.cells].sort((a, b) => b[1] - a[1]).slice(0, 8);
+          process.stdout.write(`contingency [${g.join(", ")}], top cells:\n`);
           process.stdout.write(
-            `${formatTable(c.cells.slice(0, 8).map((x) => ({ cell: x.label, n: x.n, share: num(x.share) })))}\n\n`,
+            `${formatTable(
+              top.map(([cell, n]) => ({
+                cell: g.map((c, i) => cellLabel(columnFor(byName.get(c), c), c, cell[i] ?? null)).join(", "),
+                n,
+                share: num(n / total),
+              })),
+            )}\n\n`,
           );
         }
         if (opts.out) process.stdout.write(`wrote ${opts.out}\n`);
@@ -118,15 +141,33 @@ Examples:
   return cmd;
 }
 
-function writeOut(path: string, text: string): void {
-  try {
-    writeFileSync(path, text);
-  } catch (err) {
+/** A numeric column's main bins from the file's grid and edges, for labelling cells. */
+function columnFor(entry: SummaryFile["columns"][number] | undefined, name: string): ModelColumn | undefined {
+  if (!entry || entry.kind === "categorical") return undefined;
+  const grid = entry.grid ?? [];
+  const edges = entry.edges ?? [];
+  return {
+    ...(entry as ColumnProfile),
+    name,
+    kind: entry.kind as ModelColumn["kind"],
+    bins: Array.from({ length: edges.length + 1 }, (_, b) => ({
+      bin: b,
+      lo: b === 0 ? (grid[0] ?? 0) : (edges[b - 1] as number),
+      hi: b === edges.length ? (grid[grid.length - 1] ?? 0) : (edges[b] as number),
+      n: 0,
+      share: 0,
+    })),
+  };
+}
+
+function minCell(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) {
     throw new SynthorError(
-      "OUTPUT_EXISTS",
-      `cannot write ${path}: ${(err as Error).message}`,
-      "check that its directory exists and is writable, or give --out another path",
-      { file: path },
+      "CONFIG_INVALID",
+      `--min-cell must be a whole number of at least 0, not "${value}"`,
+      "e.g. --min-cell 5 (0 leaves no cell out)",
     );
   }
+  return n;
 }

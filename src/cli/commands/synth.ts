@@ -1,8 +1,8 @@
 import { Command, Option } from "commander";
 import type { Db } from "../../db/connection.ts";
 import { SynthorError } from "../../errors.ts";
-import { inferGroups } from "../../groups.ts";
-import { type SynthResult, synthesize } from "../../pipeline.ts";
+import { groupsFromPairs } from "../../groups.ts";
+import { type SummarySource, type SynthResult, synthesize } from "../../pipeline.ts";
 import { defaultCacheDir, ReplyCache } from "../../planners/cache.ts";
 import { type ChatClient, LlmPlanner, type LlmPlannerOptions } from "../../planners/llm.ts";
 import { openLocalModel } from "../../planners/local-client.ts";
@@ -24,6 +24,7 @@ import {
 import { progressReporter } from "../progress.ts";
 
 interface SynthCliOptions extends InputOptions, LlmCliOptions {
+  fromSummary?: string;
   rows?: number;
   /** `--trim` alone is true: the default share. */
   trim?: number | true;
@@ -55,6 +56,10 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 export function synthCommand(): Command {
   const cmd = new Command("synth").description("grow a synthetic table whose statistics match the real one");
   addInputOptions(cmd)
+    .option(
+      "--from-summary <file>",
+      "synthesize from a summary file (synthor summarize --out) instead of the real rows, which are never read",
+    )
     .addOption(
       new Option("--rows <n>", "rows to synthesize (default: as many as the real table)").argParser(
         positiveInt("--rows"),
@@ -156,6 +161,8 @@ Examples:
   $ synthor synth examples/ecommerce/ecommerce.csv --rows 2000 --out synth.parquet --seed 7
   $ synthor synth real.csv --db run.duckdb && synthor query --db run.duckdb "from synthetic limit 5"
   $ synthor synth real.csv --db run.duckdb --resume      # after Ctrl-C
+  $ synthor summarize real.csv --out summary.json        # aggregates only, cells under 5 rows left out
+  $ synthor synth --from-summary summary.json --out synth.csv --seed 7   # no real rows needed
   $ OPENAI_API_KEY=... synthor synth real.csv --planner llm --model gpt-4.1-nano --db run.duckdb
   $ synthor synth real.csv --model Qwen/Qwen2.5-7B-Instruct --base-url http://localhost:8000/v1 --concurrency 4
   $ synthor synth real.csv --model gpt-4.1-nano --db run.duckdb --replay   # the same run again, no calls
@@ -172,7 +179,7 @@ in --json and in the table synthor_targets.
 
 LLM planners send aggregates only, never rows (see docs/llm.md); \`synthor prompt\` shows what they send.`,
     )
-    .action(async (source: string | undefined, opts: SynthCliOptions) => {
+    .action(async (source: string | undefined, opts: SynthCliOptions, command: Command) => {
       const llm = await llmSetup(opts, (line) => {
         if (!opts.quiet) process.stderr.write(`${line}\n`);
       });
@@ -186,7 +193,9 @@ LLM planners send aggregates only, never rows (see docs/llm.md); \`synthor promp
       process.on("SIGINT", onSignal);
       let result: SynthResult;
       try {
-        const spec = sourceSpec(source, opts);
+        const spec = opts.fromSummary
+          ? summarySource(source, opts.fromSummary, (key) => command.getOptionValueSource(key) === "cli")
+          : sourceSpec(source, opts);
         if (spec.kind === "table" && !opts.db) {
           throw new SynthorError(
             "SOURCE_OPTIONS",
@@ -268,6 +277,48 @@ LLM planners send aggregates only, never rows (see docs/llm.md); \`synthor promp
       }
     });
   return cmd;
+}
+
+/**
+ * Options that read or reshape the real rows, which --from-summary never reads (the summary file fixes the
+ * columns, kinds and bins): [option key, flag]. A new row-reading flag joins this list.
+ */
+const NEEDS_ROWS: [string, string][] = [
+  ["table", "--table"],
+  ["sql", "--sql"],
+  ["categorical", "--categorical"],
+  ["numeric", "--numeric"],
+  ["ignore", "--ignore"],
+  ["schema", "--schema"],
+  ["maxCategories", "--max-categories"],
+  ["describe", "--describe"],
+  ["bins", "--bins"],
+  ["subBins", "--sub-bins"],
+  // The reference table is built from the rows: conditions, targets and tilts reweight real rows.
+  ["where", "--where"],
+  ["targets", "--targets"],
+  ["targetsSql", "--targets-sql"],
+  ["tilt", "--tilt"],
+];
+
+/** The source of `synth --from-summary FILE`, refusing what would need the rows too. */
+export function summarySource(
+  file: string | undefined,
+  path: string,
+  given: (key: string) => boolean,
+): SummarySource {
+  const clash = [
+    ...(file !== undefined ? [`a real table (${file})`] : []),
+    ...NEEDS_ROWS.filter(([key]) => given(key)).map(([, flag]) => flag),
+  ];
+  if (clash.length > 0) {
+    throw new SynthorError(
+      "SOURCE_OPTIONS",
+      `--from-summary synthesizes without the real rows, so it does not go with ${clash.join(", ")}`,
+      "drop them: the summary file fixes the columns, their kinds and bins (to change those, run synthor summarize again)",
+    );
+  }
+  return { kind: "summary", path };
 }
 
 function fidelitySummary(r: SynthResult): string {
@@ -508,7 +559,7 @@ export async function llmSetup(
   return {
     client,
     cache,
-    planner: (db, summary, extra) =>
+    planner: (_db, summary, extra) =>
       new LlmPlanner(summary, {
         client,
         name,
@@ -520,7 +571,10 @@ export async function llmSetup(
         ...(opts.maxTokens !== undefined ? { maxTokens: opts.maxTokens } : {}),
         ...(opts.scenario ? { scenario: opts.scenario } : {}),
         fallbackGroups: async () =>
-          (await inferGroups(db, summary.columns, { seed: opts.seed })).candidates.map((c) => c.columns),
+          groupsFromPairs(
+            await summary.real.pairs(summary.columns, opts.seed),
+            summary.columns,
+          ).candidates.map((c) => c.columns),
         ...extra,
       }),
   };

@@ -1,0 +1,228 @@
+import type { Db } from "./db/connection.ts";
+import { varcharList } from "./db/connection.ts";
+import { quoteIdent } from "./db/quote.ts";
+import { measurePairs, type PairAssociation } from "./groups.ts";
+import type { ColumnProfile } from "./profile.ts";
+import { countUnits, type Unit } from "./summarize.ts";
+
+type Code = string | null;
+
+/** One cell of a real contingency table: the codes in table order, and how many real rows hold them. */
+export interface CountRow {
+  cell: Code[];
+  n: number;
+}
+
+/**
+ * Where the loop reads the real side from once it is summarized: the real rows in the database (the codes
+ * tables summarizeTable builds), or the count tables of a summary file (`synth --from-summary`). Counting
+ * groups and pairs added later, the planner's conditional tables and the pairwise associations all go
+ * through it, so nothing after the summary step needs to know whether there are rows.
+ */
+export interface RealSide {
+  readonly kind: "rows" | "summary";
+  /**
+   * Whether the real counts of these columns (in table order) can be read; `fine` names the one numeric
+   * column counted at sub-bin level ("bin.sub"). Always true with rows.
+   */
+  has(columns: string[], fine: string | null): boolean;
+  /**
+   * Whether the planner should complete a column from the others in `columns` (table order) jointly: the
+   * table is there and, from a summary file, a 3-way table lost at most MAX_CONDITIONAL_LOSS of its rows
+   * to suppression (refilled rows are guesses; one parent read exactly does better than two guessed).
+   */
+  hasConditional(columns: string[]): boolean;
+  /**
+   * Appends the real counts of `units` to `target` (unit, cell, n); a unit's id is `prefix` and its
+   * columns as JSON. `fine` counts each unit's numeric column at sub-bin level (fine units have one).
+   */
+  countUnits(units: Unit[], target: string, options?: { fine?: boolean; prefix?: string }): Promise<void>;
+  /**
+   * The real contingency table of `columns` (in table order) for completing `child` from the others, with
+   * `fine` (the child, when its sub-bin is chosen) at sub-bin level. Other numeric columns may come as
+   * "bin.sub" too (from rows) or as "bin" (from a summary): readers match them on the main bin.
+   */
+  contingency(columns: string[], fine: string | null, child: string): Promise<CountRow[]>;
+  /** Cramér's V and mutual information of every pair of the columns. */
+  pairs(columns: ColumnProfile[], seed: number): Promise<PairAssociation[]>;
+}
+
+/** The real side read from the rows: the codes tables (synthor_real_codes, synthor_real_fine_codes). */
+export function rowsSide(db: Db): RealSide {
+  const codes = (fine: boolean) => (fine ? "synthor_real_fine_codes" : "synthor_real_codes");
+  return {
+    kind: "rows",
+    has: () => true,
+    hasConditional: () => true,
+    countUnits: (units, target, options = {}) =>
+      countUnits(
+        db,
+        codes(options.fine ?? false),
+        units,
+        target,
+        options.prefix ? { prefix: options.prefix } : {},
+      ),
+    contingency: (columns, fine) =>
+      db.all<{ cell: Code[]; n: number }>(
+        "select cell, n from synthor_contingency($view, $columns)",
+        { view: codes(fine !== null), columns: varcharList(columns) },
+        "sql/contingency.sql",
+      ),
+    pairs: (columns, seed) => measurePairs(db, columns, { seed }),
+  };
+}
+
+/**
+ * A 3-way table that lost more than this share of its rows to suppression is not used for two-parent
+ * conditionals. Measured on Adult and the e-commerce example with min-cell 5 (docs/summary-format.md).
+ */
+export const MAX_CONDITIONAL_LOSS = 0.01;
+
+/** A stored count table: its columns in table order, the one at sub-bin level, its cells. */
+export interface StoredTable {
+  columns: string[];
+  fine: string | null;
+  suppressed: { cells: number; rows: number };
+  cells: [Code[], number][];
+}
+
+/**
+ * The real side read from a summary file's count tables, also loaded into synthor_summary_counts
+ * (cols, fine, cell, n) for counting units in bulk. Tables the file does not hold are not there: `has`
+ * says which are. Cells under `minCell` rows were left out; a conditional table gets their rows back as
+ * aggregates allow (see refillConditional).
+ */
+export function summarySide(
+  db: Db,
+  stored: StoredTable[],
+  numeric: Set<string>,
+  associations: PairAssociation[],
+  minCell: number,
+): RealSide {
+  const key = (columns: string[], fine: string | null) => JSON.stringify([columns, fine]);
+  const tables = new Map(stored.map((t) => [key(t.columns, t.fine), t]));
+  const keys = new Set(tables.keys());
+  const fineOf = (u: Unit) => u.columns.find((c) => numeric.has(c)) ?? null;
+  return {
+    kind: "summary",
+    has: (columns, fine) => keys.has(key(columns, fine)),
+    hasConditional: (columns) => {
+      const t = tables.get(key(columns, null));
+      if (!t) return false;
+      const total = t.cells.reduce((a, [, n]) => a + n, 0);
+      return columns.length < 3 || t.suppressed.rows <= MAX_CONDITIONAL_LOSS * total;
+    },
+    async countUnits(units, target, options = {}) {
+      if (units.length === 0) return;
+      const wanted = units.map((u) => ({ id: u.id, cols: u.columns, fine: options.fine ? fineOf(u) : null }));
+      await db.exec(
+        `insert into ${quoteIdent(target)}
+         select u.w.id, c.cell, c.n
+         from (select unnest(from_json($wanted, '[{"id": "VARCHAR", "cols": ["VARCHAR"], "fine": "VARCHAR"}]')) as w) as u
+         join synthor_summary_counts as c on c.cols = u.w.cols and c.fine is not distinct from u.w.fine
+         order by u.w.id, c.cell`,
+        "real counts from the summary file",
+        { wanted: JSON.stringify(wanted) },
+      );
+    },
+    contingency: async (columns, fine, child) => {
+      const table = tables.get(key(columns, fine));
+      if (!table) return [];
+      const rows = table.cells.map(([cell, n]) => ({ cell, n }));
+      // Fine tables got their left-out rows back when loaded (refillFine), per main bin.
+      if (fine !== null || table.suppressed.cells === 0 || columns.length < 2) return rows;
+      const parents = columns.filter((c) => c !== child);
+      const context = tables.get(key(parents, null));
+      const values = tables.get(key([child], null));
+      if (!context || !values) return rows;
+      return refillConditional(rows, columns.indexOf(child), context.cells, values.cells, minCell);
+    },
+    pairs: async (columns) => {
+      const names = new Set(columns.map((c) => c.name));
+      return associations.filter((p) => names.has(p.a) && names.has(p.b)).map((p) => ({ ...p }));
+    },
+  };
+}
+
+/**
+ * A conditional table (child given parents) with the rows of its left-out cells put back: the parents'
+ * own table gives each context's rows, those the listed cells lack belong to child values not listed,
+ * each fewer than `minCell`; they are spread over those values in proportion to the child's real
+ * frequencies, at most minCell - 1 each, in whole numbers. Without them a rare value could never be
+ * completed in a context where it is rare, and the marginals would drift.
+ */
+export function refillConditional(
+  rows: CountRow[],
+  childAt: number,
+  contexts: [Code[], number][],
+  childValues: [Code[], number][],
+  minCell: number,
+): CountRow[] {
+  const parentKey = (cell: Code[]) => JSON.stringify(cell.filter((_, i) => i !== childAt));
+  const listed = new Map<string, { sum: number; values: Set<Code> }>();
+  for (const r of rows) {
+    const k = parentKey(r.cell);
+    const entry = listed.get(k) ?? { sum: 0, values: new Set<Code>() };
+    entry.sum += r.n;
+    entry.values.add(r.cell[childAt] ?? null);
+    listed.set(k, entry);
+  }
+  const out = [...rows];
+  for (const [parentCell, n] of contexts) {
+    const entry = listed.get(JSON.stringify(parentCell)) ?? { sum: 0, values: new Set<Code>() };
+    const missing = n - entry.sum;
+    if (missing <= 0) continue;
+    const open = childValues.filter(([cell]) => !entry.values.has(cell[0] ?? null));
+    const adds = spreadCapped(
+      missing,
+      open.map(([, m]) => m),
+      Math.max(1, minCell - 1),
+    );
+    for (const [k, add] of adds.entries()) {
+      if (add <= 0) continue;
+      const cell = [...parentCell];
+      cell.splice(childAt, 0, (open[k] as [Code[], number])[0][0] ?? null);
+      out.push({ cell, n: add });
+    }
+  }
+  return out;
+}
+
+/** `total` split in whole numbers by weight (largest remainder), no share above `cap`; what cannot fit is dropped. */
+export function spreadCapped(total: number, weights: number[], cap: number): number[] {
+  const out = weights.map(() => 0);
+  let left = total;
+  let open = weights.map((_, i) => i);
+  while (left > 0 && open.length > 0) {
+    const share = spread(
+      left,
+      open.map((i) => weights[i] ?? 0),
+    );
+    const next: number[] = [];
+    left = 0;
+    for (const [k, i] of open.entries()) {
+      const room = cap - (out[i] ?? 0);
+      const add = Math.min(room, share[k] ?? 0);
+      out[i] = (out[i] ?? 0) + add;
+      left += (share[k] ?? 0) - add;
+      if ((out[i] ?? 0) < cap) next.push(i);
+    }
+    open = next;
+  }
+  return out;
+}
+
+/** `total` split in whole numbers in proportion to `weights` (largest remainder, ties to the first). */
+export function spread(total: number, weights: number[]): number[] {
+  const sum = weights.reduce((a, w) => a + w, 0);
+  const exact = weights.map((w) => (sum > 0 ? (total * w) / sum : total / weights.length));
+  const out = exact.map((x) => Math.floor(x));
+  let left = total - out.reduce((a, x) => a + x, 0);
+  const order = exact.map((x, i) => ({ i, r: x - Math.floor(x) })).sort((a, b) => b.r - a.r || a.i - b.i);
+  for (const { i } of order) {
+    if (left <= 0) break;
+    out[i] = (out[i] ?? 0) + 1;
+    left--;
+  }
+  return out;
+}
