@@ -204,6 +204,9 @@ export async function buildReference(
   const atoms = await db.query<{ key: (string | null)[]; n: number; w: number; weights: number }>(
     "reference_atoms",
   );
+  // Every row of a key has the same base weight (the imputed shares depend only on key columns).
+  const mixed = atoms.find((a) => a.weights > 1);
+  if (mixed) throw new Error(`reference key ${JSON.stringify(mixed.key)} holds rows of different weights`);
   unreachableCells(targets, keyColumns, atoms);
   const shares = rake(atoms, targets, keyColumns, tilts);
   const totals = controlledRounding(

@@ -230,6 +230,20 @@ describe("errors", () => {
     ).toMatch(/give a share to 1 cell no real row has \(mode\): \(walk\)/);
   });
 
+  it("targets that contradict each other", async () => {
+    // car 0.5 in one table, 1 of 4 in the other: no weighting meets both.
+    expect(
+      await build({
+        targets: [
+          targetFile("half.csv", "mode,share\ncar,0.5\n"),
+          targetFile("quarter.csv", "mode,n\ncar,1\nbus,3\n"),
+        ],
+      }),
+    ).toMatch(
+      /^error: the targets contradict each other: no weighting of the real rows meets them all \(off by [0-9.]+ at .*\)\n {2}hint: two target tables that share columns must agree on those columns' shares; drop or fix one of them$/,
+    );
+  });
+
   it("named shares that leave mass with nowhere to go, and a bad tilt condition", async () => {
     expect(
       await build({ targets: [targetFile("all.csv", "mode,share\ncar,0.5\nbus,0.3\nwalk,0.1\n")] }),
