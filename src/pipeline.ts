@@ -116,6 +116,8 @@ export interface SynthResult {
     whereDropped: number;
     /** Output rows that fail --where: 0 (the guarantee). */
     whereViolations: number;
+    /** Rows asked for: `rows` is less only when rows failing --where could not all be regrown. */
+    rowsAsked: number;
   };
   /** How close each target table ended, per named cell. */
   targets?: TargetFit[];
@@ -497,6 +499,7 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
       added: reference.added,
       whereDropped,
       whereViolations,
+      rowsAsked: finalRows,
     };
   }
   if (targets) result.targets = targets;
