@@ -124,6 +124,8 @@ export interface SynthResult {
     whereDropped: number;
     /** Output rows that fail --where: 0 (the guarantee). */
     whereViolations: number;
+    /** Rows asked for: `rows` is less only when rows failing --where could not all be regrown. */
+    rowsAsked: number;
   };
   /** How close each target table ended, per named cell. */
   targets?: TargetFit[];
@@ -280,7 +282,7 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   const tilts = options.reference?.tilts ?? [];
   const toFit = ((reference?.targets.length ?? 0) > 0 ? 0.1 : 0) + (tilts.length > 0 ? 0.1 : 0);
   const surplus = Math.max(options.trim ?? 0, toFit > 0 ? toFit : where !== undefined ? 0.05 : 0);
-  const rowsTarget = finalRows + Math.ceil(finalRows * surplus);
+  let rowsTarget = finalRows + Math.ceil(finalRows * surplus);
   if (!options.resume) {
     runId = await startRun(db, {
       source: summary.source,
@@ -329,7 +331,7 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   let iteration = resumeFrom;
   let whereDropped = 0;
   // Rounds: the loop, then (with --where) the rows that fail it are dropped; if fewer than --rows are
-  // left, a few more iterations grow the rest (at most 3 more rounds).
+  // left, a few more iterations grow the rest, more by the share that failed (at most 5 more rounds).
   let limit = iterations;
   for (let round = 0; ; round++) {
     while (iteration < limit) {
@@ -435,15 +437,28 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
     }
     if (stoppedBecause === "iterations" && rows >= rowsTarget) stoppedBecause = "rows";
     if (where === undefined || !["rows", "iterations"].includes(stoppedBecause)) break;
-    const dropped = await dropViolations(db, profiles, seed, where);
+    // Only rows of this round's iterations: a run resumed in a later round must not drop that round's
+    // rows early, or it would diverge from the uninterrupted run.
+    const dropped = await dropViolations(db, profiles, seed, where, limit);
     if (dropped > 0) {
-      whereDropped += dropped;
       rows -= dropped;
       await rebuildCounts(db, summary);
       discrepancy = await computeDiscrepancy(db, summary);
     }
-    if (rows >= finalRows || round >= 3) break;
-    limit += Math.max(1, Math.ceil(iterations / 10));
+    // Rows sampled so far minus rows kept: the share that failed --where, read from the history so a
+    // resumed run plans its next round as the uninterrupted one did.
+    const [grown] = await db.all<{ n: number; kept: number }>(
+      `select coalesce(sum(rows_added), 0)::bigint as n,
+              (select count(*) from synthor_synth_model where __synthor_iteration <= $limit) as kept
+       from synthor_iterations where run_id = $run and iteration <= $limit`,
+      { run: runId, limit },
+    );
+    const kept = grown?.kept ?? rows;
+    whereDropped = Math.max(0, (grown?.n ?? 0) - kept);
+    if (kept >= finalRows || round >= 5) break;
+    const failing = whereDropped / Math.max(1, grown?.n ?? 0);
+    rowsTarget = kept + Math.ceil(((finalRows - kept) / Math.max(0.1, 1 - failing)) * 1.1);
+    limit += Math.max(2, Math.ceil(iterations / 10));
     stoppedBecause = "iterations";
   }
 
@@ -488,6 +503,7 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
       added: reference.added,
       whereDropped,
       whereViolations,
+      rowsAsked: finalRows,
     };
   }
   if (targets) result.targets = targets;

@@ -204,6 +204,9 @@ export async function buildReference(
   const atoms = await db.query<{ key: (string | null)[]; n: number; w: number; weights: number }>(
     "reference_atoms",
   );
+  // Every row of a key has the same base weight (the imputed shares depend only on key columns).
+  const mixed = atoms.find((a) => a.weights > 1);
+  if (mixed) throw new Error(`reference key ${JSON.stringify(mixed.key)} holds rows of different weights`);
   unreachableCells(targets, keyColumns, atoms);
   const shares = rake(atoms, targets, keyColumns, tilts);
   const totals = controlledRounding(
@@ -754,19 +757,22 @@ export function controlledRounding(
 /**
  * The `--where` guarantee: deletes the synthetic rows that, in the user's types, do not satisfy the
  * predicate (numeric draws between two real values can land on a value the predicate excludes).
- * Returns how many were deleted. The caller rebuilds the count tables.
+ * Only rows of iterations up to `upToIteration` are checked. Returns how many were deleted. The caller
+ * rebuilds the count tables.
  */
 export async function dropViolations(
   db: Db,
   profiles: ColumnProfile[],
   seed: number,
   where: string,
+  upToIteration = Number.MAX_SAFE_INTEGER,
 ): Promise<number> {
   const typed = outputSelect(profiles, seed, "synthor_synth_model", 0, { provenance: true });
   await db.exec(
     `create or replace temp table synthor_where_drop as
      select __synthor_iteration, __synthor_proposal, __synthor_row
-     from (${typed}) where not coalesce((${where}\n), false);
+     from (${typed})
+     where __synthor_iteration <= ${Math.floor(upToIteration)} and not coalesce((${where}\n), false);
      delete from synthor_synth_model as m using synthor_where_drop as d
      where m.__synthor_iteration = d.__synthor_iteration and m.__synthor_proposal = d.__synthor_proposal
        and m.__synthor_row = d.__synthor_row;`,

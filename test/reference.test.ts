@@ -230,6 +230,20 @@ describe("errors", () => {
     ).toMatch(/give a share to 1 cell no real row has \(mode\): \(walk\)/);
   });
 
+  it("targets that contradict each other", async () => {
+    // car 0.5 in one table, 1 of 4 in the other: no weighting meets both.
+    expect(
+      await build({
+        targets: [
+          targetFile("half.csv", "mode,share\ncar,0.5\n"),
+          targetFile("quarter.csv", "mode,n\ncar,1\nbus,3\n"),
+        ],
+      }),
+    ).toMatch(
+      /^error: the targets contradict each other: no weighting of the real rows meets them all \(off by [0-9.]+ at .*\)\n {2}hint: two target tables that share columns must agree on those columns' shares; drop or fix one of them$/,
+    );
+  });
+
   it("named shares that leave mass with nowhere to go, and a bad tilt condition", async () => {
     expect(
       await build({ targets: [targetFile("all.csv", "mode,share\ncar,0.5\nbus,0.3\nwalk,0.1\n")] }),
@@ -301,6 +315,32 @@ describe("synthesis from the reference", () => {
     expect(out).toEqual({ n: r.rows, bad: 0 });
   });
 
+  it("regrows the rows it drops for --where in more iterations, up to --rows", async () => {
+    // Even tenths of a minute: draws between two real values land on odd tenths about half the time.
+    const where = "round(minutes * 10)::integer % 2 = 0";
+    const r = await synthesize(options({ reference: { where } }));
+    expect(r.reference?.whereDropped).toBeGreaterThan(50);
+    expect(r.rows).toBe(r.reference?.matchingRows);
+    expect(r.iterations).toBeGreaterThan(20);
+    expect(r.reference?.whereViolations).toBe(0);
+    // Interrupted in a round that regrows dropped rows, then resumed: the uninterrupted table.
+    let calls = 0;
+    const cut = await synthesize(
+      options({ reference: { where }, db: path("regrow.duckdb"), shouldStop: () => ++calls > 21 }),
+    );
+    expect([cut.stoppedBecause, cut.iterations]).toEqual(["interrupted", 21]);
+    const resumed = await synthesize(
+      options({ reference: { where }, db: path("regrow.duckdb"), resume: true, out: path("regrow.csv") }),
+    );
+    expect([resumed.rows, resumed.iterations, resumed.reference?.whereDropped]).toEqual([
+      r.rows,
+      r.iterations,
+      r.reference?.whereDropped,
+    ]);
+    await synthesize(options({ reference: { where }, out: path("regrow-whole.csv") }));
+    expect(readFileSync(path("regrow.csv"), "utf8")).toBe(readFileSync(path("regrow-whole.csv"), "utf8"));
+  });
+
   it("refuses --resume when the targets file changed", async () => {
     const file = path("resume_targets.csv");
     writeFileSync(file, readFileSync(TIME_ACTIVITY, "utf8"));
@@ -331,6 +371,30 @@ describe("synthesis from the reference", () => {
     expect(message).toMatch(
       /^error: the options differ from those of the interrupted run: reference: was \{"where":"mode <> 'walk'","targets":\[\{"path":".*resume_targets.csv","sha256":"[0-9a-f]{64}"\}\],"tilts":\[\]\}, now .*"sha256":"[0-9a-f]{64}"/,
     );
+  });
+
+  it("resumes an interrupted run with --where, targets and a tilt to the uninterrupted table", async () => {
+    const reference = {
+      where: "age <> 35 and mode <> 'walk'",
+      targets: [{ kind: "file" as const, path: TIME_ACTIVITY }],
+      tilts: [parseTilt("dest = 'Z12' => 2")],
+    };
+    const run = (name: string, extra: Partial<SynthOptions>) =>
+      synthesize(
+        options({
+          db: path(`${name}.duckdb`),
+          out: path(`${name}.csv`),
+          rows: 200,
+          iterations: 6,
+          reference,
+          ...extra,
+        }),
+      );
+    await run("whole", {});
+    let calls = 0;
+    expect((await run("cut", { shouldStop: () => ++calls > 3 })).stoppedBecause).toBe("interrupted");
+    await run("cut", { resume: true });
+    expect(readFileSync(path("cut.csv"), "utf8")).toBe(readFileSync(path("whole.csv"), "utf8"));
   });
 
   it("is deterministic: the same seed gives the same table with targets and tilts", async () => {
