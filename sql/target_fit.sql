@@ -16,10 +16,11 @@ fit as (
     left join shares as s on s.cell is not distinct from n.cell
 ),
 rest as (
+    -- Rounded so that named shares summing to 1 leave exactly 0, not a float remainder like 1e-16.
     select
         null::varchar[] as cell,
-        greatest(1 - sum(target_share), 0) as target_share,
-        greatest(1 - sum(synth_share), 0) as synth_share
+        round(greatest(1 - sum(target_share), 0), 12) as target_share,
+        round(greatest(1 - sum(synth_share), 0), 12) as synth_share
     from fit
 )
 select cell, target_share, synth_share from fit

@@ -105,4 +105,22 @@ describe("sql/target_fit.sql", () => {
       ]);
     });
   });
+
+  // Target u names every cell of the table with shares 0.7, 0.2, 0.1, whose float sum is 0.9999999999999999:
+  // the unnamed remainder is 0 on both sides, not 1e-16.
+  it("leaves exactly 0 for the unnamed cells when the named shares add up to 1", async () => {
+    await withDb(async (db) => {
+      await db.exec(
+        `create table out as select * from (values ('x', 1), ('y', 2), ('z', 3)) as t(a, c);
+         create temp table synthor_target_cells as
+         select * from (values ('u', ['x'], 0.7::double), ('u', ['y'], 0.2), ('u', ['z'], 0.1))
+           as t(target, cell, target_share);`,
+      );
+      const rows = await db.query<{ cell: string[] | null; target_share: number; synth_share: number }>(
+        "target_fit",
+        { table: "out", columns: varcharList(["a"]), target: "u" },
+      );
+      expect(rows.at(-1)).toEqual({ cell: null, target_share: 0, synth_share: 0 });
+    });
+  });
 });
