@@ -9,7 +9,7 @@ import { outputSelect } from "./output.ts";
 import { type ColumnProfile, nearest, type ProfileOptions, profileColumns } from "./profile.ts";
 import type { SourceInfo } from "./source.ts";
 import type { Summary } from "./summarize.ts";
-import { rebuildCounts } from "./trim.ts";
+import { deleteDropped, rebuildCounts } from "./trim.ts";
 
 /**
  * The reference table: the real rows the loop learns from, after the user's conditions, targets and
@@ -829,12 +829,10 @@ export async function fitTilts(
        where ${side}
        order by hash(${Math.floor(seed)}, __synthor_iteration, __synthor_proposal, __synthor_row),
                 __synthor_iteration, __synthor_proposal, __synthor_row
-       limit ${drop};
-       delete from synthor_synth_model as m using synthor_trim_drop as d
-       where m.__synthor_iteration = d.__synthor_iteration and m.__synthor_proposal = d.__synthor_proposal
-         and m.__synthor_row = d.__synthor_row;`,
+       limit ${drop}`,
       "fit tilted rows",
     );
+    await deleteDropped(db);
     rows -= drop;
     await rebuildCounts(db, summary);
   }

@@ -244,21 +244,7 @@ export async function summarizeTable(
         { column: column.name, bin: b.bin, n: b.n, share: b.share },
       );
     }
-    const grid = column.grid ?? [];
-    const at = (q: number) => grid[Math.round(q * (grid.length - 1))] ?? null;
-    column.summary = {
-      n: column.rows,
-      nulls: column.nulls,
-      mean: column.mean ?? null,
-      sd: column.sd ?? null,
-      min: at(0),
-      p05: at(0.05),
-      p25: at(0.25),
-      p50: at(0.5),
-      p75: at(0.75),
-      p95: at(0.95),
-      max: at(1),
-    };
+    column.summary = numericSummary(column, column.grid ?? []);
   }
   await db.dropRelation("synthor_real_fine_codes");
   await db.exec(
@@ -285,7 +271,24 @@ export async function summarizeTable(
   };
 }
 
-/** Unit ids for groups of columns: the columns in table order, named as DuckDB's to_json writes them. */
+/** A numeric column's moments (from its profile) and quantiles read off its sampler grid. */
+export function numericSummary(column: ColumnProfile, grid: number[]): NumericSummary {
+  const at = (q: number) => grid[Math.round(q * (grid.length - 1))] ?? null;
+  return {
+    n: column.rows,
+    nulls: column.nulls,
+    mean: column.mean ?? null,
+    sd: column.sd ?? null,
+    min: at(0),
+    p05: at(0.05),
+    p25: at(0.25),
+    p50: at(0.5),
+    p75: at(0.75),
+    p95: at(0.95),
+    max: at(1),
+  };
+}
+
 /**
  * The sampler's grid: one interval per 10 real values (at most 1,000), so no grid point spells out a
  * single row's value; but a whole-number column with at most 1,000 distinct values keeps the fine grid,
@@ -339,6 +342,7 @@ function compareValues(a: string | null, b: string | null): number {
   return a < b ? -1 : 1;
 }
 
+/** Unit ids for groups of columns: the columns in table order, named as DuckDB's to_json writes them. */
 export async function unitsFor(db: Db, groups: string[][], modelled: ColumnProfile[]): Promise<Unit[]> {
   const order = new Map(modelled.map((c, i) => [c.name, i]));
   const units: Unit[] = [];

@@ -15,6 +15,7 @@ import {
   countUnits,
   fineUnitsFor,
   type ModelColumn,
+  numericSummary,
   type Summary,
   summarizeTable,
   type Unit,
@@ -476,20 +477,7 @@ export async function loadSummary(
         share: total > 0 ? n / total : 0,
       };
     });
-    const at = (q: number) => grid[Math.round(q * (grid.length - 1))] ?? null;
-    column.summary = {
-      n: column.rows,
-      nulls: column.nulls,
-      mean: column.mean ?? null,
-      sd: column.sd ?? null,
-      min: at(0),
-      p05: at(0.05),
-      p25: at(0.25),
-      p50: at(0.5),
-      p75: at(0.75),
-      p95: at(0.95),
-      max: at(1),
-    };
+    column.summary = numericSummary(column, grid);
     await db.exec("insert into synthor_edges values ($column, $edges)", "store edges", {
       column: column.name,
       edges: doubleList(edges),

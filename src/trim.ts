@@ -62,12 +62,10 @@ export async function trimSurplus(
        select t.__synthor_iteration, t.__synthor_proposal, t.__synthor_row
        from t ${joins.join(" ")}
        order by ${score} desc, hash(${Math.floor(seed)}, t.__synthor_iteration, t.__synthor_proposal, t.__synthor_row)
-       limit ${remove};
-       delete from synthor_synth_model as m using synthor_trim_drop as d
-       where m.__synthor_iteration = d.__synthor_iteration and m.__synthor_proposal = d.__synthor_proposal
-         and m.__synthor_row = d.__synthor_row;`,
+       limit ${remove}`,
       "trim surplus rows",
     );
+    await deleteDropped(db);
     rows -= remove;
     await rebuildCounts(db, summary);
   }
@@ -117,13 +115,24 @@ export async function fitTargetCells(
      select __synthor_iteration, __synthor_proposal, __synthor_row from ranked
      where k <= excess
      order by k / excess, __synthor_iteration, __synthor_proposal, __synthor_row
-     limit ${rows - finalRows};
-     delete from synthor_synth_model as m using synthor_trim_drop as d
-     where m.__synthor_iteration = d.__synthor_iteration and m.__synthor_proposal = d.__synthor_proposal
-       and m.__synthor_row = d.__synthor_row;`,
+     limit ${rows - finalRows}`,
     "fit target cells",
   );
+  await deleteDropped(db);
   await rebuildCounts(db, summary);
   const [left] = await db.all<{ n: number }>("select count(*) as n from synthor_synth_model");
   return left?.n ?? 0;
+}
+
+/**
+ * Deletes from the synthetic model the rows listed (by provenance) in the temp table synthor_trim_drop,
+ * which the trims and fits fill with the rows they choose to drop.
+ */
+export async function deleteDropped(db: Db): Promise<void> {
+  await db.exec(
+    `delete from synthor_synth_model as m using synthor_trim_drop as d
+     where m.__synthor_iteration = d.__synthor_iteration and m.__synthor_proposal = d.__synthor_proposal
+       and m.__synthor_row = d.__synthor_row`,
+    "drop the chosen rows",
+  );
 }
