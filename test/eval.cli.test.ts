@@ -5,34 +5,14 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { Command } from "commander";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { evalCommand } from "../src/cli/commands/eval.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Db } from "../src/db/connection.ts";
 import { quoteLiteral } from "../src/db/quote.ts";
-import { SynthorError } from "../src/errors.ts";
 import { createHistoryTables } from "../src/history.ts";
+import { runEval } from "./eval-run.ts";
 import { fixture, tempDir } from "./helpers.ts";
 
-/** Runs `synthor eval ...args` and returns what it printed, or the error it threw. */
-async function run(args: string[]): Promise<{ stdout: string; error?: SynthorError }> {
-  const program = new Command("synthor").exitOverride();
-  program.addCommand(evalCommand());
-  const chunks: string[] = [];
-  const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
-    chunks.push(String(chunk));
-    return true;
-  });
-  try {
-    await program.parseAsync(["node", "synthor", "eval", "--quiet", ...args]);
-    return { stdout: chunks.join("") };
-  } catch (err) {
-    if (err instanceof SynthorError) return { stdout: chunks.join(""), error: err };
-    throw err;
-  } finally {
-    write.mockRestore();
-  }
-}
+const run = (args: string[]) => runEval(args);
 
 const real = fixture("eval/real.csv");
 const synth = fixture("eval/synth.csv");

@@ -5,39 +5,11 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Command } from "commander";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { evalCommand } from "../src/cli/commands/eval.ts";
-import { SynthorError } from "../src/errors.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runEval } from "./eval-run.ts";
 import { tempDir } from "./helpers.ts";
 
-/** Runs `synthor eval ...args` and returns what it printed, or the error it threw. */
-async function run(args: string[]): Promise<{ stdout: string; error?: SynthorError }> {
-  const program = new Command("synthor").exitOverride();
-  program.addCommand(evalCommand());
-  const chunks: string[] = [];
-  const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
-    chunks.push(String(chunk));
-    return true;
-  });
-  try {
-    await program.parseAsync([
-      "node",
-      "synthor",
-      "eval",
-      "--quiet",
-      "--no-detection",
-      "--no-privacy",
-      ...args,
-    ]);
-    return { stdout: chunks.join("") };
-  } catch (err) {
-    if (err instanceof SynthorError) return { stdout: chunks.join(""), error: err };
-    throw err;
-  } finally {
-    write.mockRestore();
-  }
-}
+const run = (args: string[]) => runEval(args, { fast: true });
 
 let tmp: { dir: string; cleanup: () => void };
 const file = (name: string) => join(tmp.dir, name);

@@ -19,13 +19,12 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Command } from "commander";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { evalCommand } from "../src/cli/commands/eval.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Db } from "../src/db/connection.ts";
 import { quoteLiteral } from "../src/db/quote.ts";
-import { InputProblems, SynthorError } from "../src/errors.ts";
+import { InputProblems } from "../src/errors.ts";
 import { categoryErrors, parseQueries, runQueries } from "../src/evaluate/queries.ts";
+import { runEval } from "./eval-run.ts";
 import { fixture, tempDir } from "./helpers.ts";
 
 const files = {
@@ -194,33 +193,7 @@ describe("runQueries over two tables", () => {
   });
 });
 
-/** Runs `synthor eval ...args` in process and returns what it printed, or the error it threw. */
-async function run(args: string[]): Promise<{ stdout: string; error?: SynthorError }> {
-  const program = new Command("synthor").exitOverride();
-  program.addCommand(evalCommand());
-  const chunks: string[] = [];
-  const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
-    chunks.push(String(chunk));
-    return true;
-  });
-  try {
-    await program.parseAsync([
-      "node",
-      "synthor",
-      "eval",
-      "--quiet",
-      "--no-detection",
-      "--no-privacy",
-      ...args,
-    ]);
-    return { stdout: chunks.join("") };
-  } catch (err) {
-    if (err instanceof SynthorError) return { stdout: chunks.join(""), error: err };
-    throw err;
-  } finally {
-    write.mockRestore();
-  }
-}
+const run = (args: string[]) => runEval(args, { fast: true });
 
 const twoTables = [
   "--real",
