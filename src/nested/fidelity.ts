@@ -1,7 +1,10 @@
 import type { Db } from "../db/connection.ts";
+import { quoteIdent } from "../db/quote.ts";
 import { codesSelect } from "../encode.ts";
+import type { ColumnProfile } from "../profile.ts";
 import { countUnits, type Unit, unitsFor } from "../summarize.ts";
-import { type NestedSummary, SIZE } from "./summarize.ts";
+import { SYNTH_MEMBERS } from "./sample.ts";
+import { augmentedSelect, type NestedSummary, REAL_MEMBER_MODEL, SIZE } from "./summarize.ts";
 
 /** One table's TVD between real and synthetic, and which level it describes. */
 export interface LevelTvd {
@@ -26,26 +29,64 @@ export interface NestedFidelity {
 
 /**
  * TVD at both levels once the run is done, kept in `synthor_nested_fidelity` (run_id, level, unit, tvd):
- * the household-level marginals and member-level tables from the running count tables, and every
- * household column crossed with every member aggregate (size, members per category) counted now on both
- * sides (sql/tvd.sql over count tables, as everywhere).
+ * household level (every household column, the size, the compositions and the members per value, e.g.
+ * `#PEmp=1` = how many members have PEmp 1, counted now on both sides), every household column crossed
+ * with each of those member aggregates, and the member-level tables from the running count tables
+ * (sql/tvd.sql over count tables, as everywhere).
  */
 export async function nestedFidelity(db: Db, s: NestedSummary, runId: number): Promise<NestedFidelity> {
   const h = s.households;
-  const derived = [SIZE, ...s.aggregates.map((a) => a.name)];
+  const counts = s.aggregates.map((a) => a.name);
+  const derived = [SIZE, ...s.compositions.map((c) => c.name), ...counts];
+  // Both sides as one household-level table each: household codes, size, compositions, members per value.
+  const key =
+    "__synthor_iteration::varchar || ':' || __synthor_proposal::varchar || ':' || __synthor_row::varchar";
+  await db.exec(
+    `create or replace temp table synthor_nested_eval_sh as select *, ${key} as __synthor_key from synthor_synth_model;
+     create or replace temp table synthor_nested_eval_sm as select *, ${key} as __synthor_key from ${SYNTH_MEMBERS};`,
+    "nested: synthetic with keys",
+  );
+  for (const [side, households, members] of [
+    ["real", "synthor_nested_real_aug", REAL_MEMBER_MODEL],
+    ["synth", "synthor_nested_eval_sh", "synthor_nested_eval_sm"],
+  ] as const) {
+    const codes = codesSelect(h.columns, quoteIdent(households)).replace(
+      /^select /,
+      "select __synthor_key, ",
+    );
+    const perValue = augmentedSelect({
+      households,
+      householdExprs: [],
+      memberModel: members,
+      compositions: [],
+      aggregates: s.aggregates,
+      cap: s.cap,
+      keepKey: true,
+    });
+    await db.exec(
+      `create or replace temp table ${quoteIdent(`synthor_nested_eval_${side}`)} as
+       select c.* exclude (__synthor_key), a.* exclude (__synthor_key, ${quoteIdent(SIZE)})
+       from (${codes}) as c join (${perValue}) as a using (__synthor_key)`,
+      "nested: household level with members per value",
+    );
+  }
+  const order = [
+    ...h.columns.map((c) => ({ name: c.name }) as ColumnProfile),
+    ...counts.map((name) => ({ name }) as ColumnProfile),
+  ];
+  const household = await unitsFor(db, [...h.columns.map((c) => [c.name]), ...counts.map((c) => [c])], order);
   const cross = await unitsFor(
     db,
     s.householdColumns.flatMap((c) => derived.map((d) => [c.name, d])),
-    h.columns,
+    order,
   );
   await db.exec(
     `create or replace temp table synthor_nested_cross_real (unit varchar, cell varchar[], n bigint);
-     create or replace temp table synthor_nested_cross_synth (unit varchar, cell varchar[], n bigint);
-     create or replace temp view synthor_nested_synth_codes as ${codesSelect(h.columns, "synthor_synth_model")};`,
+     create or replace temp table synthor_nested_cross_synth (unit varchar, cell varchar[], n bigint);`,
     "nested: cross tables",
   );
-  await countUnits(db, "synthor_real_codes", cross, "synthor_nested_cross_real");
-  await countUnits(db, "synthor_nested_synth_codes", cross, "synthor_nested_cross_synth");
+  await countUnits(db, "synthor_nested_eval_real", [...household, ...cross], "synthor_nested_cross_real");
+  await countUnits(db, "synthor_nested_eval_synth", [...household, ...cross], "synthor_nested_cross_synth");
   const crossTvd = new Map(
     (
       await db.query<{ unit: string; tvd: number }>("tvd", {
@@ -65,7 +106,7 @@ export async function nestedFidelity(db: Db, s: NestedSummary, runId: number): P
   const pick = (units: Unit[], level: LevelTvd["level"], from: Map<string, number>): LevelTvd[] =>
     units.map((u) => ({ level, unit: u.id, columns: u.columns, tvd: from.get(u.id) ?? 1 }));
   const units = [
-    ...pick(h.marginals, "household", counted),
+    ...pick(household, "household", crossTvd),
     ...pick(cross, "cross", crossTvd),
     ...pick(s.memberUnits, "member", counted),
   ];

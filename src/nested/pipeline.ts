@@ -164,7 +164,7 @@ async function run(db: Db, options: NestedSynthOptions, started: number): Promis
   const planner = options.planner(db, summary);
   const candidates = summary.households.columns.length > 1 ? await planner.inferGroups() : [];
   await addGroups(db, summary.households, candidates);
-  if (planner.trackPairs) await addPairs(db, summary.households, planner.trackPairs());
+  if (planner.trackPairs) await addPairs(db, summary.households, trackedPairs(summary, planner.trackPairs()));
   const [sizes] = await db.all<{ lo: number; hi: number }>(
     "select min(size) as lo, max(size) as hi from synthor_household_sizes('synthor_nested_households', 'synthor_nested_members', '__synthor_key')",
   );
@@ -344,6 +344,17 @@ async function run(db: Db, options: NestedSynthOptions, started: number): Promis
     tokens,
   };
   return result;
+}
+
+/**
+ * The planner's pairs, less those of a numeric column with a composition: kept at sub-bin level they
+ * are tens of thousands of cells, read every iteration, for a dependence the groups already carry.
+ */
+function trackedPairs(s: NestedSummary, pairs: [string, string][]): [string, string][] {
+  const numeric = new Set(s.households.columns.filter((c) => c.kind !== "categorical").map((c) => c.name));
+  const composed = new Set(s.compositions.map((c) => c.name));
+  const heavy = (a: string, b: string) => numeric.has(a) && composed.has(b);
+  return pairs.filter(([a, b]) => !heavy(a, b) && !heavy(b, a));
 }
 
 /**

@@ -4,7 +4,13 @@ import type { ProposalValue } from "../proposals.ts";
 import { addBatchCounts, cdf } from "../sample.ts";
 import { countUnits, type ModelColumn } from "../summarize.ts";
 import type { ValidNestedProposal } from "./proposals.ts";
-import { augmentedSelect, memberCodesSelect, type NestedSummary, SIZE } from "./summarize.ts";
+import {
+  augmentedSelect,
+  memberCodesSelect,
+  type NestedSummary,
+  poolCompositions,
+  SIZE,
+} from "./summarize.ts";
 
 /** The synthetic members in model space, beside synthor_synth_model (the household level). */
 export const SYNTH_MEMBERS = "synthor_nested_synth_members";
@@ -96,12 +102,17 @@ export async function sampleNested(
        households: "synthor_nested_batch_households",
        householdExprs: hCols.map((c) => `h.${quoteIdent(c.name)}`),
        memberModel: "synthor_nested_batch_members",
-       aggregates: s.aggregates,
+       compositions: s.compositions,
+       aggregates: [],
        cap: s.cap,
        keepKey: true,
        extra: ["h.__synthor_iteration", "h.__synthor_proposal", "h.__synthor_row"],
-     })};
-     insert into synthor_synth_model
+     })}`,
+    "nested: batch household level",
+  );
+  await poolCompositions(db, "synthor_nested_batch_aug", s.compositions);
+  await db.exec(
+    `insert into synthor_synth_model
        select ${modelColumns}, __synthor_iteration, __synthor_proposal, __synthor_row
        from synthor_nested_batch_aug order by __synthor_proposal, __synthor_row;
      insert into ${SYNTH_MEMBERS}

@@ -21,7 +21,17 @@ export const POSITION = "#position";
 /** Prefix of the member-level columns that repeat the first member's codes. */
 export const FIRST = "first:";
 
-/** A derived household-level column: how many members have one value of a member column. */
+/**
+ * A derived household-level column: the household's composition in a member column, the sorted JSON list
+ * of its members' values (`#PAge` = `["8","9"]`). One per categorical member column with few values.
+ */
+export interface Composition {
+  /** Column name in the household-level table, e.g. `#PAge`. */
+  name: string;
+  column: string;
+}
+
+/** A derived household-level count: how many members have one value of a member column (for evaluation). */
 export interface Aggregate {
   /** Column name in the household-level table, e.g. `#PEmp=1`. */
   name: string;
@@ -36,8 +46,8 @@ export interface NestedSummary {
   source: NestedSource;
   /**
    * The household-level table as the flat machinery sees it: the household columns, the member count
-   * `#members` and the member counts per category (`#PAge=8`, capped at `cap`, as categories). Its count
-   * tables are synthor_real_counts / synthor_synth_counts, as for a flat table.
+   * `#members` and the compositions (`#PAge` = `["8","9"]`). Its count tables are synthor_real_counts /
+   * synthor_synth_counts, as for a flat table.
    */
   households: Summary;
   /** The real household columns (the proposal's `household` part), in table order. */
@@ -49,6 +59,8 @@ export interface NestedSummary {
   memberColumns: ModelColumn[];
   /** Every column of the members table with its role, in table order (for the output). */
   memberProfiles: (ColumnProfile & { role: MemberRole })[];
+  compositions: Composition[];
+  /** Members per value (`#PAge=8`), reported at the end beside the compositions. */
   aggregates: Aggregate[];
   /** Counts of this many members or more are pooled in the aggregates ("3+"). */
   cap: number;
@@ -127,7 +139,13 @@ export async function summarizeNested(
     ...source.members,
     columns: source.members.columns.filter((c) => roles.get(c.name) === "modelled"),
   };
-  const memberProfiles = await profileColumns(db, memberInfo, split.members);
+  const memberProfiles = (await profileColumns(db, memberInfo, split.members)).map((p) =>
+    // A whole-number column with a different value for every member is an id (personID), even when its
+    // values are too sparse for the flat profile to call it one: fresh unique values, not a modelled column.
+    modelledKinds.includes(p.kind) && p.integral && p.nulls === 0 && p.rows > 1 && p.distinct === p.rows
+      ? { ...p, kind: "identifier" as const, reason: "a different whole number for every member" }
+      : p,
+  );
   const members = await summarizeTable(db, memberInfo, memberProfiles, {
     ...(options.bins ? { bins: options.bins } : {}),
     ...(options.subBins ? { subBins: options.subBins } : {}),
@@ -149,17 +167,20 @@ export async function summarizeNested(
     "nested: keep member model and bins",
   );
 
-  // Household level: household columns + size + member counts per category, summarized as a flat table.
+  // Household level: household columns + size + compositions, summarized as a flat table.
   const aggregates: Aggregate[] = [];
+  const compositions: Composition[] = [];
   for (const c of memberModelled) {
     if (c.kind !== "categorical") continue;
     const values = c.categories ?? [];
     if (values.length > maxValues) continue;
-    for (const v of values)
+    compositions.push({ name: `#${c.name}`, column: c.name });
+    for (const v of values) {
       aggregates.push({ name: `#${c.name}=${v.value ?? "NULL"}`, column: c.name, value: v.value });
+    }
   }
-  const derived = [SIZE, ...aggregates.map((a) => a.name)];
-  const clash = derived.find((d) => householdNames.includes(d));
+  const derived = [SIZE, ...compositions.map((a) => a.name)];
+  const clash = [...derived, ...aggregates.map((a) => a.name)].find((d) => householdNames.includes(d));
   if (clash) {
     throw new SynthorError(
       "INPUT_INVALID",
@@ -173,12 +194,15 @@ export async function summarizeNested(
        households: HOUSEHOLDS,
        householdExprs: householdNames.map((n) => `h.${quoteIdent(n)}`),
        memberModel: REAL_MEMBER_MODEL,
-       aggregates,
+       compositions,
+       aggregates: [],
        cap,
        keepKey: true,
      })}`,
     "nested: household-level table",
   );
+  await keepFrequentCompositions(db, compositions, source.households.rows);
+  await poolCompositions(db, "synthor_nested_real_aug", compositions);
   const augInfo: SourceInfo = {
     view: "synthor_nested_real_aug",
     label: source.households.label,
@@ -281,6 +305,7 @@ export async function summarizeNested(
                 : "passthrough";
         return { ...base, role: kindRole };
       }),
+    compositions,
     aggregates,
     cap,
     memberUnits,
@@ -288,19 +313,62 @@ export async function summarizeNested(
   };
 }
 
+/** The composition value rare compositions are pooled into. */
+export const OTHER = "other";
+
+/**
+ * Keeps the compositions at least max(2, min(20, 0.1% of households)) real households have, in table
+ * synthor_nested_compositions ("column", value): a household's list of 10 members' ages is nearly unique,
+ * and planning with a thousand such categories would cost much and teach little. The rest are pooled as
+ * "other" (about 9% of households in a travel survey, mostly the large ones).
+ */
+async function keepFrequentCompositions(
+  db: Db,
+  compositions: Composition[],
+  households: number,
+): Promise<void> {
+  const min = Math.max(2, Math.min(20, Math.ceil(households * 0.001)));
+  await db.exec(
+    `create or replace table synthor_nested_compositions ("column" varchar, value varchar)`,
+    "nested: frequent compositions",
+  );
+  for (const c of compositions) {
+    await db.exec(
+      `insert into synthor_nested_compositions
+       select $column, value from (select ${quoteIdent(c.name)} as value, count(*) as n from synthor_nested_real_aug group by all)
+       where n >= $min`,
+      "nested: frequent compositions",
+      { column: c.column, min },
+    );
+  }
+}
+
+/** Pools the compositions synthor_nested_compositions does not keep as "other", in place. */
+export async function poolCompositions(db: Db, table: string, compositions: Composition[]): Promise<void> {
+  for (const c of compositions) {
+    await db.exec(
+      `update ${quoteIdent(table)} set ${quoteIdent(c.name)} = $other
+       where ${quoteIdent(c.name)} not in (select value from synthor_nested_compositions where "column" = $column)`,
+      "nested: pool rare compositions",
+      { column: c.column, other: OTHER },
+    );
+  }
+}
+
 function unprefixed(u: Unit): Unit {
   return { id: u.id.replace(/^member:/, ""), columns: u.columns };
 }
 
 /**
- * The household-level table: household columns (as given), the member count and the member counts per
- * category (synthor_household_sizes, synthor_member_counts, synthor_count_code), from a households table
- * and a member model table that share `__synthor_key`.
+ * The household-level table: household columns (as given), the member count, the compositions
+ * (synthor_member_values) and member counts per category (synthor_member_counts, synthor_count_code),
+ * from a households table and a member model table that share `__synthor_key`.
  */
 export function augmentedSelect(o: {
   households: string;
   householdExprs: string[];
   memberModel: string;
+  compositions: Composition[];
   aggregates: Aggregate[];
   cap: number;
   keepKey?: boolean;
@@ -312,6 +380,13 @@ export function augmentedSelect(o: {
   const exprs: string[] = [...o.householdExprs];
   if (o.keepKey) exprs.push("h.__synthor_key");
   exprs.push(`coalesce(s.size, 0)::varchar as ${quoteIdent(SIZE)}`);
+  o.compositions.forEach((c, i) => {
+    const alias = `c${i}`;
+    joins.push(
+      `left join synthor_member_values(${quoteLiteral(o.memberModel)}, '__synthor_key', ${quoteLiteral(c.column)}) as ${alias} on ${alias}.key = h.__synthor_key`,
+    );
+    exprs.push(`coalesce(${alias}."values", '[]') as ${quoteIdent(c.name)}`);
+  });
   [...byColumn.entries()].forEach(([column, aggs], i) => {
     const alias = `a${i}`;
     const sums = aggs.map(

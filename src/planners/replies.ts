@@ -178,7 +178,10 @@ function shapeProblem(value: unknown): string {
  * written as text becomes that text, a lone number becomes the range [x, x], numbers written as text and
  * ISO dates (for datetime columns) become numbers, "NULL" becomes null where NULL may be proposed.
  */
-export function convertProposal(p: ReplyProposal, view: PromptView): { proposal: Proposal; problems: string[] } {
+export function convertProposal(
+  p: ReplyProposal,
+  view: PromptView,
+): { proposal: Proposal; problems: string[] } {
   const problems: string[] = [];
   const values: Record<string, ProposalValue> = {};
   for (const [name, raw] of Object.entries(p.proposal)) {

@@ -119,12 +119,30 @@ export function synthCommand(): Command {
         positiveInt("--threads"),
       ),
     )
-    .option("--child <file>", "nested data: the members file (persons), linked to the source's households by --key")
-    .option("--key <column>", "nested data: the column that links each member to its household (in both files)")
-    .option("--nested", "nested data: the source has one list-of-struct column holding each household's members")
-    .option("--child-column <name>", "nested data: which list-of-struct column holds the members (implies --nested)")
-    .option("--child-out <file>", "nested data: also write the members table to a .csv, .parquet, .json or .ndjson file")
-    .option("--child-out-table <name>", "nested data: name of the members table in --db (default: <out-table>_members)")
+    .option(
+      "--child <file>",
+      "nested data: the members file (persons), linked to the source's households by --key",
+    )
+    .option(
+      "--key <column>",
+      "nested data: the column that links each member to its household (in both files)",
+    )
+    .option(
+      "--nested",
+      "nested data: the source has one list-of-struct column holding each household's members",
+    )
+    .option(
+      "--child-column <name>",
+      "nested data: which list-of-struct column holds the members (implies --nested)",
+    )
+    .option(
+      "--child-out <file>",
+      "nested data: also write the members table to a .csv, .parquet, .json or .ndjson file",
+    )
+    .option(
+      "--child-out-table <name>",
+      "nested data: name of the members table in --db (default: <out-table>_members)",
+    )
     .option("--json", "print a machine-readable summary on stdout")
     .option("--quiet", "no progress on stderr")
     .addHelpText(

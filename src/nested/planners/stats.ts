@@ -74,15 +74,20 @@ export class NestedStatsPlanner implements NestedPlanner {
       const sizeCode = p.proposal[SIZE];
       const size = typeof sizeCode === "string" ? Number(sizeCode) : 1;
       fixed.set(SIZE, String(size));
+      // The compositions chosen fix how many members have each value (a value a composition leaves out
+      // has none); a pooled ("other") composition fixes nothing.
       const targets = new Map<string, { min: number; max: number }>();
-      for (const a of this.s.aggregates) {
-        const code = p.proposal[a.name];
-        if (typeof code !== "string") continue;
-        const n = Number.parseInt(code, 10);
-        targets.set(`${a.column}\u0000${a.value}`, {
-          min: n,
-          max: code.endsWith("+") ? Number.POSITIVE_INFINITY : n,
-        });
+      for (const c of this.s.compositions) {
+        const code = p.proposal[c.name];
+        if (typeof code !== "string" || !code.startsWith("[")) continue;
+        for (const a of this.s.aggregates.filter((x) => x.column === c.column)) {
+          targets.set(`${c.column}\u0000${a.value}`, { min: 0, max: 0 });
+        }
+        for (const v of JSON.parse(code) as Code[]) {
+          const key = `${c.column}\u0000${v}`;
+          const t = targets.get(key) ?? { min: 0, max: 0 };
+          targets.set(key, { min: t.min + 1, max: t.max + 1 });
+        }
       }
       const members = await this.completeMembers(fixed, size, targets, rng);
       proposals.push({ reason: p.reason, household, members, num: p.num });
@@ -241,7 +246,7 @@ export class NestedStatsPlanner implements NestedPlanner {
     const rows = await this.db.all<{ cell: Code[]; n: number }>(
       "select cell, n from synthor_contingency($view, $columns)",
       { view: REAL_MEMBER_CODES, columns: varcharList(columns) },
-      "sql/contingency.sql",
+      "sql/contingency.sql (members)",
     );
     const childAt = columns.indexOf(child);
     const parentAt = parents.map((p) => columns.indexOf(p));
