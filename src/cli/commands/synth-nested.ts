@@ -1,4 +1,3 @@
-import { gapTable } from "../../discrepancy.ts";
 import { SynthorError } from "../../errors.ts";
 import { type NestedSynthResult, synthesizeNested } from "../../nested/pipeline.ts";
 import { NestedLlmPlanner } from "../../nested/planners/llm.ts";
@@ -92,12 +91,7 @@ export async function synthNested(
               seed: opts.seed,
               ...(opts.scenario ? { scenario: opts.scenario } : {}),
               fallbackGroups: () => new NestedStatsPlanner(db, summary, { seed: opts.seed }).inferGroups(),
-              memberGaps: () =>
-                gapTable(
-                  db,
-                  summary.members,
-                  summary.memberUnits.filter((u) => u.columns.length === 1),
-                ),
+              db,
             })
           : new NestedStatsPlanner(db, summary, { seed: opts.seed });
       },

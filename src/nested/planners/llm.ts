@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+import type { Db } from "../../db/connection.ts";
+import { type Gap, gapTable } from "../../discrepancy.ts";
 import { ChatCallFailed, type ChatClient, type ChatMessage } from "../../planners/llm.ts";
 import {
   describeVariables,
@@ -68,8 +70,8 @@ export interface NestedLlmPlannerOptions {
   maxCells?: number;
   /** Groups for the household-level table (the statistical ones): the copula step is not asked for nested data. */
   fallbackGroups?: () => Promise<string[][]>;
-  /** Member-level gaps (real and synthetic shares of each member column's values), read per iteration. */
-  memberGaps?: () => Promise<import("../../discrepancy.ts").Gap[]>;
+  /** The run's database: the member-level gaps (each member column's real and synthetic shares) are read from it. */
+  db?: Db;
 }
 
 /**
@@ -83,7 +85,7 @@ export class NestedLlmPlanner implements NestedPlanner {
   readonly name: string;
   private readonly householdView: PromptView;
   private readonly memberView: PromptView;
-  private readonly o: Required<Omit<NestedLlmPlannerOptions, "scenario" | "fallbackGroups" | "memberGaps">> &
+  private readonly o: Required<Omit<NestedLlmPlannerOptions, "scenario" | "fallbackGroups" | "db">> &
     NestedLlmPlannerOptions;
 
   constructor(
@@ -126,10 +128,13 @@ export class NestedLlmPlanner implements NestedPlanner {
   /** The nested p_proposal for an iteration. */
   async promptFor(ctx: PlanContext): Promise<string> {
     const n = Math.max(1, Math.min(ctx.proposals ?? this.o.proposals, ctx.rows));
-    const memberGaps = this.o.memberGaps ? await this.o.memberGaps() : [];
-    const memberMarginals = this.s.memberUnits
-      .filter((u) => u.columns.length === 1)
-      .map((u) => ({ unit: u.id, columns: u.columns, tvd: tvdOf(memberGaps, u.id) }));
+    const marginals = this.s.memberUnits.filter((u) => u.columns.length === 1);
+    const memberGaps = this.o.db ? await gapTable(this.o.db, this.s.members, marginals) : [];
+    const memberMarginals = marginals.map((u) => ({
+      unit: u.id,
+      columns: u.columns,
+      tvd: tvdOf(memberGaps, u.id),
+    }));
     const householdOnly: PromptView = {
       ...this.householdView,
       columns: this.householdView.columns.filter((c) =>
@@ -150,9 +155,10 @@ export class NestedLlmPlanner implements NestedPlanner {
       )
       .replace("{data_desc}", () => describeVariables(householdOnly))
       .replace("{member_desc}", () => describeVariables(this.memberView));
+    // A sample is a household here; the additions say so.
     const tail = PROPOSAL_TEMPLATE_TAIL.replace("{n_proposals}", String(n)).replace(
       "{n_samples}",
-      `${ctx.rows} households`,
+      String(ctx.rows),
     );
     const example = {
       household: exampleValues(householdOnly),
@@ -162,8 +168,8 @@ export class NestedLlmPlanner implements NestedPlanner {
       "",
       "## Additional Information (added by synthor):",
       "",
-      `**Proposal shape:** each proposal is a whole household: "household" has one entry per household variable, "members" is the list of its members, one object per member with one entry per member variable, and "num" is how many such households to create. e.g. ${JSON.stringify(example)}`,
-      `**Member counts:** in the guidance, ${SIZE} is the number of members of a household (the length of "members"), and a name like #X=v is how many of its members have X = v (3+ is three or more). They are not variables to give: they follow from "members".`,
+      `**Proposal shape:** each proposal is a whole household: "household" has one entry per household variable, "members" is the list of its members, one object per member with one entry per member variable, and "num" is how many such households to create (a sample is a household). e.g. ${JSON.stringify(example)}`,
+      `**Member lists:** in the guidance, ${SIZE} is the number of members of a household (the length of "members"), and #X is the sorted list of the values of X its members have (["4","5"]: one member with X = "4", one with "5"; "other" pools rare lists). They are not variables to give: they follow from "members".`,
       ...(this.householdView.pooledAny || this.memberView.pooledAny
         ? [
             `**Pooled values:** values, cells and extremes held by fewer than ${this.o.minCell} real rows are pooled as "other" or not shown; propose only values and ranges named above.`,
@@ -367,14 +373,17 @@ function exampleValues(view: PromptView): Record<string, unknown> {
   for (const v of view.columns) {
     if (v.kind === "categorical") out[v.name] = v.categories[0]?.value ?? null;
     else {
-      const bin = [...v.bins.values()].find((b) => !b.hidden);
-      out[v.name] = [bin?.lo ?? v.lo, bin?.hi ?? v.hi];
+      // A shown bin, within the ends shown (a first bin may lie below a hidden minimum's quantile).
+      const bin = [...v.bins.values()].find((b) => !b.hidden && b.hi >= v.lo && b.lo <= v.hi);
+      const lo = Math.max(bin?.lo ?? v.lo, v.lo);
+      const hi = Math.min(bin?.hi ?? v.hi, v.hi);
+      out[v.name] = lo <= hi ? [lo, hi] : [v.lo, v.hi];
     }
   }
   return out;
 }
 
-function tvdOf(gaps: import("../../discrepancy.ts").Gap[], unit: string): number {
+function tvdOf(gaps: Gap[], unit: string): number {
   return gaps.filter((g) => g.unit === unit).reduce((s, g) => s + Math.max(0, g.gap), 0);
 }
 
