@@ -149,7 +149,8 @@ describe("nested synthesis of a table with a list of structs", () => {
         `create table homes as
          select h.region, h.income, list(struct_pack(age := p.age, sex := p.sex, emp := p.emp) order by p.per_num) as people
          from read_csv('${households}') as h join read_csv('${persons}') as p using ("hhID")
-         group by all`,
+         group by h."hhID", h.region, h.income
+         order by h."hhID"`,
       );
     } finally {
       db.close();
@@ -164,12 +165,16 @@ describe("nested synthesis of a table with a list of structs", () => {
       planner: (d, s) => new NestedStatsPlanner(d, s, { seed: 1 }),
     });
     expect(r.households).toBe(30);
-    const [shape] = await read<{ n: number; empty: number; type: string }>(
+    const [shape] = await read<{ n: number; empty: number; big: number; type: string }>(
       path,
-      `select count(*) as n, count(*) filter (where len(people) = 0) as empty, any_value(typeof(people)) as type from synthetic`,
+      `select count(*) as n, count(*) filter (where len(people) = 0) as empty,
+              count(*) filter (where len(people) > 4) as big, any_value(typeof(people)) as type
+       from synthetic`,
     );
     expect(shape?.n).toBe(30);
     expect(shape?.empty).toBe(0);
+    // The real households have 1 to 4 members.
+    expect(shape?.big).toBe(0);
     expect(shape?.type).toBe("STRUCT(age BIGINT, sex BIGINT, emp VARCHAR)[]");
   }, 60_000);
 });
