@@ -179,6 +179,33 @@ describe("nested synthesis of a table with a list of structs", () => {
   }, 60_000);
 });
 
+describe("nested synthesis with hostile column names", () => {
+  it("quotes every name: a key, a copied column and a member column", async () => {
+    const key = 'a"; drop table x; --';
+    const r = await synthesizeNested({
+      source: {
+        kind: "linked",
+        households: {
+          kind: "sql",
+          sql: `select "hhID" as "${key.replaceAll('"', '""')}", region as "my col", income from read_csv('${households}')`,
+        },
+        members: {
+          kind: "sql",
+          sql: `select "hhID" as "${key.replaceAll('"', '""')}", region as "my col", age as größe, sex as "select" from read_csv('${persons}')`,
+        },
+        key,
+      },
+      threads: 1,
+      iterations: 2,
+      rows: 10,
+      seed: 2,
+      planner: (d, s) => new NestedStatsPlanner(d, s, { seed: 2 }),
+    });
+    expect(r.integrity).toMatchObject({ households: 10, distinct_keys: 10, orphans: 0 });
+    expect(r.fidelity.units.some((u) => u.columns.join() === "my col,größe")).toBe(true);
+  }, 30_000);
+});
+
 describe("nested input errors", () => {
   const tmp = tempDir();
   afterAll(() => tmp.cleanup());

@@ -7,7 +7,7 @@ import { checkOutputFile } from "../output.ts";
 import { chooseGroups } from "../pipeline.ts";
 import type { TokenUse } from "../planners/types.ts";
 import type { ProfileOptions } from "../profile.ts";
-import { addGroups, addPairs } from "../summarize.ts";
+import { addGroups, addPairs, type Unit } from "../summarize.ts";
 import { type NestedFidelity, nestedFidelity } from "./fidelity.ts";
 import { writeNestedOutputs } from "./output.ts";
 import type { NestedPlanner } from "./planners/types.ts";
@@ -247,8 +247,9 @@ async function run(db: Db, options: NestedSynthOptions, started: number): Promis
           withinRange: config.withinRange as "quantile" | "uniform",
         });
         households += added;
-        discrepancy = await computeDiscrepancy(db, h);
-        const both = await bothLevels(db, summary, discrepancy);
+        const measured = await bothLevels(db, summary);
+        discrepancy = measured.households;
+        const both = measured.both;
         const t2 = Date.now();
         const used = plan.tokens ?? { prompt: 0, completion: 0, calls: 0 };
         tokens.prompt += used.prompt;
@@ -361,20 +362,35 @@ function trackedPairs(s: NestedSummary, pairs: [string, string][]): [string, str
  * The discrepancy recorded per iteration: the household level's (columns, member count and counts per
  * category, groups) and the member level's (member columns; each with a household column or the position).
  */
-async function bothLevels(db: Db, s: NestedSummary, households: Discrepancy): Promise<Discrepancy> {
+async function bothLevels(db: Db, s: NestedSummary): Promise<{ households: Discrepancy; both: Discrepancy }> {
+  // One pass of sql/tvd.sql over the count tables serves both levels.
   const rows = await db.query<{ unit: string; tvd: number }>("tvd", {
     real: "synthor_real_counts",
     synth: "synthor_synth_counts",
   });
   const tvd = new Map(rows.map((r) => [r.unit, r.tvd]));
-  const member = (single: boolean): UnitTvd[] =>
-    s.memberUnits
-      .filter((u) => (u.columns.length === 1) === single)
-      .map((u) => ({ unit: u.id, columns: u.columns, tvd: tvd.get(u.id) ?? 1 }));
-  const marginals = [...households.marginals, ...member(true)];
-  const groups = [...households.groups, ...member(false)];
-  const all = [...marginals, ...groups];
-  return { marginals, groups, meanTvd: all.reduce((a, u) => a + u.tvd, 0) / Math.max(1, all.length) };
+  const pick = (units: Unit[], missing: number): UnitTvd[] =>
+    units.map((u) => ({ unit: u.id, columns: u.columns, tvd: tvd.get(u.id) ?? missing }));
+  const mean = (xs: UnitTvd[]) => xs.reduce((a, u) => a + u.tvd, 0) / Math.max(1, xs.length);
+  // As computeDiscrepancy reads them.
+  const hm = pick(s.households.marginals, 0);
+  const hg = pick(s.households.groups, 0);
+  const households = { marginals: hm, groups: hg, meanTvd: mean([...hm, ...hg]) };
+  const marginals = [
+    ...hm,
+    ...pick(
+      s.memberUnits.filter((u) => u.columns.length === 1),
+      1,
+    ),
+  ];
+  const groups = [
+    ...hg,
+    ...pick(
+      s.memberUnits.filter((u) => u.columns.length > 1),
+      1,
+    ),
+  ];
+  return { households, both: { marginals, groups, meanTvd: mean([...marginals, ...groups]) } };
 }
 
 async function recordNestedProposals(
