@@ -272,6 +272,15 @@ describe("nested input errors", () => {
     );
   });
 
+  it("synth refuses nested options without nested data, and flat options nested runs lack", async () => {
+    const alone = await cli(["synth", households, "--key", "hhID", "--quiet"]);
+    expect(alone.code).toBe(1);
+    expect(alone.stderr).toContain("error: --key, --child-out and --child-out-table are for nested data");
+    const trim = await cli(["synth", households, "--child", persons, "--key", "hhID", "--trim", "--quiet"]);
+    expect(trim.code).toBe(1);
+    expect(trim.stderr).toContain("error: --trim is not supported for nested data yet\n  hint: run again without --trim");
+  });
+
   it("synth --child without --key says what to add", async () => {
     const r = await cli(["synth", households, "--child", persons, "--quiet"]);
     expect(r.code).toBe(1);

@@ -348,13 +348,14 @@ async function run(db: Db, options: NestedSynthOptions, started: number): Promis
 }
 
 /**
- * The planner's pairs, less those of a numeric column with a composition: kept at sub-bin level they
- * are tens of thousands of cells, read every iteration, for a dependence the groups already carry.
+ * The planner's pairs, less those of a composition with a numeric column or another composition: kept
+ * at sub-bin level, or crossing two lists of values, they are tens of thousands of cells read every
+ * iteration, for a dependence the groups and the completion's conditionals already carry.
  */
 function trackedPairs(s: NestedSummary, pairs: [string, string][]): [string, string][] {
   const numeric = new Set(s.households.columns.filter((c) => c.kind !== "categorical").map((c) => c.name));
   const composed = new Set(s.compositions.map((c) => c.name));
-  const heavy = (a: string, b: string) => numeric.has(a) && composed.has(b);
+  const heavy = (a: string, b: string) => (numeric.has(a) || composed.has(a)) && composed.has(b);
   return pairs.filter(([a, b]) => !heavy(a, b) && !heavy(b, a));
 }
 

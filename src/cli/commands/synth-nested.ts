@@ -20,8 +20,23 @@ export interface NestedCliOptions {
 
 /** Whether the options ask for nested synthesis (a --child file, or a nested source). */
 export function wantsNested(opts: NestedCliOptions): boolean {
-  return opts.child !== undefined || opts.nested === true || opts.childColumn !== undefined;
+  return (
+    opts.child !== undefined ||
+    opts.nested === true ||
+    opts.childColumn !== undefined ||
+    opts.key !== undefined ||
+    opts.childOut !== undefined ||
+    opts.childOutTable !== undefined
+  );
 }
+
+/** Options of flat runs nested runs do not support yet: an error, not a silent no-op. */
+const unsupported: [string, string][] = [
+  ["resume", "--resume"],
+  ["trim", "--trim"],
+  ["replay", "--replay"],
+  ["maxTokens", "--max-tokens"],
+];
 
 /** Runs `synth` for nested data: households and members (--child --key), or a nested table (--nested). */
 export async function synthNested(
@@ -39,12 +54,21 @@ export async function synthNested(
       "pass the DuckDB file that holds the table: --db FILE.duckdb",
     );
   }
-  if (opts.resume) {
+  if (opts.child === undefined && !opts.nested && opts.childColumn === undefined) {
     throw new SynthorError(
       "CONFIG_INVALID",
-      "--resume is not supported for nested data yet",
-      "run again without --resume",
+      "--key, --child-out and --child-out-table are for nested data",
+      "give the members file with --child FILE (and --key), or --nested for a table with a list-of-struct column",
     );
+  }
+  for (const [key, flag] of unsupported) {
+    if (opts[key] !== undefined && opts[key] !== false) {
+      throw new SynthorError(
+        "CONFIG_INVALID",
+        `${flag} is not supported for nested data yet`,
+        `run again without ${flag}`,
+      );
+    }
   }
   let spec: NestedSpec;
   if (opts.child !== undefined) {
