@@ -88,3 +88,18 @@ describe("sql/nested_inherited.sql", () => {
     });
   }
 });
+
+describe("sql/same_values.sql", () => {
+  const { outputs, cases } = goldenCases("same_values.expected.csv", ["case", "column_a", "column_b"]);
+  for (const { key, rows } of cases) {
+    it(field(key, "case"), async () => {
+      await loadTable(db, "same_values_input", "same_values.input.csv", {}, "integer");
+      const actual = await db.query("same_values", {
+        table: "same_values_input",
+        column_a: field(key, "column_a"),
+        column_b: field(key, "column_b"),
+      });
+      expectGolden(actual, rows, outputs);
+    });
+  }
+});

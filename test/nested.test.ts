@@ -179,22 +179,28 @@ describe("nested synthesis of a table with a list of structs", () => {
   }, 60_000);
 });
 
-describe("nested synthesis with hostile column names", () => {
-  it("quotes every name: a key, a copied column and a member column", async () => {
+describe("nested synthesis with hostile column names and a copied column", () => {
+  const tmp = tempDir();
+  afterAll(() => tmp.cleanup());
+
+  it("quotes every name (a key, a copied column, a member column) and writes copies as copies", async () => {
     const key = 'a"; drop table x; --';
+    const k = `"${key.replaceAll('"', '""')}"`;
+    const path = join(tmp.dir, "hostile.duckdb");
     const r = await synthesizeNested({
       source: {
         kind: "linked",
         households: {
           kind: "sql",
-          sql: `select "hhID" as "${key.replaceAll('"', '""')}", region as "my col", income from read_csv('${households}')`,
+          sql: `select "hhID" as ${k}, region as "my col", income, income as "income copy" from read_csv('${households}')`,
         },
         members: {
           kind: "sql",
-          sql: `select "hhID" as "${key.replaceAll('"', '""')}", region as "my col", age as größe, sex as "select" from read_csv('${persons}')`,
+          sql: `select "hhID" as ${k}, region as "my col", age as größe, sex as "select" from read_csv('${persons}')`,
         },
         key,
       },
+      db: path,
       threads: 1,
       iterations: 2,
       rows: 10,
@@ -203,6 +209,11 @@ describe("nested synthesis with hostile column names", () => {
     });
     expect(r.integrity).toMatchObject({ households: 10, distinct_keys: 10, orphans: 0 });
     expect(r.fidelity.units.some((u) => u.columns.join() === "my col,größe")).toBe(true);
+    const [copy] = await read<{ differ: number; type: string }>(
+      path,
+      `select count(*) filter (where income <> "income copy") as differ, any_value(typeof("income copy")) as type from synthetic`,
+    );
+    expect(copy).toEqual({ differ: 0, type: "BIGINT" });
   }, 30_000);
 });
 
@@ -278,7 +289,9 @@ describe("nested input errors", () => {
     expect(alone.stderr).toContain("error: --key, --child-out and --child-out-table are for nested data");
     const trim = await cli(["synth", households, "--child", persons, "--key", "hhID", "--trim", "--quiet"]);
     expect(trim.code).toBe(1);
-    expect(trim.stderr).toContain("error: --trim is not supported for nested data yet\n  hint: run again without --trim");
+    expect(trim.stderr).toContain(
+      "error: --trim is not supported for nested data yet\n  hint: run again without --trim",
+    );
   });
 
   it("synth --child without --key says what to add", async () => {

@@ -50,6 +50,7 @@ const GOLDEN_TESTS: Record<string, string> = {
   "sql/nested_link_check.sql": "test/nested.golden.test.ts",
   "sql/pair_association.sql": "test/sql.golden.test.ts",
   "sql/quantiles.sql": "test/sql.golden.test.ts",
+  "sql/same_values.sql": "test/nested.golden.test.ts",
   "sql/sub_bins.sql": "test/sql.golden.test.ts",
   "sql/trim_surplus.sql": "test/sql.golden.test.ts",
   "sql/tvd.sql": "test/sql.golden.test.ts",

@@ -44,9 +44,10 @@ export async function writeNestedOutputs(
     max: null,
   } satisfies ColumnProfile;
   const rn = `row_number() over (order by hash(${seed}, __synthor_iteration, __synthor_proposal, __synthor_row), __synthor_iteration, __synthor_proposal, __synthor_row)`;
+  const copies = s.copies.map((c) => `, ${quoteIdent(c.of)} as ${quoteIdent(c.name)}`).join("");
   await db.exec(
     `create or replace temp table synthor_nested_hh_out as
-     ${outputSelect([...s.householdProfiles, k], seed, `(select *, ${rn} as __synthor_k from synthor_synth_model)`, rows)}`,
+     ${outputSelect([...s.householdProfiles, k], seed, `(select *, ${rn} as __synthor_k${copies} from synthor_synth_model)`, rows)}`,
     "nested: households in the user's types",
   );
   const keyName = s.source.key.name;

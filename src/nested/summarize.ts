@@ -59,6 +59,8 @@ export interface NestedSummary {
   memberColumns: ModelColumn[];
   /** Every column of the members table with its role, in table order (for the output). */
   memberProfiles: (ColumnProfile & { role: MemberRole })[];
+  /** Household columns that repeat an earlier one (`of`) in every row: written from it. */
+  copies: { name: string; of: string }[];
   compositions: Composition[];
   /** Members per value (`#PAge=8`), reported at the end beside the compositions. */
   aggregates: Aggregate[];
@@ -213,10 +215,24 @@ export async function summarizeNested(
       ...derived.map((name) => ({ name, type: "VARCHAR" })),
     ],
   };
+  // A household column that repeats an earlier one in every row is copied from it, not modelled twice
+  // (two models of one code would disagree in the synthetic rows).
+  const copies = await findCopies(
+    db,
+    HOUSEHOLDS,
+    householdNames.filter((n) => n !== key && !(split.households.ignore ?? []).includes(n)),
+  );
+  const copied = copies.map((c) => c.name);
   const householdProfileOptions: ProfileOptions = {
     ...split.households,
-    categorical: [...(split.households.categorical ?? []), ...derived.map(escapeListName)],
-    ignore: [...(split.households.ignore ?? []), "__synthor_key"],
+    categorical: [
+      ...(split.households.categorical ?? []).filter((n) => !copied.includes(n)),
+      ...derived.map(escapeListName),
+    ],
+    ...(split.households.numeric
+      ? { numeric: split.households.numeric.filter((n) => !copied.includes(n)) }
+      : {}),
+    ignore: [...(split.households.ignore ?? []), "__synthor_key", ...copied],
   };
   const augProfiles = await profileColumns(db, augInfo, householdProfileOptions);
   const households = await summarizeTable(db, augInfo, augProfiles, {
@@ -235,7 +251,15 @@ export async function summarizeNested(
   const householdColumns = households.columns.filter((c) => !derived.includes(c.name));
   const householdProfiles = augProfiles
     .filter((p) => householdNames.includes(p.name))
-    .map((p) => (p.name === key ? { ...p, kind: "identifier" as const, reason: "the key (--key)" } : p));
+    .map((p) => {
+      if (p.name === key) return { ...p, kind: "identifier" as const, reason: "the key (--key)" };
+      const copy = copies.find((c) => c.name === p.name);
+      const of = copy && augProfiles.find((x) => x.name === copy.of);
+      // Written from the copied column's model values, the way that column is written, in its own type.
+      return of && of.kind !== "ignored"
+        ? { ...of, name: p.name, index: p.index, sqlType: p.sqlType, reason: `a copy of ${copy.of}` }
+        : p;
+    });
 
   // Member level: member codes with their household's codes, position and the first member's codes.
   const householdCodeColumns = [
@@ -305,12 +329,29 @@ export async function summarizeNested(
                 : "passthrough";
         return { ...base, role: kindRole };
       }),
+    copies,
     compositions,
     aggregates,
     cap,
     memberUnits,
     memberCodeColumns,
   };
+}
+
+/** Columns that repeat an earlier column of the list in every row (sql/same_values.sql), with the one they repeat. */
+async function findCopies(db: Db, table: string, names: string[]): Promise<{ name: string; of: string }[]> {
+  const copies: { name: string; of: string }[] = [];
+  for (const [j, name] of names.entries()) {
+    for (const of of names.slice(0, j)) {
+      if (copies.some((c) => c.name === of)) continue;
+      const [row] = await db.query<{ same: boolean }>("same_values", { table, column_a: of, column_b: name });
+      if (row?.same) {
+        copies.push({ name, of });
+        break;
+      }
+    }
+  }
+  return copies;
 }
 
 /** The composition value rare compositions are pooled into. */
