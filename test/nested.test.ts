@@ -217,6 +217,22 @@ describe("nested synthesis with hostile column names and a copied column", () =>
   }, 30_000);
 });
 
+describe("nested column overrides", () => {
+  it("take a column both tables have (members copy it) and refuse one neither has", async () => {
+    const r = await synthesizeNested({
+      ...options(":memory:", { rows: 5, iterations: 1 }),
+      profile: { categorical: ["region", "age"], numeric: ["weight"] },
+    });
+    expect(r.households).toBe(5);
+    await expect(
+      synthesizeNested({
+        ...options(":memory:", { rows: 5, iterations: 1 }),
+        profile: { ignore: ["colour"] },
+      }),
+    ).rejects.toThrow('--ignore names column "colour", which neither table has');
+  }, 30_000);
+});
+
 describe("nested input errors", () => {
   const tmp = tempDir();
   afterAll(() => tmp.cleanup());

@@ -141,7 +141,15 @@ export async function summarizeNested(
     ...source.members,
     columns: source.members.columns.filter((c) => roles.get(c.name) === "modelled"),
   };
-  const memberProfiles = (await profileColumns(db, memberInfo, split.members)).map((p) =>
+  // Overrides that name a member column copied from the household (or the key, the position) are the
+  // household's business.
+  const modelledOnly = (names: string[] | undefined) => names?.filter((n) => roles.get(n) === "modelled");
+  const memberOptions: ProfileOptions = { ...split.members };
+  for (const list of ["categorical", "numeric", "ignore"] as const) {
+    const kept = modelledOnly(split.members[list]);
+    if (kept) memberOptions[list] = kept;
+  }
+  const memberProfiles = (await profileColumns(db, memberInfo, memberOptions)).map((p) =>
     // A whole-number column with a different value for every member is an id (personID), even when its
     // values are too sparse for the flat profile to call it one: fresh unique values, not a modelled column.
     modelledKinds.includes(p.kind) && p.integral && p.nulls === 0 && p.rows > 1 && p.distinct === p.rows
