@@ -38,6 +38,8 @@ export class NestedStatsPlanner implements NestedPlanner {
   private readonly mi = new Map<string, number>();
   private readonly conditionals = new Map<string, Map<string, Conditional>>();
   private readonly order: Map<string, number>;
+  /** Member values this iteration drawn without the real conditional's support (see pickWithCounts). */
+  private relaxed = 0;
 
   constructor(
     private readonly db: Db,
@@ -92,7 +94,14 @@ export class NestedStatsPlanner implements NestedPlanner {
       const members = await this.completeMembers(fixed, size, targets, rng);
       proposals.push({ reason: p.reason, household, members, num: p.num });
     }
-    return { proposals, ...(flat.notes ? { notes: flat.notes } : {}) };
+    const notes = [...(flat.notes ?? [])];
+    if (this.relaxed > 0) {
+      notes.push(
+        `${this.relaxed} member value${this.relaxed === 1 ? "" : "s"} drawn from the column's overall frequencies: no real member with the same known codes has a value the household's composition still needed`,
+      );
+    }
+    this.relaxed = 0;
+    return { proposals, notes };
   }
 
   /** The members of one household: codes drawn member by member, then turned into values. */
@@ -173,6 +182,7 @@ export class NestedStatsPlanner implements NestedPlanner {
     });
     const pick = weightedPick(rng, weights);
     if (pick >= 0) return pick;
+    this.relaxed++;
     // The counts cannot be kept with what the real data shows for these parents: keep them with the
     // column's overall frequencies, else give them up.
     const marginal = this.s.memberColumns.find((c) => c.name === column)?.categories ?? [];
