@@ -223,7 +223,8 @@ async function run(db: Db, options: NestedSynthOptions, started: number): Promis
         ...h.pairUnits,
         ...h.finePairUnits,
       ]);
-      const subBins = await subBinGaps(db, h);
+      // Sub-bin gaps are prompt material (Appendix C.1); the statistical planner reads the fine counts instead.
+      const subBins = planner.name === "stats" ? [] : await subBinGaps(db, h);
       const plan = await planner.plan({
         summary: h,
         iteration,

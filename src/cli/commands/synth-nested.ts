@@ -132,11 +132,12 @@ export async function synthNested(
           );
           say(`synthor: dependency groups: ${e.groups.map((g) => `[${g.join(", ")}]`).join(" ") || "none"}`);
         } else if (e.iteration === 1 || e.iteration % 10 === 0 || e.households >= e.target) {
+          // Notes of the iterations shown; every iteration's are in synthor_iterations.notes.
           say(
             `iteration ${e.iteration}/${e.iterations}  households ${e.households}/${e.target}  mean TVD ${e.meanTvd.toFixed(4)}`,
           );
+          for (const n of e.notes.slice(0, 3)) say(`  note: ${n}`);
         }
-        if (e.kind === "iteration") for (const n of e.notes.slice(0, 3)) say(`  note: ${n}`);
       },
       shouldStop,
     });
