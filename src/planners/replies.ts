@@ -87,7 +87,7 @@ const ReplyProposal = z.object({
   proposal: z.record(z.string(), z.unknown()),
   num: z.unknown(),
 });
-type ReplyProposal = z.infer<typeof ReplyProposal>;
+export type ReplyProposal = z.infer<typeof ReplyProposal>;
 
 /** The paper's reply: `{"n_proposals": n, "proposal1": {...}, "proposal2": {...}}`. */
 const PaperReply = z
@@ -178,7 +178,10 @@ function shapeProblem(value: unknown): string {
  * written as text becomes that text, a lone number becomes the range [x, x], numbers written as text and
  * ISO dates (for datetime columns) become numbers, "NULL" becomes null where NULL may be proposed.
  */
-function convertProposal(p: ReplyProposal, view: PromptView): { proposal: Proposal; problems: string[] } {
+export function convertProposal(
+  p: ReplyProposal,
+  view: PromptView,
+): { proposal: Proposal; problems: string[] } {
   const problems: string[] = [];
   const values: Record<string, ProposalValue> = {};
   for (const [name, raw] of Object.entries(p.proposal)) {

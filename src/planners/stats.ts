@@ -45,6 +45,8 @@ export interface StatsPlannerOptions {
 export class StatsPlanner implements Planner {
   readonly name = "stats";
   private pairs: PairAssociation[] = [];
+  private readonly miByPair = new Map<string, number>();
+  private miOf: PairAssociation[] | undefined;
   private readonly conditionals = new Map<string, Map<string, Conditional>>();
   private readonly options: Required<StatsPlannerOptions>;
 
@@ -278,8 +280,17 @@ export class StatsPlanner implements Planner {
   }
 
   private mi(a: string, b: string): number {
-    const p = this.pairs.find((x) => (x.a === a && x.b === b) || (x.a === b && x.b === a));
-    return p?.mutualInformation ?? 0;
+    // Looked up by name: with many columns (nested data's member counts) a scan of every pair per call
+    // was most of the planning time.
+    if (this.miOf !== this.pairs) {
+      this.miOf = this.pairs;
+      this.miByPair.clear();
+      for (const x of this.pairs) {
+        this.miByPair.set(`${x.a}\u0000${x.b}`, x.mutualInformation);
+        this.miByPair.set(`${x.b}\u0000${x.a}`, x.mutualInformation);
+      }
+    }
+    return this.miByPair.get(`${a}\u0000${b}`) ?? 0;
   }
 
   /**

@@ -22,8 +22,9 @@ import {
   wholeNumber,
 } from "../input.ts";
 import { progressReporter } from "../progress.ts";
+import { type NestedCliOptions, synthNested, wantsNested } from "./synth-nested.ts";
 
-interface SynthCliOptions extends InputOptions, LlmCliOptions {
+interface SynthCliOptions extends InputOptions, LlmCliOptions, NestedCliOptions {
   fromSummary?: string;
   rows?: number;
   /** `--trim` alone is true: the default share. */
@@ -149,6 +150,30 @@ export function synthCommand(): Command {
         positiveInt("--threads"),
       ),
     )
+    .option(
+      "--child <file>",
+      "nested data: the members file (persons), linked to the source's households by --key",
+    )
+    .option(
+      "--key <column>",
+      "nested data: the column that links each member to its household (in both files)",
+    )
+    .option(
+      "--nested",
+      "nested data: the source has one list-of-struct column holding each household's members",
+    )
+    .option(
+      "--child-column <name>",
+      "nested data: which list-of-struct column holds the members (implies --nested)",
+    )
+    .option(
+      "--child-out <file>",
+      "nested data: also write the members table to a .csv, .parquet, .json or .ndjson file",
+    )
+    .option(
+      "--child-out-table <name>",
+      "nested data: name of the members table in --db (default: <out-table>_members)",
+    )
     .option("--json", "print a machine-readable summary on stdout")
     .option("--quiet", "no progress on stderr")
     .addHelpText(
@@ -177,12 +202,34 @@ keep these shares, the others share what is left in their real proportions). Tar
 data; --tilt multiplies matching rows' share after them. How far each target ended is in the summary,
 in --json and in the table synthor_targets.
 
-LLM planners send aggregates only, never rows (see docs/llm.md); \`synthor prompt\` shows what they send.`,
+LLM planners send aggregates only, never rows (see docs/llm.md); \`synthor prompt\` shows what they send.
+
+Nested data (households and their members):
+  $ synthor synth households.csv --child persons.csv --key hhID --rows 20000 --db pop.duckdb \\
+      --out synth_households.csv --child-out synth_persons.csv
+    tables in pop.duckdb: synthetic (households, fresh keys 1..N in hhID) and synthetic_members
+    (persons, each with its household's hhID); per-table TVD at both levels in synthor_nested_fidelity
+  $ synthor synth --db pop.duckdb --table households_nested --nested --out synth.parquet
+    (a table with one LIST of STRUCT column: writes the same shape to table synthetic)`,
     )
     .action(async (source: string | undefined, opts: SynthCliOptions, command: Command) => {
       const llm = await llmSetup(opts, (line) => {
         if (!opts.quiet) process.stderr.write(`${line}\n`);
       });
+      if (wantsNested(opts)) {
+        let stop = false;
+        const onStop = () => {
+          if (stop) process.exit(130);
+          stop = true;
+        };
+        process.on("SIGINT", onStop);
+        try {
+          await synthNested(source, opts, llm, () => stop);
+        } finally {
+          process.off("SIGINT", onStop);
+        }
+        return;
+      }
       let planner: Planner | undefined;
       let interrupted = false;
       const onSignal = () => {

@@ -1,0 +1,175 @@
+import { SynthorError } from "../../errors.ts";
+import { type NestedSynthResult, synthesizeNested } from "../../nested/pipeline.ts";
+import { NestedLlmPlanner } from "../../nested/planners/llm.ts";
+import { NestedStatsPlanner } from "../../nested/planners/stats.ts";
+import type { NestedSpec } from "../../nested/source.ts";
+import { sourceSpec } from "../../source.ts";
+import { formatJson, formatTable, num } from "../format.ts";
+import { profileOptionsFrom } from "../input.ts";
+import type { LlmSetup } from "./synth.ts";
+
+/** The options `synth` takes for nested data, beside its own. */
+export interface NestedCliOptions {
+  child?: string;
+  key?: string;
+  nested?: boolean;
+  childColumn?: string;
+  childOut?: string;
+  childOutTable?: string;
+}
+
+/** Whether the options ask for nested synthesis (a --child file, or a nested source). */
+export function wantsNested(opts: NestedCliOptions): boolean {
+  return (
+    opts.child !== undefined ||
+    opts.nested === true ||
+    opts.childColumn !== undefined ||
+    opts.key !== undefined ||
+    opts.childOut !== undefined ||
+    opts.childOutTable !== undefined
+  );
+}
+
+/** Options of flat runs nested runs do not support yet: an error, not a silent no-op. */
+const unsupported: [string, string][] = [
+  ["resume", "--resume"],
+  ["trim", "--trim"],
+  ["replay", "--replay"],
+  ["maxTokens", "--max-tokens"],
+  ["fromSummary", "--from-summary"],
+  ["where", "--where"],
+  ["targets", "--targets"],
+  ["targetsSql", "--targets-sql"],
+  ["tilt", "--tilt"],
+];
+
+/** Runs `synth` for nested data: households and members (--child --key), or a nested table (--nested). */
+export async function synthNested(
+  source: string | undefined,
+  // biome-ignore lint/suspicious/noExplicitAny: the synth command's parsed options, read field by field
+  opts: any,
+  llm: LlmSetup | undefined,
+  shouldStop: () => boolean,
+): Promise<void> {
+  const main = sourceSpec(source, opts);
+  if (main.kind === "table" && !opts.db) {
+    throw new SynthorError(
+      "SOURCE_OPTIONS",
+      "--table needs --db",
+      "pass the DuckDB file that holds the table: --db FILE.duckdb",
+    );
+  }
+  if (opts.child === undefined && !opts.nested && opts.childColumn === undefined) {
+    throw new SynthorError(
+      "CONFIG_INVALID",
+      "--key, --child-out and --child-out-table are for nested data",
+      "give the members file with --child FILE (and --key), or --nested for a table with a list-of-struct column",
+    );
+  }
+  for (const [key, flag] of unsupported) {
+    if (opts[key] !== undefined && opts[key] !== false) {
+      throw new SynthorError(
+        "CONFIG_INVALID",
+        `${flag} is not supported for nested data yet`,
+        `run again without ${flag}`,
+      );
+    }
+  }
+  let spec: NestedSpec;
+  if (opts.child !== undefined) {
+    if (!opts.key) {
+      throw new SynthorError(
+        "CONFIG_INVALID",
+        "--child needs --key: the column that links each member to its household",
+        `e.g. synthor synth households.csv --child ${opts.child} --key hhID`,
+      );
+    }
+    spec = { kind: "linked", households: main, members: { kind: "file", path: opts.child }, key: opts.key };
+  } else {
+    spec = { kind: "nested", source: main, ...(opts.childColumn ? { list: opts.childColumn } : {}) };
+  }
+  const say = (line: string) => {
+    if (!opts.quiet) process.stderr.write(`${line}\n`);
+  };
+  let result: NestedSynthResult;
+  try {
+    result = await synthesizeNested({
+      source: spec,
+      ...(opts.db ? { db: opts.db } : {}),
+      ...(opts.threads ? { threads: opts.threads } : {}),
+      profile: profileOptionsFrom(opts),
+      ...(opts.rows ? { rows: opts.rows } : {}),
+      iterations: opts.iterations,
+      ...(opts.proposals ? { proposals: opts.proposals } : {}),
+      groupsPerIteration: opts.groups,
+      seed: opts.seed,
+      withinRange: opts.withinRange,
+      ...(opts.targetTvd !== undefined ? { targetTvd: opts.targetTvd } : {}),
+      ...(opts.patience !== undefined ? { patience: opts.patience } : {}),
+      bins: opts.bins,
+      subBins: opts.subBins,
+      plannerConfig: llm
+        ? { kind: opts.planner ?? "llm", model: opts.model ?? null, baseUrl: opts.baseUrl ?? null }
+        : { kind: "stats" },
+      planner: (db, summary) => {
+        return llm
+          ? new NestedLlmPlanner(summary, {
+              client: llm.client,
+              temperature: opts.temperature,
+              minCell: opts.minCell,
+              seed: opts.seed,
+              ...(opts.scenario ? { scenario: opts.scenario } : {}),
+              fallbackGroups: () => new NestedStatsPlanner(db, summary, { seed: opts.seed }).inferGroups(),
+              db,
+            })
+          : new NestedStatsPlanner(db, summary, { seed: opts.seed });
+      },
+      outTable: opts.outTable,
+      ...(opts.childOutTable ? { childOutTable: opts.childOutTable } : {}),
+      ...(opts.out ? { out: opts.out } : {}),
+      ...(opts.childOut ? { childOut: opts.childOut } : {}),
+      overwrite: opts.overwrite ?? false,
+      onProgress: (e) => {
+        if (opts.quiet) return;
+        if (e.kind === "start") {
+          say(
+            `synthor: run ${e.runId}, planner ${e.planner}, ${e.households} households in up to ${e.iterations} iterations`,
+          );
+          say(`synthor: dependency groups: ${e.groups.map((g) => `[${g.join(", ")}]`).join(" ") || "none"}`);
+        } else if (e.iteration === 1 || e.iteration % 10 === 0 || e.households >= e.target) {
+          // Notes of the iterations shown; every iteration's are in synthor_iterations.notes.
+          say(
+            `iteration ${e.iteration}/${e.iterations}  households ${e.households}/${e.target}  mean TVD ${e.meanTvd.toFixed(4)}`,
+          );
+          for (const n of e.notes.slice(0, 3)) say(`  note: ${n}`);
+        }
+      },
+      shouldStop,
+    });
+  } finally {
+    await llm?.client.close?.();
+  }
+  if (opts.json) process.stdout.write(`${formatJson(result)}\n`);
+  else if (!opts.quiet) process.stderr.write(nestedSummary(result));
+  if (result.stoppedBecause === "interrupted") {
+    process.stderr.write(`synthor: interrupted after iteration ${result.iterations}; nothing was written.\n`);
+    process.exitCode = 130;
+  }
+}
+
+function nestedSummary(r: NestedSynthResult): string {
+  const f = r.fidelity;
+  const worst = [...f.units].sort((a, b) => b.tvd - a.tvd).slice(0, 5);
+  const i = r.integrity;
+  return [
+    "",
+    `synthesized ${r.households} households with ${r.members} members in ${r.iterations} iterations, ${r.seconds.toFixed(1)} s (stopped: ${r.stoppedBecause})`,
+    `TVD: household size ${num(f.sizeTvd)}; mean of household tables ${num(f.householdMean)}, household x member counts ${num(f.crossMean)}, member tables ${num(f.memberMean)}`,
+    `links: ${i.households} households, ${i.distinct_keys} distinct keys, ${i.members} members, ${i.orphans} without a household (${(i.linkedShare * 100).toFixed(1)}% linked)`,
+    "worst tables:",
+    formatTable(worst.map((u) => ({ level: u.level, table: u.columns.join(" x "), tvd: num(u.tvd) }))),
+    `tables: ${r.outTable}${r.childOutTable ? ` (households) and ${r.childOutTable} (members)` : ""}${r.db !== ":memory:" ? ` in ${r.db}` : " (in memory)"}; per-table TVD in synthor_nested_fidelity` +
+      `${r.outFile ? `; files: ${r.outFile}${r.childOutFile ? `, ${r.childOutFile}` : ""}` : ""}`,
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,424 @@
+import { existsSync } from "node:fs";
+import { Db } from "../db/connection.ts";
+import { computeDiscrepancy, type Discrepancy, gapTable, subBinGaps, type UnitTvd } from "../discrepancy.ts";
+import { SynthorError } from "../errors.ts";
+import { createHistoryTables, finishRun, recordIteration, startRun } from "../history.ts";
+import { checkOutputFile } from "../output.ts";
+import { chooseGroups } from "../pipeline.ts";
+import type { TokenUse } from "../planners/types.ts";
+import type { ProfileOptions } from "../profile.ts";
+import { addGroups, addPairs, type Unit } from "../summarize.ts";
+import { type NestedFidelity, nestedFidelity } from "./fidelity.ts";
+import { writeNestedOutputs } from "./output.ts";
+import type { NestedPlanner } from "./planners/types.ts";
+import { acceptNestedProposals, proposalScope, type ValidNestedProposal } from "./proposals.ts";
+import { createNestedSynthetic, sampleNested } from "./sample.ts";
+import { type LinkCheck, type NestedSpec, readNested } from "./source.ts";
+import { type NestedSummary, SIZE, summarizeNested } from "./summarize.ts";
+
+export interface NestedSynthOptions {
+  source: NestedSpec;
+  db?: string;
+  threads?: number;
+  profile?: ProfileOptions;
+  /** Households to synthesize (default: as many as the real table has). */
+  rows?: number;
+  iterations?: number;
+  proposals?: number;
+  groupsPerIteration?: number;
+  seed?: number;
+  withinRange?: "quantile" | "uniform";
+  targetTvd?: number;
+  patience?: number;
+  bins?: number;
+  subBins?: number;
+  plannerConfig?: Record<string, unknown>;
+  planner: (db: Db, summary: NestedSummary) => NestedPlanner;
+  /** Table of the synthetic households (or of the nested table), default `synthetic`. */
+  outTable?: string;
+  /** Table of the synthetic members (linked sources), default `<outTable>_members`. */
+  childOutTable?: string;
+  out?: string;
+  childOut?: string;
+  overwrite?: boolean;
+  onProgress?: (event: NestedProgressEvent) => void;
+  shouldStop?: () => boolean;
+}
+
+export type NestedProgressEvent =
+  | {
+      kind: "start";
+      runId: number;
+      planner: string;
+      households: number;
+      iterations: number;
+      groups: string[][];
+    }
+  | {
+      kind: "iteration";
+      iteration: number;
+      iterations: number;
+      households: number;
+      target: number;
+      meanTvd: number;
+      seconds: number;
+      notes: string[];
+    };
+
+export interface NestedSynthResult {
+  runId: number;
+  planner: string;
+  households: number;
+  members: number;
+  iterations: number;
+  seconds: number;
+  stoppedBecause: "rows" | "target-tvd" | "patience" | "iterations" | "interrupted" | "token-budget";
+  fidelity: NestedFidelity;
+  integrity: LinkCheck & { linkedShare: number };
+  outTable: string;
+  childOutTable?: string;
+  outFile?: string;
+  childOutFile?: string;
+  db: string;
+  tokens: TokenUse;
+}
+
+/**
+ * The synthesis loop for nested data (households and their members): the flat loop's steps, with a
+ * household-level table (household columns, member count, member counts per category) as the flat
+ * table and members drawn with each household. Each iteration is one transaction; history goes to the
+ * same synthor_runs / synthor_iterations / synthor_proposals tables (a proposal's JSON holds
+ * `household` and `members`).
+ */
+export async function synthesizeNested(options: NestedSynthOptions): Promise<NestedSynthResult> {
+  const started = Date.now();
+  if (options.out) checkOutputFile(options.out, options.overwrite ?? false);
+  if (options.childOut) {
+    if (options.source.kind === "nested") {
+      throw new SynthorError(
+        "CONFIG_INVALID",
+        "--child-out is for two linked tables; a nested source gives one nested table",
+        "write it with --out (a .parquet or .json file keeps the member lists)",
+      );
+    }
+    checkOutputFile(options.childOut, options.overwrite ?? false);
+  }
+  const seed = options.seed ?? 0;
+  if (!Number.isSafeInteger(seed)) {
+    throw new SynthorError("CONFIG_INVALID", `--seed must be a whole number, not ${seed}`, "e.g. --seed 7");
+  }
+  const dbPath = options.db ?? ":memory:";
+  if (dbPath !== ":memory:" && options.source.kind === "nested" && !existsSync(dbPath)) {
+    throw new SynthorError("SOURCE_NOT_FOUND", `there is no database ${dbPath}`, "check the --db path");
+  }
+  const db = await Db.open(dbPath, options.threads ? { threads: options.threads } : {});
+  try {
+    return await run(db, options, started);
+  } finally {
+    db.close();
+  }
+}
+
+async function run(db: Db, options: NestedSynthOptions, started: number): Promise<NestedSynthResult> {
+  const seed = options.seed ?? 0;
+  const iterations = options.iterations ?? 100;
+  const outTable = options.outTable ?? "synthetic";
+  const childOutTable =
+    options.source.kind === "linked" ? (options.childOutTable ?? `${outTable}_members`) : undefined;
+  if (childOutTable === outTable) {
+    throw new SynthorError(
+      "CONFIG_INVALID",
+      `--out-table and --child-out-table are both "${outTable}"`,
+      "give them different names",
+    );
+  }
+  await createHistoryTables(db);
+  const config = {
+    source: options.source,
+    profile: options.profile ?? {},
+    rows: options.rows ?? null,
+    iterations,
+    proposals: options.proposals ?? null,
+    groupsPerIteration: options.groupsPerIteration ?? 3,
+    seed,
+    withinRange: options.withinRange ?? "quantile",
+    targetTvd: options.targetTvd ?? null,
+    patience: options.patience ?? null,
+    bins: options.bins ?? 6,
+    subBins: options.subBins ?? 8,
+    planner: options.plannerConfig ?? { kind: "stats" },
+    nested: true,
+  };
+  await db.exec(
+    `drop table if exists synthor_synth_model;
+     update synthor_runs set status = 'abandoned' where status in ('running', 'interrupted')`,
+    "reset run state",
+  );
+  const source = await readNested(db, options.source);
+  const summary = await summarizeNested(db, source, {
+    ...(options.profile ? { profile: options.profile } : {}),
+    bins: config.bins,
+    subBins: config.subBins,
+  });
+  await createNestedSynthetic(db, summary);
+  const planner = options.planner(db, summary);
+  const candidates = summary.households.columns.length > 1 ? await planner.inferGroups() : [];
+  await addGroups(db, summary.households, candidates);
+  if (planner.trackPairs) await addPairs(db, summary.households, trackedPairs(summary, planner.trackPairs()));
+  const [sizes] = await db.all<{ lo: number; hi: number }>(
+    "select min(size) as lo, max(size) as hi from synthor_household_sizes('synthor_nested_households', 'synthor_nested_members', '__synthor_key')",
+  );
+  const scope = proposalScope(summary, { min: sizes?.lo ?? 1, max: sizes?.hi ?? 1 });
+  const target = options.rows ?? source.households.rows;
+  const runId = await startRun(db, {
+    source: source.label,
+    planner: planner.name,
+    seed,
+    rowsTarget: target,
+    config,
+  });
+  options.onProgress?.({
+    kind: "start",
+    runId,
+    planner: planner.name,
+    households: target,
+    iterations,
+    groups: summary.households.groups.map((g) => g.columns),
+  });
+
+  const tokens: TokenUse = { prompt: 0, completion: 0, calls: 0 };
+  let households = 0;
+  let discrepancy = await computeDiscrepancy(db, summary.households);
+  let best = Number.POSITIVE_INFINITY;
+  let sinceBest = 0;
+  let stoppedBecause: NestedSynthResult["stoppedBecause"] = "iterations";
+  let iteration = 0;
+  try {
+    while (iteration < iterations) {
+      if (households >= target) {
+        stoppedBecause = "rows";
+        break;
+      }
+      if (options.targetTvd !== undefined && households > 0 && discrepancy.meanTvd <= options.targetTvd) {
+        stoppedBecause = "target-tvd";
+        break;
+      }
+      if (options.patience !== undefined && sinceBest >= options.patience) {
+        stoppedBecause = "patience";
+        break;
+      }
+      if (options.shouldStop?.()) {
+        stoppedBecause = "interrupted";
+        break;
+      }
+      iteration++;
+      const t0 = Date.now();
+      const batch = Math.ceil((target - households) / (iterations - iteration + 1));
+      const h = summary.households;
+      const groups = chooseGroups(h.groups, discrepancy, config.groupsPerIteration);
+      const gaps = await gapTable(db, h, [
+        ...h.marginals,
+        ...h.groups,
+        ...h.fineUnits,
+        ...h.pairUnits,
+        ...h.finePairUnits,
+      ]);
+      // Sub-bin gaps are prompt material (Appendix C.1); the statistical planner reads the fine counts instead.
+      const subBins = planner.name === "stats" ? [] : await subBinGaps(db, h);
+      const plan = await planner.plan({
+        summary: h,
+        iteration,
+        seed,
+        synthRows: households,
+        rows: batch,
+        proposals: options.proposals,
+        groups,
+        discrepancy,
+        gaps,
+        subBins,
+      });
+      const t1 = Date.now();
+      const notes = [...(plan.notes ?? [])];
+      const valid = acceptNestedProposals(plan.proposals, scope, batch, notes);
+      await db.exec("begin transaction", "begin iteration");
+      try {
+        const added = await sampleNested(db, summary, valid, {
+          seed,
+          iteration,
+          withinRange: config.withinRange as "quantile" | "uniform",
+        });
+        households += added;
+        const measured = await bothLevels(db, summary);
+        discrepancy = measured.households;
+        const both = measured.both;
+        const t2 = Date.now();
+        const used = plan.tokens ?? { prompt: 0, completion: 0, calls: 0 };
+        tokens.prompt += used.prompt;
+        tokens.completion += used.completion;
+        tokens.calls += used.calls;
+        await recordIteration(
+          db,
+          {
+            runId,
+            iteration,
+            rowsAdded: added,
+            rowsTotal: households,
+            discrepancy: both,
+            groups: groups.map((g) => g.columns),
+            seconds: (t2 - t0) / 1000,
+            planSeconds: (t1 - t0) / 1000,
+            sampleSeconds: (t2 - t1) / 1000,
+            tokens: used,
+            notes,
+          },
+          [],
+        );
+        await recordNestedProposals(db, runId, iteration, valid);
+        await db.exec("commit", "commit iteration");
+        if (both.meanTvd < best - 1e-12) {
+          best = both.meanTvd;
+          sinceBest = 0;
+        } else sinceBest++;
+        options.onProgress?.({
+          kind: "iteration",
+          iteration,
+          iterations,
+          households,
+          target,
+          meanTvd: both.meanTvd,
+          seconds: (Date.now() - t0) / 1000,
+          notes,
+        });
+      } catch (err) {
+        await db.exec("rollback", "roll back iteration");
+        throw err;
+      }
+      if (plan.stop) {
+        stoppedBecause = "token-budget";
+        break;
+      }
+    }
+  } finally {
+    planner.close?.();
+  }
+  if (stoppedBecause === "iterations" && households >= target) stoppedBecause = "rows";
+  const seconds = () => (Date.now() - started) / 1000;
+  if (stoppedBecause === "interrupted") {
+    await finishRun(db, runId, {
+      status: "interrupted",
+      rows: households,
+      iterations: iteration,
+      seconds: seconds(),
+    });
+  }
+  const written = await writeNestedOutputs(db, summary, {
+    seed,
+    outTable,
+    ...(childOutTable ? { childOutTable } : {}),
+    ...(options.out ? { out: options.out } : {}),
+    ...(options.childOut ? { childOut: options.childOut } : {}),
+    write: stoppedBecause !== "interrupted",
+  });
+  const fidelity = await nestedFidelity(db, summary, runId);
+  if (stoppedBecause !== "interrupted") {
+    await finishRun(db, runId, {
+      status: "finished",
+      rows: households,
+      iterations: iteration,
+      seconds: seconds(),
+    });
+  }
+  const result: NestedSynthResult = {
+    runId,
+    planner: planner.name,
+    households,
+    members: written.integrity.members,
+    iterations: iteration,
+    seconds: seconds(),
+    stoppedBecause,
+    fidelity,
+    integrity: written.integrity,
+    outTable,
+    ...(childOutTable ? { childOutTable } : {}),
+    ...(options.out && stoppedBecause !== "interrupted" ? { outFile: options.out } : {}),
+    ...(options.childOut && stoppedBecause !== "interrupted" ? { childOutFile: options.childOut } : {}),
+    db: db.path,
+    tokens,
+  };
+  return result;
+}
+
+/**
+ * The planner's pairs, less those of a composition with a numeric column or another composition: kept
+ * at sub-bin level, or crossing two lists of values, they are tens of thousands of cells read every
+ * iteration, for a dependence the groups and the completion's conditionals already carry.
+ */
+function trackedPairs(s: NestedSummary, pairs: [string, string][]): [string, string][] {
+  const numeric = new Set(s.households.columns.filter((c) => c.kind !== "categorical").map((c) => c.name));
+  const composed = new Set(s.compositions.map((c) => c.name));
+  const heavy = (a: string, b: string) => (numeric.has(a) || composed.has(a)) && composed.has(b);
+  return pairs.filter(([a, b]) => !heavy(a, b) && !heavy(b, a));
+}
+
+/**
+ * The discrepancy recorded per iteration: the household level's (columns, member count and counts per
+ * category, groups) and the member level's (member columns; each with a household column or the position).
+ */
+async function bothLevels(db: Db, s: NestedSummary): Promise<{ households: Discrepancy; both: Discrepancy }> {
+  // One pass of sql/tvd.sql over the count tables serves both levels.
+  const rows = await db.query<{ unit: string; tvd: number }>("tvd", {
+    real: "synthor_real_counts",
+    synth: "synthor_synth_counts",
+  });
+  const tvd = new Map(rows.map((r) => [r.unit, r.tvd]));
+  const pick = (units: Unit[], missing: number): UnitTvd[] =>
+    units.map((u) => ({ unit: u.id, columns: u.columns, tvd: tvd.get(u.id) ?? missing }));
+  const mean = (xs: UnitTvd[]) => xs.reduce((a, u) => a + u.tvd, 0) / Math.max(1, xs.length);
+  // As computeDiscrepancy reads them.
+  const hm = pick(s.households.marginals, 0);
+  const hg = pick(s.households.groups, 0);
+  const households = { marginals: hm, groups: hg, meanTvd: mean([...hm, ...hg]) };
+  const marginals = [
+    ...hm,
+    ...pick(
+      s.memberUnits.filter((u) => u.columns.length === 1),
+      1,
+    ),
+  ];
+  const groups = [
+    ...hg,
+    ...pick(
+      s.memberUnits.filter((u) => u.columns.length > 1),
+      1,
+    ),
+  ];
+  return { households, both: { marginals, groups, meanTvd: mean([...marginals, ...groups]) } };
+}
+
+async function recordNestedProposals(
+  db: Db,
+  runId: number,
+  iteration: number,
+  proposals: ValidNestedProposal[],
+): Promise<void> {
+  for (let start = 0; start < proposals.length; start += 1000) {
+    const chunk = proposals.slice(start, start + 1000);
+    const json = JSON.stringify(
+      chunk.map((p, i) => ({
+        proposal: start + i,
+        num: p.num,
+        reason: p.reason,
+        values: { household: p.household, members: p.members },
+      })),
+    );
+    await db.exec(
+      `insert into synthor_proposals
+       select $run, $it, p.proposal, p.num, p.reason, p."values"
+       from (select unnest(from_json($json, '[{"proposal":"INTEGER","num":"BIGINT","reason":"VARCHAR","values":"JSON"}]'), recursive := true)) as p`,
+      "record nested proposals",
+      { run: runId, it: iteration, json },
+    );
+  }
+}
+
+export { SIZE };
