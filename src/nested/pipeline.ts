@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { Db } from "../db/connection.ts";
 import { computeDiscrepancy, type Discrepancy, gapTable, subBinGaps, type UnitTvd } from "../discrepancy.ts";
 import { SynthorError } from "../errors.ts";
+import { inferGroups } from "../groups.ts";
 import { createHistoryTables, finishRun, recordIteration, startRun } from "../history.ts";
 import { checkOutputFile } from "../output.ts";
 import { chooseGroups } from "../pipeline.ts";
@@ -163,7 +164,13 @@ async function run(db: Db, options: NestedSynthOptions, started: number): Promis
   await createNestedSynthetic(db, summary);
   const planner = options.planner(db, summary);
   const candidates = summary.households.columns.length > 1 ? await planner.inferGroups() : [];
-  await addGroups(db, summary.households, candidates);
+  // The household columns' own dependencies as groups too: among the compositions, which depend on each
+  // other strongly, they would not make the planner's short list (region x dwelling fell to TVD 0.14).
+  const own =
+    summary.householdColumns.length > 1
+      ? (await inferGroups(db, summary.householdColumns, { seed })).candidates.map((c) => c.columns)
+      : [];
+  await addGroups(db, summary.households, [...candidates, ...own]);
   if (planner.trackPairs) await addPairs(db, summary.households, trackedPairs(summary, planner.trackPairs()));
   const [sizes] = await db.all<{ lo: number; hi: number }>(
     "select min(size) as lo, max(size) as hi from synthor_household_sizes('synthor_nested_households', 'synthor_nested_members', '__synthor_key')",
