@@ -133,6 +133,19 @@ async function run(db: Db, options: NestedSynthOptions, started: number): Promis
       "give them different names",
     );
   }
+  const sources =
+    options.source.kind === "nested"
+      ? [options.source.source]
+      : [options.source.households, options.source.members];
+  for (const src of sources) {
+    if (src.kind === "table" && (src.table === outTable || src.table === childOutTable)) {
+      throw new SynthorError(
+        "CONFIG_INVALID",
+        `the output table "${src.table}" is the real table`,
+        "pick another name with --out-table (or --child-out-table)",
+      );
+    }
+  }
   await createHistoryTables(db);
   const config = {
     source: options.source,
