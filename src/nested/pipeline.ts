@@ -15,7 +15,7 @@ import type { NestedPlanner } from "./planners/types.ts";
 import { acceptNestedProposals, proposalScope, type ValidNestedProposal } from "./proposals.ts";
 import { createNestedSynthetic, sampleNested } from "./sample.ts";
 import { type LinkCheck, type NestedSpec, readNested } from "./source.ts";
-import { type NestedSummary, SIZE, summarizeNested } from "./summarize.ts";
+import { type NestedSummary, summarizeNested } from "./summarize.ts";
 
 export interface NestedSynthOptions {
   source: NestedSpec;
@@ -440,5 +440,3 @@ async function recordNestedProposals(
     );
   }
 }
-
-export { SIZE };
