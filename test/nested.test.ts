@@ -175,6 +175,14 @@ describe("nested synthesis of a table with a list of structs", () => {
     expect(shape?.empty).toBe(0);
     // The real households have 1 to 4 members.
     expect(shape?.big).toBe(0);
+    await expect(
+      synthesizeNested({
+        source: { kind: "nested", source: { kind: "table", table: "homes" } },
+        db: path,
+        outTable: "homes",
+        planner: (d, s) => new NestedStatsPlanner(d, s),
+      }),
+    ).rejects.toThrow('the output table "homes" is the real table');
     expect(shape?.type).toBe("STRUCT(age BIGINT, sex BIGINT, emp VARCHAR)[]");
   }, 60_000);
 });

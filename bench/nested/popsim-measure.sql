@@ -23,8 +23,8 @@ base_slots as (select hhID, unnest(range(size)) as k from base_h),
 base_p as (
     select s.hhID, a.PAge, b.PEmp
     from (select hhID, row_number() over (order by hhID, k) as rn from base_slots) as s
-    join (select row_number() over (order by hash(personID, 'age')) as rn, PAge from real_p) as a using (rn)
-    join (select row_number() over (order by hash(personID, 'emp')) as rn, PEmp from real_p) as b using (rn)
+    join (select row_number() over (order by hash(hhID, personID, 'age'), hhID, personID) as rn, PAge from real_p) as a using (rn)
+    join (select row_number() over (order by hash(hhID, personID, 'emp'), hhID, personID) as rn, PEmp from real_p) as b using (rn)
 ),
 per_household as (
     select 'real' as side, h.hhID, h.HHIncome::varchar as income, h.HHDwelling::varchar as dwelling,

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { Db } from "../db/connection.ts";
 import { computeDiscrepancy, type Discrepancy, gapTable, subBinGaps, type UnitTvd } from "../discrepancy.ts";
 import { SynthorError } from "../errors.ts";
+import { inferGroups } from "../groups.ts";
 import { createHistoryTables, finishRun, recordIteration, startRun } from "../history.ts";
 import { checkOutputFile } from "../output.ts";
 import { chooseGroups } from "../pipeline.ts";
@@ -14,7 +15,7 @@ import type { NestedPlanner } from "./planners/types.ts";
 import { acceptNestedProposals, proposalScope, type ValidNestedProposal } from "./proposals.ts";
 import { createNestedSynthetic, sampleNested } from "./sample.ts";
 import { type LinkCheck, type NestedSpec, readNested } from "./source.ts";
-import { type NestedSummary, SIZE, summarizeNested } from "./summarize.ts";
+import { type NestedSummary, summarizeNested } from "./summarize.ts";
 
 export interface NestedSynthOptions {
   source: NestedSpec;
@@ -132,6 +133,19 @@ async function run(db: Db, options: NestedSynthOptions, started: number): Promis
       "give them different names",
     );
   }
+  const sources =
+    options.source.kind === "nested"
+      ? [options.source.source]
+      : [options.source.households, options.source.members];
+  for (const src of sources) {
+    if (src.kind === "table" && (src.table === outTable || src.table === childOutTable)) {
+      throw new SynthorError(
+        "CONFIG_INVALID",
+        `the output table "${src.table}" is the real table`,
+        "pick another name with --out-table (or --child-out-table)",
+      );
+    }
+  }
   await createHistoryTables(db);
   const config = {
     source: options.source,
@@ -163,7 +177,13 @@ async function run(db: Db, options: NestedSynthOptions, started: number): Promis
   await createNestedSynthetic(db, summary);
   const planner = options.planner(db, summary);
   const candidates = summary.households.columns.length > 1 ? await planner.inferGroups() : [];
-  await addGroups(db, summary.households, candidates);
+  // The household columns' own dependencies as groups too: among the compositions, which depend on each
+  // other strongly, they would not make the planner's short list (region x dwelling fell to TVD 0.14).
+  const own =
+    summary.householdColumns.length > 1
+      ? (await inferGroups(db, summary.householdColumns, { seed })).candidates.map((c) => c.columns)
+      : [];
+  await addGroups(db, summary.households, [...candidates, ...own]);
   if (planner.trackPairs) await addPairs(db, summary.households, trackedPairs(summary, planner.trackPairs()));
   const [sizes] = await db.all<{ lo: number; hi: number }>(
     "select min(size) as lo, max(size) as hi from synthor_household_sizes('synthor_nested_households', 'synthor_nested_members', '__synthor_key')",
@@ -420,5 +440,3 @@ async function recordNestedProposals(
     );
   }
 }
-
-export { SIZE };

@@ -76,9 +76,9 @@ export interface NestedSummarizeOptions {
   profile?: ProfileOptions;
   bins?: number;
   subBins?: number;
-  /** Member columns with at most this many values get household-level counts per value (default 12). */
-  maxAggregateValues?: number;
-  /** Counts at or above this are pooled (default 3). */
+  /** Member columns with at most this many values get a household-level composition (default 12). */
+  maxCompositionValues?: number;
+  /** Members-per-value counts (reported at the end) at or above this are pooled (default 3). */
   cap?: number;
 }
 
@@ -89,8 +89,8 @@ export const REAL_MEMBER_CODES = "synthor_nested_real_member_codes";
 /**
  * Summaries at both levels. Members: profiled (the key, columns copied from the household, and a column
  * that is just the member's position are left out of modelling) and summarized like a flat table. Households:
- * the household columns plus derived member aggregates (size, members per category) are summarized as one
- * flat table, so its count tables, groups, TVD and the statistical planner are the flat ones. Member-level
+ * the household columns plus derived member columns (the size, and each member column's composition:
+ * the sorted list of the members' values) are summarized as one flat table, so its count tables, groups, TVD and the statistical planner are the flat ones. Member-level
  * count tables (ids `member:[...]`) cover every member column, alone and with each household column and
  * with the member's position.
  */
@@ -100,7 +100,7 @@ export async function summarizeNested(
   options: NestedSummarizeOptions = {},
 ): Promise<NestedSummary> {
   const cap = options.cap ?? 3;
-  const maxValues = options.maxAggregateValues ?? 12;
+  const maxValues = options.maxCompositionValues ?? 12;
   const key = source.key.name;
   const householdNames = source.households.columns.map((c) => c.name);
   const memberNames = source.members.columns.map((c) => c.name).filter((n) => !n.startsWith("__synthor_"));
@@ -233,10 +233,7 @@ export async function summarizeNested(
   const copied = copies.map((c) => c.name);
   const householdProfileOptions: ProfileOptions = {
     ...split.households,
-    categorical: [
-      ...(split.households.categorical ?? []).filter((n) => !copied.includes(n)),
-      ...derived.map(escapeListName),
-    ],
+    categorical: [...(split.households.categorical ?? []).filter((n) => !copied.includes(n)), ...derived],
     ...(split.households.numeric
       ? { numeric: split.households.numeric.filter((n) => !copied.includes(n)) }
       : {}),
@@ -486,11 +483,6 @@ export function memberCodesSelect(
      from mc
      join hc using (__synthor_key)
      join mc as f on f.__synthor_key = mc.__synthor_key and f.__synthor_member = 1`;
-}
-
-/** A name as profileColumns' comma-separated lists take it (a comma would split it). */
-function escapeListName(name: string): string {
-  return name;
 }
 
 /**

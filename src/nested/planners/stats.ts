@@ -20,14 +20,14 @@ interface Conditional {
  * The statistical planner for nested data, in two steps:
  *
  * 1. *Households.* The flat statistical planner over the household-level table (household columns, the
- *    member count and the member counts per category): each proposal anchors a household cell in deficit
- *    (groups may mix household columns and member counts) and completes the rest from the real
- *    conditionals, so sizes and "members per category" come out in the real proportions, jointly with
- *    the household columns.
+ *    member count and the compositions, e.g. `#PAge` = `["8","9"]`): each proposal anchors a household
+ *    cell in deficit (groups may mix household columns and compositions) and completes the rest from the
+ *    real conditionals, so sizes and compositions come out in the real proportions, jointly with the
+ *    household columns.
  * 2. *Members.* Each of the household's members, in position order, gets a code for every member column
  *    from the real conditional distribution given its (up to three) most dependent known codes: the
  *    household's codes and size, its position, the first member's codes, and its own codes fixed so far.
- *    The household's member counts per category are kept: a value whose count is reached is not drawn
+ *    The household's composition (members per value) is kept: a value whose count is reached is not drawn
  *    again, and once the members left are just enough for the counts still missing, only those are.
  *
  * Aggregates only, like the flat planner: count tables of at most four columns, never a real household.
