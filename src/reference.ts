@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { extname, resolve } from "node:path";
 import { type Db, varcharList } from "./db/connection.ts";
 import { sqlFile } from "./db/files.ts";
-import { quoteIdent, quoteLiteral } from "./db/quote.ts";
+import { asWritten, quoteIdent, quoteLiteral } from "./db/quote.ts";
 import { type Problem, SynthorError, throwIfProblems } from "./errors.ts";
 import { outputSelect } from "./output.ts";
 import { type ColumnProfile, nearest, type ProfileOptions, profileColumns } from "./profile.ts";
@@ -312,7 +312,7 @@ async function applyWhere(db: Db, real: SourceInfo, where: string): Promise<numb
     throw new SynthorError(
       "CONFIG_INVALID",
       `--where is not a valid condition over the real columns: ${duckMessage(err)}`,
-      `write it as the body of an SQL where clause, e.g. --where "age between 30 and 40 and sex = 'Male'"; the columns are: ${real.columns.map((c) => c.name).join(", ")}`,
+      `write it as the body of an SQL where clause, e.g. --where "age between 30 and 40 and sex = 'Male'"; the columns are (as written in SQL): ${real.columns.map((c) => asWritten(c.name)).join(", ")}`,
     );
   }
   let n: number;
@@ -594,7 +594,7 @@ async function keyRows(
       throw new SynthorError(
         "CONFIG_INVALID",
         `--tilt ${t.predicate} => ${t.factor}: the condition is not valid over the columns: ${duckMessage(err)}`,
-        `write it as the body of an SQL where clause, e.g. ${tiltExample}; the columns are: ${all.join(", ")}`,
+        `write it as the body of an SQL where clause, e.g. ${tiltExample}; the columns are (as written in SQL): ${all.map(asWritten).join(", ")}`,
       );
     }
   }

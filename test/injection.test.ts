@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { varcharList } from "../src/db/connection.ts";
-import { quoteIdent, quoteLiteral } from "../src/db/quote.ts";
+import { asWritten, quoteIdent, quoteLiteral } from "../src/db/quote.ts";
 import { computeDiscrepancy, gapTable } from "../src/discrepancy.ts";
 import { profileColumns } from "../src/profile.ts";
 import { readSource } from "../src/source.ts";
@@ -187,5 +187,17 @@ describe("hostile column names and values", () => {
     } finally {
       dir.cleanup();
     }
+  });
+});
+
+describe("asWritten", () => {
+  it("shows a plain name bare and any other name quoted, as a user must write it in --where", () => {
+    expect(["age", "Age_2", "_x"].map(asWritten)).toEqual(["age", "Age_2", "_x"]);
+    expect(["hours-per-week", "2nd", "a b", 'a"b'].map(asWritten)).toEqual([
+      '"hours-per-week"',
+      '"2nd"',
+      '"a b"',
+      '"a""b"',
+    ]);
   });
 });

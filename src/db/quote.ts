@@ -11,6 +11,17 @@ export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
+/**
+ * A column name as a user writes it in SQL (--where, --tilt, queries): bare when it is a plain word,
+ * quoted otherwise. For messages; SQL text built by synthor always uses {@link quoteIdent}.
+ *
+ * @example asWritten("age") // => 'age'
+ * @example asWritten("hours-per-week") // => '"hours-per-week"'
+ */
+export function asWritten(name: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? name : quoteIdent(name);
+}
+
 /** Quotes a string as a SQL string literal: `it's` becomes `'it''s'`. */
 export function quoteLiteral(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
