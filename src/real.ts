@@ -80,9 +80,12 @@ export function rowsSide(db: Db): RealSide {
     pairs: (columns, seed) => measurePairs(db, columns, { seed }),
     information: async (child, parentSets) => {
       const sets = parentSets.map((parents) => ({ parents, joint: [...parents, child] }));
-      await countHistograms(db, [[child], ...sets.flatMap((s) => [s.parents, s.joint])], histograms);
+      const wanted = sets.filter((s) => s.parents.length > 0).flatMap((s) => [s.parents, s.joint]);
+      await countHistograms(db, [[child], ...wanted], histograms);
       const of = (columns: string[]) => histograms.get(setKey(columns)) ?? new Map<number, number>();
-      return sets.map((s) => correctedInformation(of(s.joint), of(s.parents), of([child])));
+      return sets.map((s) =>
+        s.parents.length === 0 ? 0 : correctedInformation(of(s.joint), of(s.parents), of([child])),
+      );
     },
   };
 }
@@ -102,11 +105,10 @@ async function countHistograms(db: Db, sets: string[][], cache: Map<string, Coun
     const chunk = todo.slice(i, i + 64);
     const parts = chunk.map(
       ([, columns], k) =>
-        `select ${k} as s, count(*) as n from codes group by ${columns.map(quoteIdent).join(", ")}`,
+        `select ${k} as s, count(*) as n from synthor_real_codes group by ${columns.map(quoteIdent).join(", ")}`,
     );
     const rows = await db.all<{ s: number; n: number; k: number }>(
-      `with codes as materialized (select ${[...new Set(chunk.flatMap(([, c]) => c))].map(quoteIdent).join(", ")} from synthor_real_codes)
-       select s, n, count(*)::integer as k from (${parts.join("\n union all ")}) group by s, n order by s, n`,
+      `select s, n, count(*)::integer as k from (${parts.join("\n union all ")}) group by s, n order by s, n`,
       {},
       "count histograms of real column sets",
     );
@@ -189,6 +191,10 @@ export function summarySide(
     async information(child, parentSets) {
       const out: (number | undefined)[] = [];
       for (const parents of parentSets) {
+        if (parents.length === 0) {
+          out.push(0);
+          continue;
+        }
         const columns = inOrder.get(setKey([...parents, child]));
         if (!columns || !this.hasConditional(columns)) {
           out.push(undefined);

@@ -11,7 +11,7 @@ import { fixture, readCsv, tempDir } from "./helpers.ts";
 // about a quarter of the synthetic rows kept c = a + b. (From a summary file the planner cannot do
 // better: the file keeps 3-way tables only with partners of pairwise mutual information above 0.005.)
 const INTERACTION = fixture("interaction.csv");
-const index = (v: string | null) => ["p", "q", "r", "s"].indexOf(v ?? "");
+const index = (v: string | null | undefined) => ["p", "q", "r", "s"].indexOf(v ?? "");
 const consistent = (rows: Record<string, string | null>[]) =>
   rows.filter((r) => r.c === `x${(index(r.a) + index(r.b)) % 4}`).length / rows.length;
 
@@ -24,10 +24,10 @@ afterAll(() => tmp?.cleanup());
 
 describe("joint information (Miller-Madow)", () => {
   it("is ln 4 less the bias for c given (a, b), and below zero for exactly independent columns", () => {
-    const real = readCsv(INTERACTION).map((r) => ({ cell: [r.a, r.b, r.c], n: 1 }));
+    const real = readCsv(INTERACTION).map((r) => ({ cell: [r.a ?? null, r.b ?? null, r.c ?? null], n: 1 }));
     // 16 parent cells, 4 child values, 16 joint cells: bias (16 - 16 - 4 + 1) / 800 < 0.
     expect(informationOf(real, 2)).toBeCloseTo(Math.log(4) + 3 / 800, 8);
-    const independent = readCsv(INTERACTION).map((r) => ({ cell: [r.a, r.c], n: 1 }));
+    const independent = readCsv(INTERACTION).map((r) => ({ cell: [r.a ?? null, r.c ?? null], n: 1 }));
     // Plug-in exactly 0; the correction subtracts (16 - 4 - 4 + 1) / 800.
     expect(informationOf(independent, 1)).toBeCloseTo(-9 / 800, 8);
   });

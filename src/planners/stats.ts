@@ -33,6 +33,13 @@ interface ParentChoice {
  */
 export const MIN_GAIN = 0.005;
 
+/**
+ * Pairs of parents are searched among at most this many candidates, those most informative alone: every
+ * pair of 16 columns is 120 tables per column; every pair of 60 would be 1,770. Tables of up to 17
+ * columns (Adult has 15) are searched exhaustively.
+ */
+export const PAIR_POOL = 16;
+
 export interface StatsPlannerOptions {
   /** Real rows per proposal the planner aims for when it chooses the proposal count (default 2). */
   rowsPerProposal?: number;
@@ -313,28 +320,23 @@ export class StatsPlanner implements Planner {
     const cached = this.parentChoices.get(key);
     if (cached) return cached;
     const max = this.options.maxParents;
-    // Every single and every pair of candidates (not only pairs of strong singles: an interaction can
-    // hide behind two weak ones), read in one batch.
-    const sets: string[][] = [];
-    if (max >= 1) for (const p of pool) sets.push([p]);
-    if (max >= 2) for (const [i, a] of pool.entries()) for (const b of pool.slice(i + 1)) sets.push([a, b]);
-    const scores = await this.information(column, sets);
-    const scored = sets.flatMap((parents, k) => {
-      const information = scores[k];
-      return information === undefined ? [] : [{ parents, information }];
-    });
-    // Singles strongest first (table order on ties); a pair lists its stronger single first, the one
-    // conditionalFor keeps when it falls back to fewer parents.
-    const singles = scored
-      .filter((c) => c.parents.length === 1)
-      .sort((a, b) => b.information - a.information);
+    const singles = await this.singles(column, pool);
     const rank = new Map(singles.map((c, i) => [c.parents[0] as string, i]));
     let chosen: ParentChoice = { parents: [], information: 0 };
     const first = singles[0];
-    if (first && first.information > MIN_GAIN) chosen = first;
+    if (max >= 1 && first && first.information > MIN_GAIN) chosen = first;
+    // Every pair of candidates (up to PAIR_POOL of them), not only pairs of strong singles: an
+    // interaction can hide behind two weak ones.
     let pair: ParentChoice | undefined;
-    for (const c of scored) {
-      if (c.parents.length === 2 && (!pair || c.information > pair.information)) pair = c;
+    if (max >= 2) {
+      const sets = pairsOf(this.pairPool(singles, pool));
+      const scores = await this.information(column, sets);
+      for (const [k, parents] of sets.entries()) {
+        const information = scores[k];
+        if (information !== undefined && (!pair || information > pair.information)) {
+          pair = { parents, information };
+        }
+      }
     }
     if (pair && pair.information > chosen.information + MIN_GAIN) {
       const parents = [...pair.parents].sort((x, y) => (rank.get(x) ?? 0) - (rank.get(y) ?? 0));
@@ -358,21 +360,42 @@ export class StatsPlanner implements Planner {
   }
 
   /**
-   * I(column; parents) for each parent set (summary.real.information), cached per (column, set). The
-   * first time a column is asked about, every single and pair of the other columns is read at once: the
-   * completion asks about nearly all of them sooner or later, and in one batch they cost a few queries.
+   * The candidates the real side can pair with `column`, each with its information alone, strongest
+   * first (table order on ties): a pair lists its stronger single first, the one conditionalFor keeps
+   * when it falls back to fewer parents. The first time a column is asked about, the singles of every
+   * other column and the pairs among the strongest PAIR_POOL are read at once: the completion asks about
+   * nearly all of them sooner or later, and in one batch they cost a few queries.
    */
-  private async information(column: string, sets: string[][]): Promise<(number | undefined)[]> {
-    const keyOf = (parents: string[]) => [column, ...[...parents].sort()].join("\u0000");
-    const wanted = [...sets];
+  private async singles(column: string, pool: string[]): Promise<ParentChoice[]> {
     if (!this.informed.has(column)) {
       this.informed.add(column);
       const others = this.summary.columns.map((c) => c.name).filter((c) => c !== column);
-      const max = this.options.maxParents;
-      if (max >= 1) for (const p of others) wanted.push([p]);
-      if (max >= 2)
-        for (const [i, a] of others.entries()) for (const b of others.slice(i + 1)) wanted.push([a, b]);
+      const all = await this.singles(column, others);
+      if (this.options.maxParents >= 2) await this.information(column, pairsOf(this.pairPool(all, others)));
     }
+    const scores = await this.information(
+      column,
+      pool.map((p) => [p]),
+    );
+    return pool
+      .flatMap((p, k) => {
+        const information = scores[k];
+        return information === undefined ? [] : [{ parents: [p], information }];
+      })
+      .sort((a, b) => b.information - a.information);
+  }
+
+  /** The candidates pairs are searched among: all, or the PAIR_POOL most informative alone (in table order). */
+  private pairPool(singles: ParentChoice[], pool: string[]): string[] {
+    if (pool.length <= PAIR_POOL) return pool;
+    const keep = new Set(singles.slice(0, PAIR_POOL).map((c) => c.parents[0] as string));
+    return pool.filter((p) => keep.has(p));
+  }
+
+  /** I(column; parents) for each parent set (summary.real.information), cached per (column, set). */
+  private async information(column: string, sets: string[][]): Promise<(number | undefined)[]> {
+    const keyOf = (parents: string[]) => [column, ...[...parents].sort()].join("\u0000");
+    const wanted = [...sets];
     const missing = [...new Map(wanted.map((p) => [keyOf(p), p])).entries()]
       .filter(([k]) => !this.informations.has(k))
       .map(([, p]) => p);
@@ -488,6 +511,11 @@ export function weightedPick(rng: () => number, weights: number[]): number {
   }
   for (let i = weights.length - 1; i >= 0; i--) if ((weights[i] ?? 0) > 0) return i;
   return -1;
+}
+
+/** Every pair of the columns, in their order. */
+function pairsOf(columns: string[]): string[][] {
+  return columns.flatMap((a, i) => columns.slice(i + 1).map((b) => [a, b]));
 }
 
 function codeKey(cell: Code[]): string {
