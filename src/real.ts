@@ -2,6 +2,7 @@ import type { Db } from "./db/connection.ts";
 import { varcharList } from "./db/connection.ts";
 import { quoteIdent } from "./db/quote.ts";
 import { measurePairs, type PairAssociation } from "./groups.ts";
+import { type CountHistogram, correctedInformation, informationOf } from "./information.ts";
 import type { ColumnProfile } from "./profile.ts";
 import { countUnits, type Unit } from "./summarize.ts";
 
@@ -45,11 +46,19 @@ export interface RealSide {
   contingency(columns: string[], fine: string | null, child: string): Promise<CountRow[]>;
   /** Cramér's V and mutual information of every pair of the columns. */
   pairs(columns: ColumnProfile[], seed: number): Promise<PairAssociation[]>;
+  /**
+   * I(child; parents) in nats for each parent set, Miller-Madow corrected (src/information.ts), from the
+   * real contingency table of parents and child (numeric columns in main bins); undefined for a set whose
+   * table hasConditional refuses.
+   */
+  information(child: string, parentSets: string[][]): Promise<(number | undefined)[]>;
 }
 
 /** The real side read from the rows: the codes tables (synthor_real_codes, synthor_real_fine_codes). */
 export function rowsSide(db: Db): RealSide {
   const codes = (fine: boolean) => (fine ? "synthor_real_fine_codes" : "synthor_real_codes");
+  // Count histograms per column set, for information: a 3-way set serves each of its columns as child.
+  const histograms = new Map<string, CountHistogram>();
   return {
     kind: "rows",
     has: () => true,
@@ -69,7 +78,43 @@ export function rowsSide(db: Db): RealSide {
         "sql/contingency.sql",
       ),
     pairs: (columns, seed) => measurePairs(db, columns, { seed }),
+    information: async (child, parentSets) => {
+      const sets = parentSets.map((parents) => ({ parents, joint: [...parents, child] }));
+      const wanted = sets.filter((s) => s.parents.length > 0).flatMap((s) => [s.parents, s.joint]);
+      await countHistograms(db, [[child], ...wanted], histograms);
+      const of = (columns: string[]) => histograms.get(setKey(columns)) ?? new Map<number, number>();
+      return sets.map((s) =>
+        s.parents.length === 0 ? 0 : correctedInformation(of(s.joint), of(s.parents), of([child])),
+      );
+    },
   };
+}
+
+const setKey = (columns: string[]) => JSON.stringify([...columns].sort());
+
+/**
+ * Adds to `cache` the count histograms (count → cells holding it) of the codes table grouped by each
+ * column set it lacks, 64 sets to a query: each set is a GROUP BY of its own, and only the histogram
+ * comes back, not the table; whole numbers, so the result is exact whatever the thread count.
+ */
+async function countHistograms(db: Db, sets: string[][], cache: Map<string, CountHistogram>): Promise<void> {
+  const todo = [...new Map(sets.map((s) => [setKey(s), [...s].sort()])).entries()].filter(
+    ([k]) => !cache.has(k),
+  );
+  for (let i = 0; i < todo.length; i += 64) {
+    const chunk = todo.slice(i, i + 64);
+    const parts = chunk.map(
+      ([, columns], k) =>
+        `select ${k} as s, count(*) as n from synthor_real_codes group by ${columns.map(quoteIdent).join(", ")}`,
+    );
+    const rows = await db.all<{ s: number; n: number; k: number }>(
+      `select s, n, count(*)::integer as k from (${parts.join("\n union all ")}) group by s, n order by s, n`,
+      {},
+      "count histograms of real column sets",
+    );
+    for (const [key] of chunk) cache.set(key, new Map());
+    for (const r of rows) cache.get(chunk[Number(r.s)]?.[0] as string)?.set(Number(r.n), Number(r.k));
+  }
 }
 
 /**
@@ -103,6 +148,8 @@ export function summarySide(
   const tables = new Map(stored.map((t) => [key(t.columns, t.fine), t]));
   const keys = new Set(tables.keys());
   const fineOf = (u: Unit) => u.columns.find((c) => numeric.has(c)) ?? null;
+  // A column set in table order, as the stored tables list it.
+  const inOrder = new Map(stored.map((t) => [setKey(t.columns), t.columns]));
   return {
     kind: "summary",
     has: (columns, fine) => keys.has(key(columns, fine)),
@@ -140,6 +187,24 @@ export function summarySide(
     pairs: async (columns) => {
       const names = new Set(columns.map((c) => c.name));
       return associations.filter((p) => names.has(p.a) && names.has(p.b)).map((p) => ({ ...p }));
+    },
+    async information(child, parentSets) {
+      const out: (number | undefined)[] = [];
+      for (const parents of parentSets) {
+        if (parents.length === 0) {
+          out.push(0);
+          continue;
+        }
+        const columns = inOrder.get(setKey([...parents, child]));
+        if (!columns || !this.hasConditional(columns)) {
+          out.push(undefined);
+          continue;
+        }
+        // The table as the planner reads it, left-out cells refilled for this child.
+        const rows = await this.contingency(columns, null, child);
+        out.push(informationOf(rows, columns.indexOf(child)));
+      }
+      return out;
     },
   };
 }

@@ -201,8 +201,9 @@ export async function buildSummaryFile(
  * The tables a summary file keeps, each as its columns in table order and the one column (if any) at
  * sub-bin level: every column (numeric ones also fine); every pair and every group, with each numeric
  * member also at sub-bin level; and for each column, the 3-way tables with every two of its `partners`
- * most dependent columns (mutual information above 0.005, as the planner's parents), so the planner can
- * complete it from two parents.
+ * most dependent columns (pairwise mutual information above 0.005), so the planner can complete it from
+ * two parents. The planner scores parent pairs by joint information, but only among these tables: a pure
+ * interaction between pairwise-independent columns has none.
  */
 export function tableSpecs(
   columns: Pick<ColumnProfile, "name" | "kind">[],

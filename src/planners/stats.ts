@@ -21,6 +21,25 @@ interface Conditional {
   counts: number[];
 }
 
+/** Parents chosen for a column, and the (corrected) information they give about it, in nats. */
+interface ParentChoice {
+  parents: string[];
+  information: number;
+}
+
+/**
+ * Nats of (corrected) information a parent set must give, and a larger set must add over the best
+ * smaller one, to be used: the old pairwise threshold, now on the joint information.
+ */
+export const MIN_GAIN = 0.005;
+
+/**
+ * Pairs of parents are searched among at most this many candidates, those most informative alone: every
+ * pair of 16 columns is 120 tables per column; every pair of 60 would be 1,770. Tables of up to 17
+ * columns (Adult has 15) are searched exhaustively.
+ */
+export const PAIR_POOL = 16;
+
 export interface StatsPlannerOptions {
   /** Real rows per proposal the planner aims for when it chooses the proposal count (default 2). */
   rowsPerProposal?: number;
@@ -45,9 +64,11 @@ export interface StatsPlannerOptions {
 export class StatsPlanner implements Planner {
   readonly name = "stats";
   private pairs: PairAssociation[] = [];
-  private readonly miByPair = new Map<string, number>();
-  private miOf: PairAssociation[] | undefined;
   private readonly conditionals = new Map<string, Map<string, Conditional>>();
+  private readonly parentChoices = new Map<string, ParentChoice>();
+  private readonly informations = new Map<string, number | undefined>();
+  private readonly informed = new Set<string>();
+  private readonly completions = new Map<string, { column: string; parents: string[] }[]>();
   private readonly options: Required<StatsPlannerOptions>;
 
   constructor(
@@ -152,20 +173,8 @@ export class StatsPlanner implements Planner {
           reason = `fills the deficit of ${this.label(group.columns, cell)} in group [${group.columns.join(", ")}] (real share ${pct(share)})`;
         }
       }
-      // Complete the rest, most dependent on what is fixed first.
-      const open = this.summary.columns.map((c) => c.name).filter((c) => !fixed.has(c));
-      while (open.length > 0) {
-        let best = 0;
-        let bestScore = -1;
-        for (const [k, c] of open.entries()) {
-          const score = Math.max(0, ...[...fixed.keys()].map((f) => this.mi(c, f)));
-          if (score > bestScore) {
-            bestScore = score;
-            best = k;
-          }
-        }
-        const column = open.splice(best, 1)[0] as string;
-        const parents = this.parentsAmong(column, [...fixed.keys()]);
+      // Complete the rest, in the order and from the parents completionFor gives for what is fixed.
+      for (const { column, parents } of await this.completionFor([...fixed.keys()])) {
         parentsOf.set(column, parents);
         const conditional = await this.conditionalFor(column, parents, fixed, "synthor_real_codes");
         // Favour values whose cells are in deficit in every tracked unit this choice completes: the
@@ -197,7 +206,7 @@ export class StatsPlanner implements Planner {
       }
       const values: Record<string, ProposalValue> = {};
       for (const c of this.summary.columns) {
-        const parents = parentsOf.get(c.name) ?? this.parentsAmong(c.name, [...fixed.keys()]);
+        const parents = parentsOf.get(c.name) ?? (await this.parentsAmong(c.name, [...fixed.keys()])).parents;
         values[c.name] = await this.valueFor(c, fixed, parents, num, fine, rng);
       }
       if (!reason) reason = "completes the marginals where they are in deficit";
@@ -261,36 +270,140 @@ export class StatsPlanner implements Planner {
   }
 
   /**
-   * Up to maxParents of the given columns that `column` depends on most (mutual information), skipping a
-   * parent whose table with the others the real side cannot give well (a summary file keeps the 3-way
-   * tables of each column's strongest partners only, some with many small cells left out).
+   * The order the open columns are completed in, given the fixed ones, and each one's parents: next is
+   * the column its best parents among those fixed by then tell most about (joint information), so a
+   * column that depends on two others together waits for both rather than being drawn from its marginal
+   * before the second is fixed. Which columns are fixed decides it, not their values: one order per
+   * anchor group, cached.
    */
-  private parentsAmong(column: string, candidates: string[]): string[] {
-    const ranked = candidates
-      .filter((f) => f !== column && this.mi(column, f) > 0.005)
-      .sort((a, b) => this.mi(column, b) - this.mi(column, a));
-    const order = new Map(this.summary.columns.map((c, i) => [c.name, i]));
-    const parents: string[] = [];
-    for (const p of ranked) {
-      if (parents.length >= this.options.maxParents) break;
-      const columns = [...parents, p, column].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
-      if (this.summary.real.hasConditional(columns)) parents.push(p);
+  private async completionFor(fixed: string[]): Promise<{ column: string; parents: string[] }[]> {
+    const key = JSON.stringify(fixed);
+    const cached = this.completions.get(key);
+    if (cached) return cached;
+    const done = [...fixed];
+    const open = this.summary.columns.map((c) => c.name).filter((c) => !done.includes(c));
+    const steps: { column: string; parents: string[] }[] = [];
+    while (open.length > 0) {
+      let best = 0;
+      let bestChoice: ParentChoice | undefined;
+      for (const [k, c] of open.entries()) {
+        const choice = await this.parentsAmong(c, done);
+        if (!bestChoice || choice.information > bestChoice.information) {
+          bestChoice = choice;
+          best = k;
+        }
+      }
+      const column = open.splice(best, 1)[0] as string;
+      steps.push({ column, parents: bestChoice?.parents ?? [] });
+      done.push(column);
     }
-    return parents;
+    this.completions.set(key, steps);
+    return steps;
   }
 
-  private mi(a: string, b: string): number {
-    // Looked up by name: with many columns (nested data's member counts) a scan of every pair per call
-    // was most of the planning time.
-    if (this.miOf !== this.pairs) {
-      this.miOf = this.pairs;
-      this.miByPair.clear();
-      for (const x of this.pairs) {
-        this.miByPair.set(`${x.a}\u0000${x.b}`, x.mutualInformation);
-        this.miByPair.set(`${x.b}\u0000${x.a}`, x.mutualInformation);
+  /**
+   * Up to maxParents of the given columns that together tell most about `column`: the set with the
+   * largest joint information I(column; parents) (Miller-Madow corrected, src/information.ts), from the
+   * real contingency table of parents and child, so a pure interaction (mode given origin and
+   * destination together, c = a XOR b) is found even where each parent alone tells nothing. A set must
+   * add MIN_GAIN over the best smaller set to be used: a larger set only splits the conditionals into
+   * smaller cells. Only sets whose table the real side can give well are scored (a summary file keeps the
+   * 3-way tables of each column's strongest partners only, some with many small cells left out). Cached
+   * per (column, candidate set); the scores per (column, parent set).
+   */
+  private async parentsAmong(column: string, candidates: string[]): Promise<ParentChoice> {
+    const order = new Map(this.summary.columns.map((c, i) => [c.name, i]));
+    const pool = [...new Set(candidates)]
+      .filter((f) => f !== column)
+      .sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
+    const key = [column, ...pool].join("\u0000");
+    const cached = this.parentChoices.get(key);
+    if (cached) return cached;
+    const max = this.options.maxParents;
+    const singles = await this.singles(column, pool);
+    const rank = new Map(singles.map((c, i) => [c.parents[0] as string, i]));
+    let chosen: ParentChoice = { parents: [], information: 0 };
+    const first = singles[0];
+    if (max >= 1 && first && first.information > MIN_GAIN) chosen = first;
+    // Every pair of candidates (up to PAIR_POOL of them), not only pairs of strong singles: an
+    // interaction can hide behind two weak ones.
+    let pair: ParentChoice | undefined;
+    if (max >= 2) {
+      const sets = pairsOf(this.pairPool(singles, pool));
+      const scores = await this.information(column, sets);
+      for (const [k, parents] of sets.entries()) {
+        const information = scores[k];
+        if (information !== undefined && (!pair || information > pair.information)) {
+          pair = { parents, information };
+        }
       }
     }
-    return this.miByPair.get(`${a}\u0000${b}`) ?? 0;
+    if (pair && pair.information > chosen.information + MIN_GAIN) {
+      const parents = [...pair.parents].sort((x, y) => (rank.get(x) ?? 0) - (rank.get(y) ?? 0));
+      chosen = { parents, information: pair.information };
+    }
+    // Beyond two (maxParents > 2): add one parent at a time while each adds MIN_GAIN.
+    while (chosen.parents.length >= 2 && chosen.parents.length < max) {
+      const base = chosen.parents;
+      const more = pool.filter((p) => !base.includes(p)).map((p) => [...base, p]);
+      const next = await this.information(column, more);
+      let at = -1;
+      for (const [k, x] of next.entries()) {
+        if (x !== undefined && (at < 0 || x > (next[at] ?? 0))) at = k;
+      }
+      const information = next[at];
+      if (at < 0 || information === undefined || information <= chosen.information + MIN_GAIN) break;
+      chosen = { parents: more[at] as string[], information };
+    }
+    this.parentChoices.set(key, chosen);
+    return chosen;
+  }
+
+  /**
+   * The candidates the real side can pair with `column`, each with its information alone, strongest
+   * first (table order on ties): a pair lists its stronger single first, the one conditionalFor keeps
+   * when it falls back to fewer parents. The first time a column is asked about, the singles of every
+   * other column and the pairs among the strongest PAIR_POOL are read at once: the completion asks about
+   * nearly all of them sooner or later, and in one batch they cost a few queries.
+   */
+  private async singles(column: string, pool: string[]): Promise<ParentChoice[]> {
+    if (!this.informed.has(column)) {
+      this.informed.add(column);
+      const others = this.summary.columns.map((c) => c.name).filter((c) => c !== column);
+      const all = await this.singles(column, others);
+      if (this.options.maxParents >= 2) await this.information(column, pairsOf(this.pairPool(all, others)));
+    }
+    const scores = await this.information(
+      column,
+      pool.map((p) => [p]),
+    );
+    return pool
+      .flatMap((p, k) => {
+        const information = scores[k];
+        return information === undefined ? [] : [{ parents: [p], information }];
+      })
+      .sort((a, b) => b.information - a.information);
+  }
+
+  /** The candidates pairs are searched among: all, or the PAIR_POOL most informative alone (in table order). */
+  private pairPool(singles: ParentChoice[], pool: string[]): string[] {
+    if (pool.length <= PAIR_POOL) return pool;
+    const keep = new Set(singles.slice(0, PAIR_POOL).map((c) => c.parents[0] as string));
+    return pool.filter((p) => keep.has(p));
+  }
+
+  /** I(column; parents) for each parent set (summary.real.information), cached per (column, set). */
+  private async information(column: string, sets: string[][]): Promise<(number | undefined)[]> {
+    const keyOf = (parents: string[]) => [column, ...[...parents].sort()].join("\u0000");
+    const wanted = [...sets];
+    const missing = [...new Map(wanted.map((p) => [keyOf(p), p])).entries()]
+      .filter(([k]) => !this.informations.has(k))
+      .map(([, p]) => p);
+    if (missing.length > 0) {
+      const scores = await this.summary.real.information(column, missing);
+      for (const [k, p] of missing.entries()) this.informations.set(keyOf(p), scores[k]);
+    }
+    return sets.map((p) => this.informations.get(keyOf(p)));
   }
 
   /**
@@ -398,6 +511,11 @@ export function weightedPick(rng: () => number, weights: number[]): number {
   }
   for (let i = weights.length - 1; i >= 0; i--) if ((weights[i] ?? 0) > 0) return i;
   return -1;
+}
+
+/** Every pair of the columns, in their order. */
+function pairsOf(columns: string[]): string[][] {
+  return columns.flatMap((a, i) => columns.slice(i + 1).map((b) => [a, b]));
 }
 
 function codeKey(cell: Code[]): string {
