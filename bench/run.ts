@@ -2,10 +2,23 @@
  * `npm run bench`: every benchmark, side by side in one run, medians over repeats. Writes
  * docs/benchmarks.md and docs/benchmarks.json. `--quick` uses fewer repeats and smaller tables (a smoke
  * run, not figures to quote); `--only NAME` runs one benchmark (summarize, synth, scale, ecommerce, adult,
- * llm, peers); `--peers` adds the SDV comparison (docs/peers.md), which needs `bash bench/peers/setup.sh` first.
+ * llm, from-summary, reference, population, peers); `--peers` adds the SDV comparison (docs/peers.md),
+ * which needs `bash bench/peers/setup.sh` first.
+ *
+ * Three of them are slow and keep their own figures (written on a full run or with `--only NAME`, never
+ * with `--quick`), besides their section here. Times on the shared 2-core machine:
+ * - from-summary (bench/from-summary.ts; docs/from-summary-benchmark.md and .json): e-commerce and Adult,
+ *   summarize, then synth from the microdata and from the summary file, seeds 1-3: about 12 min
+ *   (`--quick`: seed 1, about 4 min).
+ * - reference (bench/reference.ts; docs/reference-benchmark.json and the generated section of
+ *   docs/reference-benchmark.md): --where twice, --targets, --tilt on Adult, about 7-8 min (`--quick`:
+ *   the holdout --where run only, about 1.5 min).
+ * - population (examples/population/run.ts; examples/population/RESULTS.md and
+ *   docs/population-benchmark.json): the independent baseline and the resample over seeds 0-4, about 1 min,
+ *   plus Synthor's nested run when `synthor synth` has --child (not timed yet: not merged). `--quick`: seed 0.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { benchTable } from "./data.ts";
@@ -268,6 +281,52 @@ if (want("llm")) {
       `| ${figures.overhead.planMsMedian} (${figures.overhead.planMsP90}) | ${figures.overhead.iterationMsMedian} | ${figures.concurrency.wallSeconds} s | ${figures.concurrency.wallSecondsConcurrency1 ?? "—"} s |`,
     ].join("\n"),
   );
+}
+
+/** Runs a bench script in its own process; its last stdout line is its JSON figures. */
+function child(script: string, args: string[] = [], env: Record<string, string> = {}): unknown {
+  const out = execFileSync(process.execPath, ["--import", "tsx", join(root, script), ...args], {
+    cwd: root,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    maxBuffer: 64 * 1024 * 1024,
+    env: { ...process.env, ...env },
+  });
+  return JSON.parse(out.trim().split("\n").pop() as string);
+}
+
+if (want("from-summary")) {
+  // Writes docs/from-summary-benchmark.md and .json itself unless --quick.
+  const { fromSummaryMarkdown } = await import("./from-summary.ts");
+  const figures = child("bench/from-summary.ts", quick ? ["--quick"] : []) as Parameters<
+    typeof fromSummaryMarkdown
+  >[0];
+  results.fromSummary = figures;
+  sections.push(fromSummaryMarkdown(figures));
+}
+
+if (want("reference")) {
+  const { ADULT, referenceSection, writeReferenceDocs } = await import("./reference-doc.ts");
+  if (!existsSync(ADULT)) {
+    sections.push(`## --where, --targets, --tilt on Adult\n\nSkipped: ${ADULT} not found.`);
+  } else {
+    // --quick: the holdout --where run alone (the issue's 1.2 target), not the other three.
+    const figures = child(
+      "bench/reference.ts",
+      [ADULT, join(root, "bench", "out", "reference")],
+      quick ? { BENCH_ONLY: "where" } : {},
+    ) as Parameters<typeof referenceSection>[0];
+    results.reference = figures;
+    if (!quick) writeReferenceDocs(figures);
+    sections.push(referenceSection(figures, "##"));
+  }
+}
+
+if (want("population")) {
+  const { runPopulationBenchmark, populationSection } = await import("./population.ts");
+  const figures = await runPopulationBenchmark({ quick });
+  results.population = figures;
+  sections.push(populationSection(figures));
 }
 
 // The SDV peers take a quarter of an hour (CTGAN on Adult): `npm run bench -- --peers` (or `--only peers`);
