@@ -283,7 +283,10 @@ if (want("llm")) {
   );
 }
 
-/** Runs a bench script in its own process; its last stdout line is its JSON figures. */
+/**
+ * Runs a bench script in its own process; its JSON figures end its stdout, on one line or pretty-printed
+ * (from the last line that starts with "{").
+ */
 function child(script: string, args: string[] = [], env: Record<string, string> = {}): unknown {
   const out = execFileSync(process.execPath, ["--import", "tsx", join(root, script), ...args], {
     cwd: root,
@@ -292,7 +295,10 @@ function child(script: string, args: string[] = [], env: Record<string, string> 
     maxBuffer: 64 * 1024 * 1024,
     env: { ...process.env, ...env },
   });
-  return JSON.parse(out.trim().split("\n").pop() as string);
+  const lines = out.trim().split("\n");
+  let start = lines.length - 1;
+  while (start > 0 && !lines[start]?.startsWith("{")) start--;
+  return JSON.parse(lines.slice(start).join("\n"));
 }
 
 if (want("from-summary")) {
