@@ -11,7 +11,7 @@
  *   summarize, then synth from the microdata and from the summary file, seeds 1-3: about 11 min
  *   (`--quick`: seed 1, about 4 min).
  * - reference (bench/reference.ts; docs/reference-benchmark.json and the generated section of
- *   docs/reference-benchmark.md): --where twice, --targets, --tilt on Adult, about 7-8 min (`--quick`:
+ *   docs/reference-benchmark.md): --where twice, --targets, --tilt on Adult, about 9-10 min (`--quick`:
  *   the holdout --where run only, about 1.5 min).
  * - population (examples/population/run.ts; examples/population/RESULTS.md and
  *   docs/population-benchmark.json): the independent baseline and the resample over seeds 0-4, about 1 min,
