@@ -14,7 +14,7 @@
  *   docs/reference-benchmark.md): --where twice, --targets, --tilt on Adult, about 9-10 min (`--quick`:
  *   the holdout --where run only, about 1.5 min).
  * - population (examples/population/run.ts; examples/population/RESULTS.md and
- *   docs/population-benchmark.json): the independent baseline and the resample over seeds 0-4, about 1 min,
+ *   docs/population-benchmark.json): the independent baseline and the resample over seeds 0-4, under a minute (36 s),
  *   plus Synthor's nested run when `synthor synth` has --child (not timed yet: not merged). `--quick`: seed 0.
  */
 import { execFileSync } from "node:child_process";
