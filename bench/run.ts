@@ -9,10 +9,10 @@
  * with `--quick`), besides their section here. Times on the shared 2-core machine:
  * - from-summary (bench/from-summary.ts; docs/from-summary-benchmark.md and .json): e-commerce and Adult,
  *   summarize, then synth from the microdata and from the summary file, seeds 1-3: about 11 min
- *   (`--quick`: seed 1, about 4 min).
+ *   (`--quick`: seed 1, 2 min 40 s).
  * - reference (bench/reference.ts; docs/reference-benchmark.json and the generated section of
  *   docs/reference-benchmark.md): --where twice, --targets, --tilt on Adult, about 9-10 min (`--quick`:
- *   the holdout --where run only, about 1.5 min).
+ *   the holdout --where run only, 41 s).
  * - population (examples/population/run.ts; examples/population/RESULTS.md and
  *   docs/population-benchmark.json): the independent baseline and the resample over seeds 0-4, under a minute (36 s),
  *   plus Synthor's nested run when `synthor synth` has --child (not timed yet: not merged). `--quick`: seed 0.
