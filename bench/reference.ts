@@ -239,9 +239,11 @@ async function tiltBenchmark(rows: number) {
       db.close();
     }
   };
+  const t0 = Date.now();
   await synthesize(
     options({ source: { kind: "file", path: adult }, db: join(out, "untilted.duckdb"), rows }),
   );
+  const t1 = Date.now();
   const result = await synthesize(
     options({
       source: { kind: "file", path: adult },
@@ -250,9 +252,11 @@ async function tiltBenchmark(rows: number) {
       reference: { tilts: [parseTilt(tilt)] },
     }),
   );
+  const t2 = Date.now();
   const realOdds = await odds(join(out, "untilted.duckdb"), "synthor_real");
   return {
     tilt,
+    seconds: { untilted: (t1 - t0) / 1000, tilted: (t2 - t1) / 1000 },
     rows: result.rows,
     oddsRatioReference: (await odds(join(out, "tilted.duckdb"), "synthor_reference")) / realOdds,
     oddsRatioOutput: (await odds(join(out, "tilted.duckdb"), "synthetic")) / realOdds,
