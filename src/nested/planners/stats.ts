@@ -87,7 +87,7 @@ export class NestedStatsPlanner implements NestedPlanner {
       const size = typeof sizeCode === "string" ? Number(sizeCode) : 1;
       fixed.set(SIZE, String(size));
       // The compositions chosen fix how many members have each value (a value a composition leaves out
-      // has none); a pooled class fixes some (compositionTargets); "other" fixes nothing.
+      // has none); a pooled class fixes some (classTargets); "other" fixes nothing.
       const targets = new Map<string, { min: number; max: number }>();
       for (const c of this.s.compositions) {
         const code = p.proposal[c.name];
