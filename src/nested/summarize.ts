@@ -29,6 +29,11 @@ export interface Composition {
   /** Column name in the household-level table, e.g. `#PAge`. */
   name: string;
   column: string;
+  /**
+   * The column's member values, most frequent first (ties by value): the order in which a rare list's
+   * values are given up when it is pooled into a class (`has:["0","9"]`, see poolCompositions).
+   */
+  order: (string | null)[];
 }
 
 /** A derived household-level count: how many members have one value of a member column (for evaluation). */
@@ -184,7 +189,7 @@ export async function summarizeNested(
     if (c.kind !== "categorical") continue;
     const values = c.categories ?? [];
     if (values.length > maxValues) continue;
-    compositions.push({ name: `#${c.name}`, column: c.name });
+    compositions.push({ name: `#${c.name}`, column: c.name, order: await valueOrder(db, c.name) });
     for (const v of values) {
       aggregates.push({ name: `#${c.name}=${v.value ?? "NULL"}`, column: c.name, value: v.value });
     }
@@ -359,26 +364,74 @@ async function findCopies(db: Db, table: string, names: string[]): Promise<{ nam
   return copies;
 }
 
-/** The composition value rare compositions are pooled into. */
+/** The composition value rare compositions no class takes are pooled into. */
 export const OTHER = "other";
+/** Prefix of a pooled class: `has:["0","9"]`, at least one member with each value listed (see poolCompositions). */
+export const HAS = "has:";
+
+/** A member column's values, most frequent among the real members first (ties by value, NULL last). */
+async function valueOrder(db: Db, column: string): Promise<(string | null)[]> {
+  const rows = await db.all<{ value: string | null }>(
+    `select value from (select ${quoteIdent(column)}::varchar as value, count(*) as n from ${REAL_MEMBER_MODEL} group by all)
+     order by n desc, value nulls last`,
+    {},
+    "nested: member value order",
+  );
+  return rows.map((r) => r.value);
+}
+
+/**
+ * For each composition list of table `lists` (column l), its chain of pooled classes: step k gives up
+ * the k most frequent of the values present (Composition.order) and keeps the rest, `has:[...]` with the
+ * values sorted as synthor_member_values sorts them. Rows: l, k, cls. Needs synthor_nested_composition_order.
+ */
+function chainSelect(lists: string): string {
+  return `with vals as (select l, unnest(from_json(l, '["VARCHAR"]')) as v from ${lists}),
+     present as (select distinct l, v from vals),
+     ranked as (
+       select p.l, p.v, coalesce(o.rank, 1000000) as rank
+       from present as p
+       left join synthor_nested_composition_order as o on o."column" = $column and o.value is not distinct from p.v
+     ),
+     ordered as (select l, v, row_number() over (partition by l order by rank, v nulls last) - 1 as pos from ranked),
+     steps as (select distinct l, pos as k from ordered)
+     select s.l, s.k, ${quoteLiteral(HAS)} || to_json(list(o.v order by o.v nulls last))::varchar as cls
+     from steps as s
+     join ordered as o on o.l = s.l and o.pos >= s.k
+     group by s.l, s.k`;
+}
 
 /**
  * Keeps the compositions at least max(2, min(20, 0.1% of households)) real households have, in table
  * synthor_nested_compositions ("column", value): a household's list of 10 members' ages is nearly unique,
- * and planning with a thousand such categories would cost much and teach little. The rest are pooled as
- * "other" (about 9% of households in a travel survey, mostly the large ones).
+ * and planning with a thousand such categories would cost much and teach little. The rest (about 9% of
+ * households in a travel survey, mostly the large ones, and every household there with both a child and
+ * an elder) are pooled into classes by the values present, so the rare, informative values survive: a
+ * rare list's class is the first of its chain (chainSelect: the values present, then without the most
+ * frequent one, and so on) that as many households take; what no class takes is "other". Classes are
+ * found by dropping, one at a time, the one fewest households would take, until every class kept has
+ * enough.
  */
-async function keepFrequentCompositions(
+export async function keepFrequentCompositions(
   db: Db,
   compositions: Composition[],
   households: number,
 ): Promise<void> {
   const min = Math.max(2, Math.min(20, Math.ceil(households * 0.001)));
   await db.exec(
-    `create or replace table synthor_nested_compositions ("column" varchar, value varchar)`,
+    `create or replace table synthor_nested_compositions ("column" varchar, value varchar);
+     create or replace table synthor_nested_composition_order ("column" varchar, value varchar, rank integer)`,
     "nested: frequent compositions",
   );
   for (const c of compositions) {
+    if (c.order.length > 0) {
+      await db.exec(
+        `insert into synthor_nested_composition_order values ${c.order
+          .map((v, i) => `(${quoteLiteral(c.column)}, ${v === null ? "null" : quoteLiteral(v)}, ${i + 1})`)
+          .join(", ")}`,
+        "nested: member value order",
+      );
+    }
     await db.exec(
       `insert into synthor_nested_compositions
        select $column, value from (select ${quoteIdent(c.name)} as value, count(*) as n from synthor_nested_real_aug group by all)
@@ -386,17 +439,84 @@ async function keepFrequentCompositions(
       "nested: frequent compositions",
       { column: c.column, min },
     );
+    await db.exec(
+      `create or replace temp table synthor_nested_pool_lists as
+       select ${quoteIdent(c.name)} as l, count(*) as n from synthor_nested_real_aug
+       where ${quoteIdent(c.name)} not in (select value from synthor_nested_compositions where "column" = $column)
+       group by all`,
+      "nested: compositions to pool",
+      { column: c.column },
+    );
+    await db.exec(
+      `create or replace temp table synthor_nested_pool_chain as ${chainSelect("synthor_nested_pool_lists")}`,
+      "nested: pooled classes",
+      { column: c.column },
+    );
+    await db.exec(
+      `create or replace temp table synthor_nested_pool_kept as
+       select cls from synthor_nested_pool_chain join synthor_nested_pool_lists using (l)
+       group by cls having sum(n) >= $min`,
+      "nested: pooled classes",
+      { min },
+    );
+    for (;;) {
+      const [short] = await db.all<{ cls: string }>(
+        `select k.cls from synthor_nested_pool_kept as k
+         left join (
+           select cls, sum(n) as n from (
+             select arg_min(cls, k) as cls, l from synthor_nested_pool_chain
+             where cls in (select cls from synthor_nested_pool_kept) group by l
+           ) join synthor_nested_pool_lists using (l)
+           group by cls
+         ) as taken on taken.cls = k.cls
+         where coalesce(taken.n, 0) < $min
+         order by coalesce(taken.n, 0), k.cls limit 1`,
+        { min },
+        "nested: pooled classes too small",
+      );
+      if (!short) break;
+      await db.exec("delete from synthor_nested_pool_kept where cls = $cls", "nested: drop a pooled class", {
+        cls: short.cls,
+      });
+    }
+    await db.exec(
+      `insert into synthor_nested_compositions select $column, cls from synthor_nested_pool_kept order by cls`,
+      "nested: pooled classes",
+      { column: c.column },
+    );
   }
 }
 
-/** Pools the compositions synthor_nested_compositions does not keep as "other", in place. */
+/**
+ * Pools, in place, the compositions synthor_nested_compositions does not keep: each into the first class
+ * of its chain that it keeps (`has:[...]`), else "other". The same on the real and the synthetic side.
+ */
 export async function poolCompositions(db: Db, table: string, compositions: Composition[]): Promise<void> {
   for (const c of compositions) {
+    const col = quoteIdent(c.name);
+    const kept = `select value from synthor_nested_compositions where "column" = $column`;
     await db.exec(
-      `update ${quoteIdent(table)} set ${quoteIdent(c.name)} = $other
-       where ${quoteIdent(c.name)} not in (select value from synthor_nested_compositions where "column" = $column)`,
+      `create or replace temp table synthor_nested_pool_lists as
+       select distinct ${col} as l from ${quoteIdent(table)} where ${col} not in (${kept})`,
+      "nested: pool rare compositions",
+      { column: c.column },
+    );
+    await db.exec(
+      `create or replace temp table synthor_nested_pool_map as
+       select l.l, coalesce(m.cls, $other) as cls
+       from synthor_nested_pool_lists as l
+       left join (
+         select l, arg_min(cls, k) as cls from (${chainSelect("synthor_nested_pool_lists")})
+         where cls in (${kept})
+         group by l
+       ) as m on m.l = l.l`,
       "nested: pool rare compositions",
       { column: c.column, other: OTHER },
+    );
+    await db.exec(
+      `update ${quoteIdent(table)} as t set ${col} = m.cls
+       from synthor_nested_pool_map as m where t.${col} = m.l`,
+      "nested: pool rare compositions",
     );
   }
 }

@@ -169,7 +169,7 @@ export class NestedLlmPlanner implements NestedPlanner {
       "## Additional Information (added by synthor):",
       "",
       `**Proposal shape:** each proposal is a whole household: "household" has one entry per household variable, "members" is the list of its members, one object per member with one entry per member variable, and "num" is how many such households to create (a sample is a household). e.g. ${JSON.stringify(example)}`,
-      `**Member lists:** in the guidance, ${SIZE} is the number of members of a household (the length of "members"), and #X is the sorted list of the values of X its members have (["4","5"]: one member with X = "4", one with "5"; "other" pools rare lists). They are not variables to give: they follow from "members".`,
+      `**Member lists:** in the guidance, ${SIZE} is the number of members of a household (the length of "members"), and #X is the sorted list of the values of X its members have (["4","5"]: one member with X = "4", one with "5"; rare lists are pooled by the values present, has:["0","9"] = at least one member with each of those values, and "other"). They are not variables to give: they follow from "members".`,
       ...(this.householdView.pooledAny || this.memberView.pooledAny
         ? [
             `**Pooled values:** values, cells and extremes held by fewer than ${this.o.minCell} real rows are pooled as "other" or not shown; propose only values and ranges named above.`,

@@ -6,7 +6,16 @@ import type { PlanContext } from "../../planners/types.ts";
 import type { ProposalValue } from "../../proposals.ts";
 import type { ModelColumn } from "../../summarize.ts";
 import type { NestedProposal } from "../proposals.ts";
-import { FIRST, type NestedSummary, POSITION, REAL_MEMBER_CODES, SIZE } from "../summarize.ts";
+import {
+  type Composition,
+  FIRST,
+  HAS,
+  type NestedSummary,
+  OTHER,
+  POSITION,
+  REAL_MEMBER_CODES,
+  SIZE,
+} from "../summarize.ts";
 import type { NestedPlanner, NestedPlanResult } from "./types.ts";
 
 type Code = string | null;
@@ -38,6 +47,7 @@ export class NestedStatsPlanner implements NestedPlanner {
   private readonly mi = new Map<string, number>();
   private readonly conditionals = new Map<string, Map<string, Conditional>>();
   private readonly order: Map<string, number>;
+  private kept?: Map<string, Set<string>>;
   /** Member values this iteration drawn without the real conditional's support (see pickWithCounts). */
   private relaxed = 0;
 
@@ -77,10 +87,13 @@ export class NestedStatsPlanner implements NestedPlanner {
       const size = typeof sizeCode === "string" ? Number(sizeCode) : 1;
       fixed.set(SIZE, String(size));
       // The compositions chosen fix how many members have each value (a value a composition leaves out
-      // has none); a pooled ("other") composition fixes nothing.
+      // has none); a pooled class fixes some (classTargets); "other" fixes nothing.
       const targets = new Map<string, { min: number; max: number }>();
       for (const c of this.s.compositions) {
         const code = p.proposal[c.name];
+        if (typeof code === "string" && code.startsWith(HAS)) {
+          for (const [v, t] of classTargets(c, code)) targets.set(`${c.column}\u0000${v}`, t);
+        }
         if (typeof code !== "string" || !code.startsWith("[")) continue;
         for (const a of this.s.aggregates.filter((x) => x.column === c.column)) {
           targets.set(`${c.column}\u0000${a.value}`, { min: 0, max: 0 });
@@ -91,8 +104,27 @@ export class NestedStatsPlanner implements NestedPlanner {
           targets.set(key, { min: t.min + 1, max: t.max + 1 });
         }
       }
-      const members = await this.completeMembers(fixed, size, targets, rng);
-      proposals.push({ reason: p.reason, household, members, num: p.num });
+      // A pooled class ("has:[...]", "other") does not fix every value: members are drawn again (up to
+      // MAX_DRAWS times) until their lists pool into the classes chosen, as the real households' do.
+      const pooled = this.s.compositions.filter((c) => {
+        const code = p.proposal[c.name];
+        return typeof code === "string" && !code.startsWith("[");
+      });
+      const kept = pooled.length > 0 ? await this.keptCompositions() : new Map<string, Set<string>>();
+      let drawn = await this.completeMembers(fixed, size, targets, rng);
+      for (let tries = 1; tries < MAX_DRAWS; tries++) {
+        const off = pooled.some(
+          (c) =>
+            classOf(
+              c,
+              drawn.codes.map((m) => m.get(c.column) ?? null),
+              kept.get(c.column) ?? new Set(),
+            ) !== p.proposal[c.name],
+        );
+        if (!off) break;
+        drawn = await this.completeMembers(fixed, size, targets, rng);
+      }
+      proposals.push({ reason: p.reason, household, members: drawn.members, num: p.num });
     }
     const notes = [...(flat.notes ?? [])];
     if (this.relaxed > 0) {
@@ -110,8 +142,9 @@ export class NestedStatsPlanner implements NestedPlanner {
     size: number,
     targets: Map<string, { min: number; max: number }>,
     rng: () => number,
-  ): Promise<Record<string, ProposalValue>[]> {
+  ): Promise<{ members: Record<string, ProposalValue>[]; codes: Map<string, Code>[] }> {
     const members: Record<string, ProposalValue>[] = [];
+    const codes: Map<string, Code>[] = [];
     const counts = new Map<string, number>();
     let first: Map<string, Code> | undefined;
     for (let j = 1; j <= size; j++) {
@@ -145,11 +178,26 @@ export class NestedStatsPlanner implements NestedPlanner {
         counts.set(key, (counts.get(key) ?? 0) + 1);
       }
       if (!first) first = own;
+      codes.push(own);
       const values: Record<string, ProposalValue> = {};
       for (const c of this.s.memberColumns) values[c.name] = valueFromCode(c, own.get(c.name) ?? null);
       members.push(values);
     }
-    return members;
+    return { members, codes };
+  }
+
+  /** The compositions and classes the household level keeps, per member column (synthor_nested_compositions). */
+  private async keptCompositions(): Promise<Map<string, Set<string>>> {
+    if (this.kept) return this.kept;
+    const rows = await this.db.all<{ column: string; value: string }>(
+      `select "column", value from synthor_nested_compositions`,
+      {},
+      "nested: kept compositions",
+    );
+    const kept = new Map<string, Set<string>>();
+    for (const r of rows) kept.set(r.column, (kept.get(r.column) ?? new Set()).add(r.value));
+    this.kept = kept;
+    return kept;
   }
 
   /**
@@ -271,6 +319,59 @@ export class NestedStatsPlanner implements NestedPlanner {
     this.conditionals.set(key, table);
     return table;
   }
+}
+
+/**
+ * What a pooled class (`has:["0","9"]`) says of a household's members: at least one with each value
+ * listed; none with a value the chain would have given up after the most frequent one listed (it gives
+ * up the most frequent values first, so only values more frequent than every listed one may be there).
+ */
+export function classTargets(c: Composition, code: string): Map<Code, { min: number; max: number }> {
+  const listed = JSON.parse(code.slice(HAS.length)) as Code[];
+  const rank = (v: Code) => {
+    const i = c.order.indexOf(v);
+    return i < 0 ? c.order.length : i;
+  };
+  const first = Math.min(...listed.map(rank));
+  const targets = new Map<Code, { min: number; max: number }>();
+  for (const v of c.order) {
+    if (listed.includes(v)) targets.set(v, { min: 1, max: Number.POSITIVE_INFINITY });
+    else if (rank(v) > first) targets.set(v, { min: 0, max: 0 });
+  }
+  return targets;
+}
+
+/**
+ * How many times at most a household's members are drawn to land in the pooled classes chosen: on the
+ * travel survey 40 draws did better than 10 in every category (ARCHITECTURE.md, "Nested data").
+ */
+const MAX_DRAWS = 40;
+
+/** Sorted as synthor_member_values sorts a list: by text, NULL last. */
+function byValue(a: Code, b: Code): number {
+  if (a === b) return 0;
+  if (a === null) return 1;
+  if (b === null) return -1;
+  return a < b ? -1 : 1;
+}
+
+/**
+ * The household-level value of a composition for members with these codes, as poolCompositions gives it:
+ * the list if kept, else the first kept class of its chain, else "other".
+ */
+export function classOf(c: Composition, codes: Code[], kept: Set<string>): string {
+  const list = JSON.stringify([...codes].sort(byValue));
+  if (kept.has(list)) return list;
+  const rank = (v: Code) => {
+    const i = c.order.indexOf(v);
+    return i < 0 ? c.order.length : i;
+  };
+  const present = [...new Set(codes)].sort((a, b) => rank(a) - rank(b) || byValue(a, b));
+  for (let k = 0; k < present.length; k++) {
+    const cls = `${HAS}${JSON.stringify(present.slice(k).sort(byValue))}`;
+    if (kept.has(cls)) return cls;
+  }
+  return OTHER;
 }
 
 function pairKey(a: string, b: string): string {
