@@ -1,7 +1,8 @@
 /**
  * The population example as a benchmark (`npm run bench -- --only population`): runs
  * examples/population/run.ts (the independent baseline and the real-household resample over seeds 0-4,
- * and Synthor's nested synthesis when `synthor synth` has --child, else the baseline alone, saying so),
+ * and Synthor's nested synthesis over seeds 0-2 when `synthor synth` has --child, else the baseline alone,
+ * saying so),
  * then writes what it wrote to out/results.md to examples/population/RESULTS.md under a header, and its
  * figures to docs/population-benchmark.json. `--quick`: seed 0 only, nothing written.
  */
@@ -48,7 +49,7 @@ export interface PopulationFigures {
 const METHODS: { method: string; pattern: RegExp }[] = [
   { method: "independent baseline", pattern: /^eval_baseline_seed\d+\.json$/ },
   { method: "real households resampled", pattern: /^eval_resample_seed\d+\.json$/ },
-  { method: "Synthor (nested)", pattern: /^eval_synthor\.json$/ },
+  { method: "Synthor (nested)", pattern: /^eval_synthor(_seed\d+)?\.json$/ },
 ];
 
 export async function runPopulationBenchmark(options: { quick: boolean }): Promise<PopulationFigures> {
@@ -77,7 +78,14 @@ export async function runPopulationBenchmark(options: { quick: boolean }): Promi
     for (const f of readdirSync(OUT)) if (/^eval_.*\.json$/.test(f)) rmSync(join(OUT, f), { force: true });
   const nested = await synthHasChild();
   const t0 = performance.now();
-  const markdown = await runPopulation(["--out", OUT, "--seeds", seeds.join(",")]);
+  const markdown = await runPopulation([
+    "--out",
+    OUT,
+    "--seeds",
+    seeds.join(","),
+    "--synth-seed",
+    (options.quick ? [0] : [0, 1, 2]).join(","),
+  ]);
   const seconds = (performance.now() - t0) / 1000;
   const files = readdirSync(OUT).sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
   const methods = METHODS.flatMap(({ method, pattern }) => {

@@ -6,6 +6,7 @@
  *
  *   npx tsx examples/population/run.ts                      # baseline, and Synthor if synth has --child
  *   npx tsx examples/population/run.ts --seeds 0,1,2,3,4    # the baseline over five seeds
+ *   npx tsx examples/population/run.ts --synth-seed 0,1,2    # Synthor over three seeds (mean per category)
  *   npx tsx examples/population/run.ts --synth-households s_hh.csv --synth-persons s_p.csv  # score a pair
  *
  * Everything it writes goes to --out (default examples/population/out, not committed): the prepared
@@ -293,8 +294,8 @@ export async function runPopulation(
     notes.push("Synthor run skipped (--skip-synth).");
   } else {
     // The nested synthesis call; the only thing to change if its flags change.
-    const db = join(out, "pop.duckdb");
-    const args = [
+    const synthSeeds = values["synth-seed"].split(",").map((x) => x.trim());
+    const argsFor = (seed: string, db: string) => [
       "synth",
       real.households,
       "--child",
@@ -306,9 +307,10 @@ export async function runPopulation(
       "--db",
       db,
       "--seed",
-      values["synth-seed"],
+      seed,
     ];
     if (!(await synthHasChild())) {
+      const args = argsFor(synthSeeds[0] ?? "0", join(out, "pop.duckdb"));
       say(
         `synthor synth has no --child option yet (nested synthesis is not in this build): scoring the baseline only. When it lands, this runner runs: synthor ${args.join(" ")}`,
       );
@@ -316,33 +318,39 @@ export async function runPopulation(
         "Synthor: not run. `synthor synth` has no `--child` option in this build (nested synthesis not merged yet); rerun this script once it has.",
       );
     } else {
-      rmSync(db, { force: true });
-      rmSync(`${db}.wal`, { force: true });
-      say(`running synthor ${args.join(" ")}`);
-      const t0 = performance.now();
-      await synthor(args);
-      const seconds = (performance.now() - t0) / 1000;
-      const tables = values["synth-tables"]
-        ? (([households, persons]) => ({ households: households ?? "", persons: persons ?? "" }))(
-            values["synth-tables"].split(","),
-          )
-        : await nestedTables(db);
-      notes.push(
-        `Synthor: \`synthor ${args.join(" ")}\` took ${seconds.toFixed(0)} s; tables ${tables.households}, ${tables.persons}.`,
-      );
-      methods.push({
-        label: "Synthor (nested)",
-        runs: [
+      const runs: Scored[] = [];
+      for (const [i, seed] of synthSeeds.entries()) {
+        // The first seed's run keeps the plain names (pop.duckdb, eval_synthor.json, the report).
+        const suffix = i === 0 ? "" : `_seed${seed}`;
+        const db = join(out, `pop${suffix}.duckdb`);
+        const args = argsFor(seed, db);
+        rmSync(db, { force: true });
+        rmSync(`${db}.wal`, { force: true });
+        say(`running synthor ${args.join(" ")}`);
+        const t0 = performance.now();
+        await synthor(args);
+        const seconds = (performance.now() - t0) / 1000;
+        const tables = values["synth-tables"]
+          ? (([households, persons]) => ({ households: households ?? "", persons: persons ?? "" }))(
+              values["synth-tables"].split(","),
+            )
+          : await nestedTables(db);
+        notes.push(
+          `Synthor: \`synthor ${args.join(" ")}\` took ${seconds.toFixed(0)} s; tables ${tables.households}, ${tables.persons}.`,
+        );
+        runs.push(
           await score({
-            label: "Synthor",
+            label: `Synthor seed ${seed}`,
             real,
             synth: tables,
             db,
-            json: join(out, "eval_synthor.json"),
-            report: join(out, "report_synthor.html"),
+            json: join(out, `eval_synthor${suffix}.json`),
+            ...(i === 0 ? { report: join(out, "report_synthor.html") } : {}),
           }),
-        ],
-      });
+        );
+      }
+      const words = synthSeeds.length > 1 ? ` (${synthSeeds.length} seeds)` : "";
+      methods.push({ label: `Synthor (nested)${words}`, runs });
     }
   }
 
