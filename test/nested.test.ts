@@ -225,6 +225,42 @@ describe("nested synthesis with hostile column names and a copied column", () =>
   }, 30_000);
 });
 
+describe("nested synthesis with a key the profiler would not call an identifier", () => {
+  const tmp = tempDir();
+  afterAll(() => tmp.cleanup());
+
+  it("never models the key (numbers with gaps), and writes fresh ones", async () => {
+    const path = join(tmp.dir, "gaps.duckdb");
+    const r = await synthesizeNested({
+      source: {
+        kind: "linked",
+        households: {
+          kind: "sql",
+          sql: `select hhID * 7 + 3 as hhID, * exclude (hhID) from read_csv('${households}')`,
+        },
+        members: {
+          kind: "sql",
+          sql: `select hhID * 7 + 3 as hhID, * exclude (hhID) from read_csv('${persons}')`,
+        },
+        key: "hhID",
+      },
+      db: path,
+      threads: 1,
+      iterations: 2,
+      rows: 10,
+      seed: 2,
+      planner: (d, s) => new NestedStatsPlanner(d, s, { seed: 2 }),
+    });
+    expect(r.integrity).toMatchObject({ households: 10, distinct_keys: 10, orphans: 0 });
+    expect(r.fidelity.units.filter((u) => u.columns.includes("hhID"))).toEqual([]);
+    const [keys] = await read<{ lo: number; hi: number }>(
+      path,
+      "select min(hhID) as lo, max(hhID) as hi from synthetic",
+    );
+    expect(keys).toEqual({ lo: 1, hi: 10 });
+  }, 30_000);
+});
+
 describe("nested column overrides", () => {
   it("take a column both tables have (members copy it) and refuse one neither has", async () => {
     const r = await synthesizeNested({

@@ -242,7 +242,9 @@ export async function summarizeNested(
     ...(split.households.numeric
       ? { numeric: split.households.numeric.filter((n) => !copied.includes(n)) }
       : {}),
-    ignore: [...(split.households.ignore ?? []), "__synthor_key", ...copied],
+    // The key links the levels and is written fresh: never modelled, even where its values (gaps, text)
+    // would not make the profiler call it an identifier.
+    ignore: [...(split.households.ignore ?? []), key, "__synthor_key", ...copied],
   };
   const augProfiles = await profileColumns(db, augInfo, householdProfileOptions);
   const households = await summarizeTable(db, augInfo, augProfiles, {
