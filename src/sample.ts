@@ -1,8 +1,8 @@
 import type { Db } from "./db/connection.ts";
 import { quoteIdent, quoteLiteral } from "./db/quote.ts";
 import { codesSelect } from "./encode.ts";
-import type { ValidProposal } from "./proposals.ts";
-import { countFine, countUnits, type Summary } from "./summarize.ts";
+import type { ProposalValue, ValidProposal } from "./proposals.ts";
+import { countFine, countUnits, type ModelColumn, type Summary } from "./summarize.ts";
 
 /** Columns the synthetic model table carries beside the user's: where each row came from. */
 export const provenanceColumns = ["__synthor_iteration", "__synthor_proposal", "__synthor_row"] as const;
@@ -48,7 +48,38 @@ export async function sampleProposals(
 
   // The proposals become one wide table (a row per proposal, fields per column), passed as one JSON
   // parameter: parsing JSON in DuckDB is much faster than binding thousands of rows of SQL text.
-  const structure: Record<string, string> = { pid: "INTEGER", num: "BIGINT" };
+  const structure = proposalStructure(cols, { pid: "INTEGER", num: "BIGINT" });
+  const rows = proposals.map((p, i) => ({ pid: i, num: p.num, ...proposalFields(cols, p.values) }));
+  await db.exec(
+    `create or replace temp table synthor_batch_proposals as
+     select unnest(from_json($json, $structure), recursive := true)`,
+    "insert proposals",
+    { json: JSON.stringify(rows), structure: JSON.stringify([structure]) },
+  );
+
+  const draws = cols.some((c) => c.kind !== "categorical");
+  await db.exec(
+    `create or replace temp table synthor_batch as
+     with g as (${gridsSelect(cols)})
+     select ${drawExprs(cols, uniform).join(", ")},
+            $iteration::integer as __synthor_iteration,
+            p.pid as __synthor_proposal,
+            r.range as __synthor_row
+     from synthor_batch_proposals as p, range(p.num) as r, g
+     order by p.pid, r.range`,
+    "sample proposals",
+    // DuckDB rejects a bound parameter the query does not use: without numeric columns, nothing draws.
+    draws ? { seed: options.seed, iteration: options.iteration } : { iteration: options.iteration },
+  );
+  await db.exec("insert into synthor_synth_model select * from synthor_batch", "append batch");
+  await addBatchCounts(db, summary, "synthor_batch");
+  const [row] = await db.all<{ n: number }>("select count(*) as n from synthor_batch");
+  return row?.n ?? 0;
+}
+
+/** The JSON structure of proposal rows: `base` fields, then v{k} per category, lo/hi/plo/phi{k} per range. */
+export function proposalStructure(cols: ModelColumn[], base: Record<string, string>): Record<string, string> {
+  const structure = { ...base };
   for (const [k, c] of cols.entries()) {
     if (c.kind === "categorical") structure[`v${k}`] = "VARCHAR";
     else
@@ -59,40 +90,40 @@ export async function sampleProposals(
         [`phi${k}`]: "DOUBLE",
       });
   }
-  const rows = proposals.map((p, i) => {
-    const row: Record<string, string | number | null> = { pid: i, num: p.num };
-    for (const [k, c] of cols.entries()) {
-      const v = p.values[c.name] ?? null;
-      if (c.kind === "categorical") {
-        row[`v${k}`] = typeof v === "string" ? v : null;
-      } else if (Array.isArray(v)) {
-        const grid = c.grid ?? [];
-        // When the first main bin is a point ([0, 0] in a zero-inflated column) the minimum is that bin's,
-        // and a range starting there, like the next bin (0, 99999], does not hold it.
-        const first = c.bins?.[0];
-        const pointFirst = first !== undefined && first.lo === first.hi;
-        const atMin = v[0] <= (grid[0] ?? Number.NEGATIVE_INFINITY) && !pointFirst;
-        // Ranges are right-closed, (lo, hi], except one that starts at the minimum: it holds the minimum,
-        // like the first main bin. Whole numbers round up, so such a range is drawn as (lo - 1, hi] or the
-        // uniform draw would never give the minimum.
-        const lo = atMin && c.integral && v[0] < v[1] ? v[0] - 1 : v[0];
-        Object.assign(row, {
-          [`lo${k}`]: lo,
-          [`hi${k}`]: v[1],
-          [`plo${k}`]: atMin ? 0 : cdf(grid, v[0]),
-          [`phi${k}`]: cdf(grid, v[1]),
-        });
-      }
-    }
-    return row;
-  });
-  await db.exec(
-    `create or replace temp table synthor_batch_proposals as
-     select unnest(from_json($json, $structure), recursive := true)`,
-    "insert proposals",
-    { json: JSON.stringify(rows), structure: JSON.stringify([structure]) },
-  );
+  return structure;
+}
 
+/** A proposal's values as the fields of one JSON row (see {@link proposalStructure}). */
+export function proposalFields(
+  cols: ModelColumn[],
+  values: Record<string, ProposalValue>,
+): Record<string, string | number | null> {
+  const row: Record<string, string | number | null> = {};
+  for (const [k, c] of cols.entries()) {
+    const v = values[c.name] ?? null;
+    if (c.kind === "categorical") {
+      row[`v${k}`] = typeof v === "string" ? v : null;
+    } else if (Array.isArray(v)) {
+      const grid = c.grid ?? [];
+      // When the first main bin is a point ([0, 0] in a zero-inflated column) the minimum is that bin's,
+      // and a range starting there, like the next bin (0, 99999], does not hold it.
+      const first = c.bins?.[0];
+      const pointFirst = first !== undefined && first.lo === first.hi;
+      const atMin = v[0] <= (grid[0] ?? Number.NEGATIVE_INFINITY) && !pointFirst;
+      // Ranges are right-closed, (lo, hi], except one that starts at the minimum: it holds the minimum,
+      // like the first main bin. Whole numbers round up, so such a range is drawn as (lo - 1, hi] or the
+      // uniform draw would never give the minimum.
+      row[`lo${k}`] = atMin && c.integral && v[0] < v[1] ? v[0] - 1 : v[0];
+      row[`hi${k}`] = v[1];
+      row[`plo${k}`] = atMin ? 0 : cdf(grid, v[0]);
+      row[`phi${k}`] = cdf(grid, v[1]);
+    }
+  }
+  return row;
+}
+
+/** One row holding each numeric column's quantile grid as g{k} (synthor_grid), for the draws. */
+export function gridsSelect(cols: ModelColumn[]): string {
   const grids = cols
     .map((c, k) =>
       c.kind === "categorical"
@@ -100,29 +131,22 @@ export async function sampleProposals(
         : `(select grid from synthor_grid where "column" = ${quoteLiteral(c.name)}) as g${k}`,
     )
     .filter((x) => x !== null);
-  const exprs = cols.map((c, k) => {
+  return `select ${grids.length ? grids.join(", ") : "1 as none"}`;
+}
+
+/**
+ * Each column's value for row r.range of proposal p (fields from {@link proposalFields}, grids g from
+ * {@link gridsSelect}); `offset` (SQL) shifts the column number in the uniform draws, so members of one
+ * household draw apart.
+ */
+export function drawExprs(cols: ModelColumn[], uniform: boolean, offset?: string): string[] {
+  return cols.map((c, k) => {
     const name = quoteIdent(c.name);
     if (c.kind === "categorical") return `p.v${k} as ${name}`;
-    const u = `synthor_uniform($seed, $iteration, p.pid, r.range, ${k})`;
+    const column = offset === undefined ? `${k}` : `${offset} + ${k}`;
+    const u = `synthor_uniform($seed, $iteration, p.pid, r.range, ${column})`;
     return `synthor_draw(g.g${k}, p.lo${k}, p.hi${k}, p.plo${k}, p.phi${k}, ${u}, ${c.integral}, ${uniform}) as ${name}`;
   });
-  await db.exec(
-    `create or replace temp table synthor_batch as
-     with g as (select ${grids.length ? grids.join(", ") : "1 as none"})
-     select ${exprs.join(", ")},
-            $iteration::integer as __synthor_iteration,
-            p.pid as __synthor_proposal,
-            r.range as __synthor_row
-     from synthor_batch_proposals as p, range(p.num) as r, g
-     order by p.pid, r.range`,
-    "sample proposals",
-    // DuckDB rejects a bound parameter the query does not use: without numeric columns, nothing draws.
-    grids.length ? { seed: options.seed, iteration: options.iteration } : { iteration: options.iteration },
-  );
-  await db.exec("insert into synthor_synth_model select * from synthor_batch", "append batch");
-  await addBatchCounts(db, summary, "synthor_batch");
-  const [row] = await db.all<{ n: number }>("select count(*) as n from synthor_batch");
-  return row?.n ?? 0;
 }
 
 /** Counts a batch (model space) for every unit and adds the counts to the synthetic side's tables. */

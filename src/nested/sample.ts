@@ -1,7 +1,6 @@
 import type { Db } from "../db/connection.ts";
-import { quoteIdent, quoteLiteral } from "../db/quote.ts";
-import type { ProposalValue } from "../proposals.ts";
-import { addBatchCounts, cdf } from "../sample.ts";
+import { quoteIdent } from "../db/quote.ts";
+import { addBatchCounts, drawExprs, gridsSelect, proposalFields, proposalStructure } from "../sample.ts";
 import { countUnits, type ModelColumn } from "../summarize.ts";
 import type { ValidNestedProposal } from "./proposals.ts";
 import {
@@ -46,9 +45,9 @@ export async function sampleNested(
   const uniform = options.withinRange === "uniform";
   const hCols = s.householdColumns;
   const mCols = s.memberColumns;
-  const hRows = proposals.map((p, i) => ({ pid: i, num: p.num, ...valueFields(hCols, p.household) }));
+  const hRows = proposals.map((p, i) => ({ pid: i, num: p.num, ...proposalFields(hCols, p.household) }));
   const mRows = proposals.flatMap((p, i) =>
-    p.members.map((m, j) => ({ pid: i, member: j + 1, ...valueFields(mCols, m) })),
+    p.members.map((m, j) => ({ pid: i, member: j + 1, ...proposalFields(mCols, m) })),
   );
   // One statement per exec: DuckDB binds parameters to a single statement.
   await db.exec(
@@ -57,7 +56,7 @@ export async function sampleNested(
     "nested: insert household proposals",
     {
       json: JSON.stringify(hRows),
-      structure: JSON.stringify([structureOf(hCols, { pid: "INTEGER", num: "BIGINT" })]),
+      structure: JSON.stringify([proposalStructure(hCols, { pid: "INTEGER", num: "BIGINT" })]),
     },
   );
   await db.exec(
@@ -66,15 +65,15 @@ export async function sampleNested(
     "nested: insert member proposals",
     {
       json: JSON.stringify(mRows),
-      structure: JSON.stringify([structureOf(mCols, { pid: "INTEGER", member: "BIGINT" })]),
+      structure: JSON.stringify([proposalStructure(mCols, { pid: "INTEGER", member: "BIGINT" })]),
     },
   );
   const params = { seed: options.seed, iteration: options.iteration };
   // Household draws use column numbers 0..; a member's use 10000 * position + column number.
   await db.exec(
     `create or replace temp table synthor_nested_batch_households as
-     with g as (${gridSelect(hCols)})
-     select ${drawExprs(hCols, "0", uniform).join(", ")},
+     with g as (${gridsSelect(hCols)})
+     select ${drawExprs(hCols, uniform, "0").join(", ")},
             $iteration::integer as __synthor_iteration, p.pid as __synthor_proposal, r.range as __synthor_row,
             $iteration::varchar || ':' || p.pid::varchar || ':' || r.range::varchar as __synthor_key
      from synthor_nested_batch_hp as p, range(p.num) as r, g
@@ -84,8 +83,8 @@ export async function sampleNested(
   );
   await db.exec(
     `create or replace temp table synthor_nested_batch_members as
-     with g as (${gridSelect(mCols)})
-     select ${drawExprs(mCols, "10000 * p.member", uniform).join(", ")},
+     with g as (${gridsSelect(mCols)})
+     select ${drawExprs(mCols, uniform, "10000 * p.member").join(", ")},
             $iteration::integer as __synthor_iteration, p.pid as __synthor_proposal, r.range as __synthor_row,
             p.member as __synthor_member,
             $iteration::varchar || ':' || p.pid::varchar || ':' || r.range::varchar as __synthor_key
@@ -148,64 +147,4 @@ export async function addMemberCounts(db: Db, s: NestedSummary, aug: string, mem
     { prefix: "member:" },
   );
   await db.run("merge_counts");
-}
-
-/** A proposal's values as the fields of one JSON row: v{k} for a category, lo/hi/plo/phi{k} for a range. */
-function valueFields(
-  cols: ModelColumn[],
-  values: Record<string, ProposalValue>,
-): Record<string, string | number | null> {
-  const row: Record<string, string | number | null> = {};
-  for (const [k, c] of cols.entries()) {
-    const v = values[c.name] ?? null;
-    if (c.kind === "categorical") {
-      row[`v${k}`] = typeof v === "string" ? v : null;
-    } else if (Array.isArray(v)) {
-      // As in sample.ts: a range that starts at the minimum holds it (whole numbers from lo - 1).
-      const grid = c.grid ?? [];
-      const first = c.bins?.[0];
-      const pointFirst = first !== undefined && first.lo === first.hi;
-      const atMin = v[0] <= (grid[0] ?? Number.NEGATIVE_INFINITY) && !pointFirst;
-      row[`lo${k}`] = atMin && c.integral && v[0] < v[1] ? v[0] - 1 : v[0];
-      row[`hi${k}`] = v[1];
-      row[`plo${k}`] = atMin ? 0 : cdf(grid, v[0]);
-      row[`phi${k}`] = cdf(grid, v[1]);
-    }
-  }
-  return row;
-}
-
-function structureOf(cols: ModelColumn[], base: Record<string, string>): Record<string, string> {
-  const structure = { ...base };
-  for (const [k, c] of cols.entries()) {
-    if (c.kind === "categorical") structure[`v${k}`] = "VARCHAR";
-    else
-      Object.assign(structure, {
-        [`lo${k}`]: "DOUBLE",
-        [`hi${k}`]: "DOUBLE",
-        [`plo${k}`]: "DOUBLE",
-        [`phi${k}`]: "DOUBLE",
-      });
-  }
-  return structure;
-}
-
-function gridSelect(cols: ModelColumn[]): string {
-  const grids = cols
-    .map((c, k) =>
-      c.kind === "categorical"
-        ? null
-        : `(select grid from synthor_grid where "column" = ${quoteLiteral(c.name)}) as g${k}`,
-    )
-    .filter((x) => x !== null);
-  return `select ${grids.length ? grids.join(", ") : "1 as none"}`;
-}
-
-function drawExprs(cols: ModelColumn[], offset: string, uniform: boolean): string[] {
-  return cols.map((c, k) => {
-    const name = quoteIdent(c.name);
-    if (c.kind === "categorical") return `p.v${k} as ${name}`;
-    const u = `synthor_uniform($seed, $iteration, p.pid, r.range, ${offset} + ${k})`;
-    return `synthor_draw(g.g${k}, p.lo${k}, p.hi${k}, p.plo${k}, p.phi${k}, ${u}, ${c.integral}, ${uniform}) as ${name}`;
-  });
 }
