@@ -472,6 +472,21 @@ export function scaleNums(
 ): Proposal[] {
   const total = proposals.reduce((s, p) => s + p.num, 0);
   if (total === rows || total <= 0 || rows <= 0) return proposals;
+  notes.push(
+    `iteration ${iteration}: the proposals' nums added up to ${total} rows; scaled to the ${rows} asked for`,
+  );
+  return scaleToRows(proposals, rows);
+}
+
+/**
+ * Any proposals' nums scaled to add up to `rows` by largest remainder (ties to the earlier proposal);
+ * proposals scaled to 0 are dropped. Unchanged when they already add up, or when there is nothing to scale.
+ *
+ * @example scaleToRows([{ num: 10 }, { num: 10 }, { num: 10 }], 20) // nums 7, 7, 6
+ */
+export function scaleToRows<T extends { num: number }>(proposals: T[], rows: number): T[] {
+  const total = proposals.reduce((s, p) => s + p.num, 0);
+  if (total === rows || total <= 0 || rows <= 0) return proposals;
   const exact = proposals.map((p) => (p.num * rows) / total);
   const nums = exact.map(Math.floor);
   let left = rows - nums.reduce((s, x) => s + x, 0);
@@ -483,8 +498,5 @@ export function scaleNums(
     nums[i] = (nums[i] ?? 0) + 1;
     left--;
   }
-  notes.push(
-    `iteration ${iteration}: the proposals' nums added up to ${total} rows; scaled to the ${rows} asked for`,
-  );
   return proposals.map((p, i) => ({ ...p, num: nums[i] ?? 0 })).filter((p) => p.num > 0);
 }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Db } from "../../db/connection.ts";
 import { type Gap, gapTable } from "../../discrepancy.ts";
-import { ChatCallFailed, type ChatClient, type ChatMessage } from "../../planners/llm.ts";
+import { ChatCallFailed, type ChatClient, type ChatMessage, scaleToRows } from "../../planners/llm.ts";
 import {
   describeVariables,
   jointGuide,
@@ -225,7 +225,7 @@ export class NestedLlmPlanner implements NestedPlanner {
       ];
     }
     if (best.length === 0) notes.push(`iteration ${ctx.iteration}: no usable proposals; skipped`);
-    return { proposals: scaleHouseholds(best, ctx.rows), tokens, notes };
+    return { proposals: scaleToRows(best, ctx.rows), tokens, notes };
   }
 
   private sizeRange: { min: number; max: number } | undefined;
@@ -348,24 +348,6 @@ function looseShape(
     members: o.members as Record<string, unknown>[],
     num: o.num,
   };
-}
-
-/** Scales the proposals' nums to the households asked for (largest remainder); zero-num proposals go. */
-export function scaleHouseholds(proposals: NestedProposal[], rows: number): NestedProposal[] {
-  const total = proposals.reduce((s, p) => s + p.num, 0);
-  if (total === rows || total <= 0 || rows <= 0) return proposals;
-  const exact = proposals.map((p) => (p.num * rows) / total);
-  const nums = exact.map(Math.floor);
-  let left = rows - nums.reduce((s, x) => s + x, 0);
-  const order = exact
-    .map((x, i) => ({ i, frac: x - Math.floor(x) }))
-    .sort((a, b) => b.frac - a.frac || a.i - b.i);
-  for (const { i } of order) {
-    if (left <= 0) break;
-    nums[i] = (nums[i] ?? 0) + 1;
-    left--;
-  }
-  return proposals.map((p, i) => ({ ...p, num: nums[i] ?? 0 })).filter((p) => p.num > 0);
 }
 
 function exampleValues(view: PromptView): Record<string, unknown> {
