@@ -5,7 +5,7 @@ import { NestedStatsPlanner } from "../../nested/planners/stats.ts";
 import type { NestedSpec } from "../../nested/source.ts";
 import { sourceSpec } from "../../source.ts";
 import { formatJson, formatTable, num } from "../format.ts";
-import { profileOptionsFrom } from "../input.ts";
+import { type InputOptions, profileOptionsFrom } from "../input.ts";
 import type { LlmSetup } from "./synth.ts";
 
 /** The options `synth` takes for nested data, beside its own. */
@@ -16,6 +16,40 @@ export interface NestedCliOptions {
   childColumn?: string;
   childOut?: string;
   childOutTable?: string;
+}
+
+/** The synth options the flat and the nested loop take alike. */
+export interface LoopCliOptions extends InputOptions {
+  threads?: number;
+  rows?: number;
+  iterations: number;
+  proposals?: number;
+  groups: number;
+  seed: number;
+  withinRange: "quantile" | "uniform";
+  targetTvd?: number;
+  patience?: number;
+  bins: number;
+  subBins: number;
+}
+
+/** Those options as the loop's (flat `synthesize` and `synthesizeNested` name them the same). */
+export function loopOptionsFrom(opts: LoopCliOptions) {
+  return {
+    ...(opts.db ? { db: opts.db } : {}),
+    ...(opts.threads ? { threads: opts.threads } : {}),
+    profile: profileOptionsFrom(opts),
+    ...(opts.rows ? { rows: opts.rows } : {}),
+    iterations: opts.iterations,
+    ...(opts.proposals ? { proposals: opts.proposals } : {}),
+    groupsPerIteration: opts.groups,
+    seed: opts.seed,
+    withinRange: opts.withinRange,
+    ...(opts.targetTvd !== undefined ? { targetTvd: opts.targetTvd } : {}),
+    ...(opts.patience !== undefined ? { patience: opts.patience } : {}),
+    bins: opts.bins,
+    subBins: opts.subBins,
+  };
 }
 
 /** Whether the options ask for nested synthesis (a --child file, or a nested source). */
@@ -95,19 +129,7 @@ export async function synthNested(
   try {
     result = await synthesizeNested({
       source: spec,
-      ...(opts.db ? { db: opts.db } : {}),
-      ...(opts.threads ? { threads: opts.threads } : {}),
-      profile: profileOptionsFrom(opts),
-      ...(opts.rows ? { rows: opts.rows } : {}),
-      iterations: opts.iterations,
-      ...(opts.proposals ? { proposals: opts.proposals } : {}),
-      groupsPerIteration: opts.groups,
-      seed: opts.seed,
-      withinRange: opts.withinRange,
-      ...(opts.targetTvd !== undefined ? { targetTvd: opts.targetTvd } : {}),
-      ...(opts.patience !== undefined ? { patience: opts.patience } : {}),
-      bins: opts.bins,
-      subBins: opts.subBins,
+      ...loopOptionsFrom(opts),
       plannerConfig: llm
         ? { kind: opts.planner ?? "llm", model: opts.model ?? null, baseUrl: opts.baseUrl ?? null }
         : { kind: "stats" },

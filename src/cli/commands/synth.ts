@@ -13,16 +13,9 @@ import { parseTilt, type TargetSpec } from "../../reference.ts";
 import { sourceSpec } from "../../source.ts";
 import type { Summary } from "../../summarize.ts";
 import { formatJson, formatTable, num } from "../format.ts";
-import {
-  addInputOptions,
-  fraction,
-  type InputOptions,
-  positiveInt,
-  profileOptionsFrom,
-  wholeNumber,
-} from "../input.ts";
+import { addInputOptions, fraction, type InputOptions, positiveInt, wholeNumber } from "../input.ts";
 import { progressReporter } from "../progress.ts";
-import { type NestedCliOptions, synthNested, wantsNested } from "./synth-nested.ts";
+import { loopOptionsFrom, type NestedCliOptions, synthNested, wantsNested } from "./synth-nested.ts";
 
 interface SynthCliOptions extends InputOptions, LlmCliOptions, NestedCliOptions {
   fromSummary?: string;
@@ -262,20 +255,8 @@ Nested data (households and their members):
             targets,
             tilts,
           },
-          ...(opts.db ? { db: opts.db } : {}),
-          ...(opts.threads ? { threads: opts.threads } : {}),
-          profile: profileOptionsFrom(opts),
-          ...(opts.rows ? { rows: opts.rows } : {}),
-          iterations: opts.iterations,
-          ...(opts.proposals ? { proposals: opts.proposals } : {}),
-          groupsPerIteration: opts.groups,
-          seed: opts.seed,
-          withinRange: opts.withinRange,
-          ...(opts.targetTvd !== undefined ? { targetTvd: opts.targetTvd } : {}),
-          ...(opts.patience !== undefined ? { patience: opts.patience } : {}),
+          ...loopOptionsFrom(opts),
           ...(opts.trim !== undefined ? { trim: opts.trim === true ? 0.05 : opts.trim } : {}),
-          bins: opts.bins,
-          subBins: opts.subBins,
           plannerConfig: llm
             ? {
                 kind: opts.planner ?? (opts.modelFile ? "local" : "llm"),
