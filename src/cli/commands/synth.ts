@@ -13,31 +13,26 @@ import { parseTilt, type TargetSpec } from "../../reference.ts";
 import { sourceSpec } from "../../source.ts";
 import type { Summary } from "../../summarize.ts";
 import { formatJson, formatTable, num } from "../format.ts";
-import { addInputOptions, fraction, type InputOptions, positiveInt, wholeNumber } from "../input.ts";
+import { addInputOptions, fraction, positiveInt, wholeNumber } from "../input.ts";
 import { progressReporter } from "../progress.ts";
-import { loopOptionsFrom, type NestedCliOptions, synthNested, wantsNested } from "./synth-nested.ts";
+import {
+  type LoopCliOptions,
+  loopOptionsFrom,
+  type NestedCliOptions,
+  synthNested,
+  wantsNested,
+} from "./synth-nested.ts";
 
-interface SynthCliOptions extends InputOptions, LlmCliOptions, NestedCliOptions {
+interface SynthCliOptions extends LoopCliOptions, LlmCliOptions, NestedCliOptions {
   fromSummary?: string;
-  rows?: number;
   /** `--trim` alone is true: the default share. */
   trim?: number | true;
-  bins: number;
-  subBins: number;
-  iterations: number;
-  proposals?: number;
-  groups: number;
-  seed: number;
-  withinRange: "quantile" | "uniform";
-  targetTvd?: number;
-  patience?: number;
   out?: string;
   outTable: string;
   overwrite?: boolean;
   resume?: boolean;
   json?: boolean;
   quiet?: boolean;
-  threads?: number;
   where?: string;
   targets?: string[];
   targetsSql?: string[];
