@@ -1,4 +1,15 @@
-import { existsSync, renameSync, rmSync, statSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import {
+  closeSync,
+  existsSync,
+  linkSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import type { Db } from "./db/connection.ts";
 import { quoteIdent, quoteLiteral } from "./db/quote.ts";
@@ -12,21 +23,34 @@ const formats: Record<string, string> = {
   ".ndjson": "(format json)",
 };
 
-/** Fails early (before any work) when an output file exists and may not be replaced, or has no format. */
-export function checkOutputFile(path: string, overwrite: boolean): void {
+/**
+ * Fails early (before any work) when an output file exists and may not be replaced, or has no format.
+ * `flag` is the option that named the file, for the hint (`--out`, `--child-out`).
+ */
+export function checkOutputFile(path: string, overwrite: boolean, flag = "--out"): void {
   if (!formats[extname(path).toLowerCase()]) {
     throw new SynthorError(
       "CONFIG_INVALID",
       `cannot tell what format to write ${path} in`,
-      "end --out with .csv, .parquet, .json or .ndjson",
+      `end ${flag} with .csv, .parquet, .json or .ndjson`,
     );
   }
+  checkOutputPath(path, overwrite, flag);
+}
+
+/**
+ * The checks every command that writes a file makes before any work: its directory exists, it is not a
+ * directory, and it does not exist unless `overwrite` (the --overwrite option) allows replacing it.
+ * The same refusal is made again at the end, atomically, for a file that appeared in the meantime
+ * ({@link writeFileAtomically}).
+ */
+export function checkOutputPath(path: string, overwrite: boolean, flag: string): void {
   const dir = dirname(resolve(path));
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new SynthorError(
       "CONFIG_INVALID",
       `cannot write ${path}: the directory ${dirname(path)} does not exist`,
-      "create it first, or choose another --out",
+      `create it first, or choose another ${flag}`,
       { file: path },
     );
   }
@@ -34,18 +58,21 @@ export function checkOutputFile(path: string, overwrite: boolean): void {
     throw new SynthorError(
       "CONFIG_INVALID",
       `cannot write ${path}: it is a directory`,
-      `name a file inside it, e.g. --out ${join(path, `synthetic${extname(path) || ".csv"}`)}`,
+      `name a file inside it, e.g. ${flag} ${join(path, `synthetic${extname(path) || ".csv"}`)}`,
       { file: path },
     );
   }
-  if (existsSync(path) && !overwrite) {
-    throw new SynthorError(
-      "OUTPUT_EXISTS",
-      `${path} already exists`,
-      "pass --overwrite to replace it, or choose another --out",
-      { file: path },
-    );
-  }
+  if (existsSync(path) && !overwrite) throw outputExists(path, flag);
+}
+
+/** The one refusal of an existing output, for every command and option that writes a file. */
+export function outputExists(path: string, flag: string): SynthorError {
+  return new SynthorError(
+    "OUTPUT_EXISTS",
+    `${path} already exists`,
+    `pass --overwrite to replace it, or choose another ${flag}`,
+    { file: path },
+  );
 }
 
 /**
@@ -144,19 +171,242 @@ function identifierExpr(p: ColumnProfile, rn: string, seed: number, rows: number
   return `printf('syn-%08d', ${rn})`;
 }
 
-/** Writes the output table to a file atomically: a temporary file beside it, renamed at the end. */
-export async function writeOutputFile(db: Db, table: string, path: string): Promise<void> {
+/**
+ * Writes the output table to a file atomically and without replacing a file that appeared since the
+ * run started, unless `overwrite` (see {@link writeFileAtomically}).
+ */
+export async function writeOutputFile(
+  db: Db,
+  table: string,
+  path: string,
+  options: PublishOptions = { flag: "--out", overwrite: false },
+): Promise<void> {
+  const format = formats[extname(path).toLowerCase()] as string;
+  await writeFileAtomically(
+    path,
+    (tmp) =>
+      db.exec(
+        `copy (select * from ${quoteIdent(table)}) to ${quoteLiteral(tmp)} ${format}`,
+        "write output file",
+      ),
+    options,
+  );
+}
+
+/** How a file is published, and what the messages say when it cannot be. */
+export interface PublishOptions {
+  /** The option that named the file (`--out`, `--report`, ...), for the hints. */
+  flag: string;
+  /** Replace a file at the path (the --overwrite option); without it an existing file is never replaced. */
+  overwrite: boolean;
+  /**
+   * Where the output is kept besides the file, e.g. "table synthetic of run.duckdb". Without it, output
+   * refused at the end because the file appeared meanwhile is kept beside it under a name of its own.
+   */
+  keptIn?: string;
+}
+
+/**
+ * For tests: `beforePublish` runs between writing the temporary file and publishing it (a test creates
+ * the target there, as a concurrent run would); `link` stands in for fs.linkSync (a filesystem without
+ * hard links throws EPERM).
+ */
+export const publishHooks: {
+  beforePublish?: (tmp: string, target: string) => void;
+  link?: (existing: string, newPath: string) => void;
+} = {};
+
+/**
+ * Writes a file atomically: `write` fills a temporary file beside the target (`.NAME.PID.RANDOM.tmp`,
+ * unique per run, so two runs never share one), which is then published in one step. Without
+ * `overwrite` the step is a hard link, which fails if the target exists, so a file that appeared after
+ * the run started (another run writing the same path) is never replaced: it is kept and this run's
+ * output is refused with OUTPUT_EXISTS, saying where the output still is. The temporary file is removed
+ * on every exit path, including an error in `write` and process.exit (Ctrl-C twice); one left by a process
+ * that was killed (kill -9, power loss) is removed by the next write to the same target once that
+ * process is gone.
+ *
+ * @example await writeFileAtomically("out.html", (tmp) => writeFileSync(tmp, html), { flag: "--report", overwrite: false })
+ */
+export async function writeFileAtomically(
+  path: string,
+  write: (tmp: string) => unknown,
+  options: PublishOptions,
+): Promise<void> {
   const target = resolve(path);
-  const format = formats[extname(target).toLowerCase()] as string;
-  // No process id in the name: a file left by a run killed while writing is replaced by the next write.
-  const tmp = join(dirname(target), `.synthor-tmp-${basename(target)}`);
+  const tmp = startTemp(target);
   try {
-    await db.exec(
-      `copy (select * from ${quoteIdent(table)}) to ${quoteLiteral(tmp)} ${format}`,
-      "write output file",
-    );
-    renameSync(tmp, target);
+    await write(tmp);
+    publish(tmp, path, options);
   } finally {
-    rmSync(tmp, { force: true });
+    endTemp(tmp);
   }
+}
+
+/** {@link writeFileAtomically} for text that is ready: the same temporary file, checks and messages. */
+export function writeTextAtomically(path: string, text: string, options: PublishOptions): void {
+  const target = resolve(path);
+  const tmp = startTemp(target);
+  try {
+    try {
+      writeFileSync(tmp, text);
+    } catch (err) {
+      throw cannotWrite(path, err, options.flag);
+    }
+    publish(tmp, path, options);
+  } finally {
+    endTemp(tmp);
+  }
+}
+
+/** Temporary files being written by this process, removed if it exits before they are published. */
+const inFlight = new Set<string>();
+let exitHandler = false;
+
+function startTemp(target: string): string {
+  removeStaleTemps(target);
+  if (!exitHandler) {
+    // process.exit (the second Ctrl-C) skips `finally` blocks, not 'exit' listeners.
+    process.on("exit", () => {
+      for (const tmp of inFlight) {
+        try {
+          rmSync(tmp, { force: true });
+        } catch {
+          // exiting anyway; the next write to the same target removes it
+        }
+      }
+    });
+    exitHandler = true;
+  }
+  const tmp = join(
+    dirname(target),
+    `.${basename(target)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`,
+  );
+  inFlight.add(tmp);
+  return tmp;
+}
+
+function endTemp(tmp: string): void {
+  rmSync(tmp, { force: true });
+  inFlight.delete(tmp);
+}
+
+/**
+ * Removes temporary files of `target` (this module's naming) whose process is gone: what a run killed
+ * while writing left. A process that still runs, or that we may not signal (another user's), keeps its
+ * file. Returns the names removed.
+ */
+export function removeStaleTemps(target: string): string[] {
+  const dir = dirname(target);
+  const pattern = new RegExp(`^\\.${escapeRegExp(basename(target))}\\.(\\d+)\\.[0-9a-f]{8}\\.tmp$`);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return []; // an unreadable directory: the write itself will say so
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const pid = pattern.exec(name)?.[1];
+    if (pid === undefined || alive(Number(pid))) continue;
+    try {
+      rmSync(join(dir, name), { force: true });
+      removed.push(name);
+    } catch {
+      // not ours to remove (permissions): leave it
+    }
+  }
+  return removed;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** Errors of fs.linkSync on filesystems without hard links (FAT, some network and FUSE filesystems). */
+const NO_HARD_LINKS = new Set(["EPERM", "ENOTSUP", "EOPNOTSUPP", "ENOSYS", "EXDEV"]);
+
+/** Publishes the temporary file at `path`: replacing what is there only with `overwrite`. */
+function publish(tmp: string, path: string, options: PublishOptions): void {
+  const target = resolve(path);
+  publishHooks.beforePublish?.(tmp, target);
+  try {
+    if (options.overwrite) {
+      renameSync(tmp, target);
+      return;
+    }
+    if (placeNew(tmp, target)) return;
+  } catch (err) {
+    throw cannotWrite(path, err, options.flag);
+  }
+  // The target appeared after the run started: keep it, and keep this run's output somewhere it can be found.
+  let where = options.keptIn;
+  if (where === undefined) {
+    const ext = extname(target);
+    const kept = join(
+      dirname(target),
+      `${basename(target, ext)}.${process.pid}-${randomBytes(3).toString("hex")}${ext}`,
+    );
+    try {
+      if (placeNew(tmp, kept)) where = kept;
+    } catch {
+      // nowhere to keep it: the message says so by not naming a place
+    }
+  }
+  throw new SynthorError(
+    "OUTPUT_EXISTS",
+    `${path} appeared after this run started (another run writing the same file?); it was left as it is`,
+    `pass --overwrite to replace it, or choose another ${options.flag}; ${where === undefined ? "this run's output was not kept" : `this run's output is in ${where}`}`,
+    { file: path, ...(where !== undefined ? { keptIn: where } : {}) },
+  );
+}
+
+/**
+ * Gives the temporary file the name `dest` if nothing has it, atomically: false if `dest` exists. A hard
+ * link fails with EEXIST; where hard links are not supported, the name is reserved by creating an empty
+ * file exclusively (O_EXCL, which also fails if it exists) and the temporary file renamed over it.
+ */
+function placeNew(tmp: string, dest: string): boolean {
+  try {
+    (publishHooks.link ?? linkSync)(tmp, dest);
+    return true; // the temporary name is removed by endTemp
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "";
+    if (code === "EEXIST") return false;
+    if (!NO_HARD_LINKS.has(code)) throw err;
+  }
+  let fd: number;
+  try {
+    fd = openSync(dest, "wx");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw err;
+  }
+  closeSync(fd);
+  try {
+    renameSync(tmp, dest);
+  } catch (err) {
+    rmSync(dest, { force: true }); // our own empty placeholder
+    throw err;
+  }
+  return true;
+}
+
+function cannotWrite(path: string, err: unknown, flag: string): SynthorError {
+  const reason = err instanceof Error ? err.message : String(err);
+  return new SynthorError(
+    "CONFIG_INVALID",
+    `cannot write ${path}: ${reason}`,
+    `check that its directory exists and is writable, or choose another ${flag}`,
+    { file: path, reason },
+  );
 }

@@ -474,7 +474,7 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   if (stoppedBecause === "interrupted") {
     await finishRun(db, runId, { status: "interrupted", rows, iterations: iteration, seconds });
   } else {
-    await writeOutputs(db, profiles, summary, seed, rows, outTable, options.out);
+    await writeOutputs(db, profiles, summary, seed, rows, outTable, options.out, options.overwrite ?? false);
     if (reference && reference.targets.length > 0) {
       targets = await measureTargets(db, runId, outTable, reference.targets);
     }
@@ -594,6 +594,7 @@ async function writeOutputs(
   rows: number,
   outTable: string,
   out: string | undefined,
+  overwrite: boolean,
 ): Promise<void> {
   const wholeSeconds = new Map(
     summary.columns.flatMap((c) => (c.wholeSeconds === undefined ? [] : [[c.name, c.wholeSeconds] as const])),
@@ -602,7 +603,13 @@ async function writeOutputs(
     `create or replace table ${quoteIdent(outTable)} as ${outputSelect(profiles, seed, "synthor_synth_model", rows, { wholeSeconds })}`,
     "write output table",
   );
-  if (out) await writeOutputFile(db, outTable, out);
+  if (out) {
+    await writeOutputFile(db, outTable, out, {
+      flag: "--out",
+      overwrite,
+      ...(db.path !== ":memory:" ? { keptIn: `table ${outTable} of ${db.path}` } : {}),
+    });
+  }
 }
 
 /** The options that differ between a stored run config and this one, as "name: was X, now Y". */

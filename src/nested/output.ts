@@ -1,6 +1,6 @@
 import type { Db } from "../db/connection.ts";
 import { quoteIdent } from "../db/quote.ts";
-import { outputSelect, writeOutputFile } from "../output.ts";
+import { outputSelect, type PublishOptions, writeOutputFile } from "../output.ts";
 import type { ColumnProfile } from "../profile.ts";
 import { SYNTH_MEMBERS } from "./sample.ts";
 import { type LinkCheck, linkCheck } from "./source.ts";
@@ -22,6 +22,8 @@ export async function writeNestedOutputs(
     childOutTable?: string;
     out?: string;
     childOut?: string;
+    /** Replace existing --out and --child-out files (--overwrite). */
+    overwrite?: boolean;
     write: boolean;
   },
 ): Promise<{ integrity: LinkCheck & { linkedShare: number } }> {
@@ -98,7 +100,7 @@ export async function writeNestedOutputs(
        order by h.__synthor_k`,
       "nested: write the nested table",
     );
-    if (o.out) await writeOutputFile(db, o.outTable, o.out);
+    if (o.out) await writeOutputFile(db, o.outTable, o.out, publishing(db, o.outTable, "--out", o.overwrite));
     const c = await linkCheck(db, "synthor_nested_hh_out", "synthor_nested_members_out", "__synthor_k");
     return { integrity: { ...c, linkedShare: c.members ? (c.members - c.orphans) / c.members : 1 } };
   }
@@ -110,10 +112,17 @@ export async function writeNestedOutputs(
        select * exclude (__synthor_k, __synthor_member) from synthor_nested_members_out order by __synthor_k, __synthor_member`,
     "nested: write households and members",
   );
-  if (o.out) await writeOutputFile(db, o.outTable, o.out);
-  if (o.childOut) await writeOutputFile(db, child, o.childOut);
+  if (o.out) await writeOutputFile(db, o.outTable, o.out, publishing(db, o.outTable, "--out", o.overwrite));
+  if (o.childOut) {
+    await writeOutputFile(db, child, o.childOut, publishing(db, child, "--child-out", o.overwrite));
+  }
   const c = hasKey
     ? await linkCheck(db, o.outTable, child, keyName)
     : await linkCheck(db, "synthor_nested_hh_out", "synthor_nested_members_out", "__synthor_k");
   return { integrity: { ...c, linkedShare: c.members ? (c.members - c.orphans) / c.members : 1 } };
+}
+
+/** How an output file is published: the table it is kept in names where the rows are if it is refused. */
+function publishing(db: Db, table: string, flag: string, overwrite = false): PublishOptions {
+  return { flag, overwrite, ...(db.path !== ":memory:" ? { keptIn: `table ${table} of ${db.path}` } : {}) };
 }

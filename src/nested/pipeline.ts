@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { Db } from "../db/connection.ts";
 import { computeDiscrepancy, type Discrepancy, gapTable, subBinGaps, type UnitTvd } from "../discrepancy.ts";
 import { SynthorError } from "../errors.ts";
@@ -102,7 +103,15 @@ export async function synthesizeNested(options: NestedSynthOptions): Promise<Nes
         "write it with --out (a .parquet or .json file keeps the member lists)",
       );
     }
-    checkOutputFile(options.childOut, options.overwrite ?? false);
+    checkOutputFile(options.childOut, options.overwrite ?? false, "--child-out");
+    // One file for both tables would hold only the members: the households' file replaced by this run.
+    if (options.out && resolve(options.out) === resolve(options.childOut)) {
+      throw new SynthorError(
+        "CONFIG_INVALID",
+        `--out and --child-out are both ${options.out}`,
+        "give the members a file of their own, e.g. --child-out members.csv",
+      );
+    }
   }
   const seed = options.seed ?? 0;
   if (!Number.isSafeInteger(seed)) {
@@ -337,6 +346,7 @@ async function run(db: Db, options: NestedSynthOptions, started: number): Promis
     ...(childOutTable ? { childOutTable } : {}),
     ...(options.out ? { out: options.out } : {}),
     ...(options.childOut ? { childOut: options.childOut } : {}),
+    overwrite: options.overwrite ?? false,
     write: stoppedBecause !== "interrupted",
   });
   const fidelity = await nestedFidelity(db, summary, runId);
