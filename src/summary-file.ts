@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { z } from "zod";
 import type { Db } from "./db/connection.ts";
 import { doubleList } from "./db/connection.ts";
 import { codesSelect } from "./encode.ts";
 import { SynthorError, throwIfProblems } from "./errors.ts";
 import { groupsFromPairs, measurePairs, type PairAssociation } from "./groups.ts";
+import { writeTextAtomically } from "./output.ts";
 import { type ColumnProfile, modelledKinds } from "./profile.ts";
 import { refillConditional, spreadCapped, summarySide } from "./real.ts";
 import { cdf } from "./sample.ts";
@@ -313,23 +313,12 @@ export function summaryFileText(file: SummaryFile): string {
   return `${headText.replace('"__TABLES__"', tables.length ? `[\n${tableText}\n  ]` : "[]")}\n`;
 }
 
-/** Writes a summary file atomically: a temporary file beside it, renamed at the end. */
-export function writeSummaryFile(path: string, file: SummaryFile): void {
-  const target = resolve(path);
-  const tmp = join(dirname(target), `.synthor-tmp-${basename(target)}`);
-  try {
-    writeFileSync(tmp, summaryFileText(file));
-    renameSync(tmp, target);
-  } catch (err) {
-    throw new SynthorError(
-      "OUTPUT_EXISTS",
-      `cannot write ${path}: ${(err as Error).message}`,
-      "check that its directory exists and is writable, or give --out another path",
-      { file: path },
-    );
-  } finally {
-    rmSync(tmp, { force: true });
-  }
+/**
+ * Writes a summary file atomically; an existing file is replaced only with `overwrite` (--overwrite),
+ * checked again at the end for a file that appeared meanwhile (see writeTextAtomically).
+ */
+export function writeSummaryFile(path: string, file: SummaryFile, overwrite = false): void {
+  writeTextAtomically(path, summaryFileText(file), { flag: "--out", overwrite });
 }
 
 /** Reads and validates a summary file; returns it with the SHA-256 of its bytes (recorded with a run). */

@@ -1,4 +1,4 @@
-import { existsSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { extname } from "node:path";
 import { Command, Option } from "commander";
 import { Db } from "../../db/connection.ts";
@@ -9,6 +9,7 @@ import type { FlowResult } from "../../evaluate/flows.ts";
 import { type Convergence, readConvergence } from "../../evaluate/history.ts";
 import { checkKey } from "../../evaluate/links.ts";
 import { readQueries } from "../../evaluate/queries.ts";
+import { checkOutputPath, writeTextAtomically } from "../../output.ts";
 import { type ColumnProfile, profileColumns } from "../../profile.ts";
 import { renderReport } from "../../report/html.ts";
 import { readSource, type SourceInfo, type SourceSpec } from "../../source.ts";
@@ -33,6 +34,7 @@ interface EvalCliOptions extends InputOptions {
   key?: string;
   tableNames?: string;
   report?: string;
+  overwrite?: boolean;
   group?: string[];
   seed: number;
   detection: boolean;
@@ -87,6 +89,7 @@ export function evalCommand(): Command {
       "the names the queries read the parent and child tables by (default households,persons)",
     )
     .option("--report <file>", "write a self-contained HTML report (works offline)")
+    .option("--overwrite", "replace an existing --report file")
     .option(
       "--group <cols>",
       "a dependency group to compare jointly, e.g. age,sex,income (repeatable)",
@@ -163,7 +166,7 @@ Examples:
           "name the origin and destination columns, e.g. --flows origin,dest",
         );
       }
-      if (opts.report) checkReportPath(opts.report);
+      if (opts.report) checkReportPath(opts.report, opts.overwrite ?? false);
       const synthSource = opts.synth ?? (opts.db ? "synthetic" : undefined);
       if (synthSource === undefined) {
         throw new SynthorError(
@@ -261,7 +264,10 @@ Examples:
           ...(targets.length > 0 ? { targets } : {}),
         });
         if (opts.report) {
-          writeFileSync(opts.report, renderReport(evaluation));
+          writeTextAtomically(opts.report, renderReport(evaluation), {
+            flag: "--report",
+            overwrite: opts.overwrite ?? false,
+          });
           say(`report written to ${opts.report} (${formatBytes(statSync(opts.report).size)})`);
         }
         process.stdout.write(
@@ -290,7 +296,7 @@ function flowColumns(value: string, real: SourceInfo): [string, string] {
   return [from, to];
 }
 
-function checkReportPath(path: string): void {
+function checkReportPath(path: string, overwrite: boolean): void {
   if (extname(path).toLowerCase() !== ".html") {
     throw new SynthorError(
       "CONFIG_INVALID",
@@ -305,6 +311,7 @@ function checkReportPath(path: string): void {
       "give a file name, e.g. --report report.html",
     );
   }
+  checkOutputPath(path, overwrite, "--report");
 }
 
 async function attachRun(db: Db, path: string): Promise<void> {

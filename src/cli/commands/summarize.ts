@@ -1,6 +1,7 @@
 import { Command, Option } from "commander";
 import { cellLabel } from "../../discrepancy.ts";
 import { SynthorError } from "../../errors.ts";
+import { checkOutputPath } from "../../output.ts";
 import type { ColumnProfile } from "../../profile.ts";
 import type { ModelColumn } from "../../summarize.ts";
 import {
@@ -27,6 +28,7 @@ interface SummarizeOptions extends InputOptions {
   subBins: number;
   minCell: number;
   out?: string;
+  overwrite?: boolean;
   json?: boolean;
 }
 
@@ -66,6 +68,7 @@ export function summarizeCommand(): Command {
         .default(DEFAULT_MIN_CELL),
     )
     .option("--out <file>", "write the summary file (JSON): what synth --from-summary synthesizes from")
+    .option("--overwrite", "replace an existing --out file")
     .option("--json", "print the summary file on stdout")
     .addHelpText(
       "after",
@@ -82,6 +85,7 @@ Examples:
   $ synthor summarize data.csv --db summaries.duckdb && synthor query --db summaries.duckdb "from synthor_bins"`,
     )
     .action(async (source: string | undefined, opts: SummarizeOptions) => {
+      if (opts.out) checkOutputPath(opts.out, opts.overwrite ?? false, "--out");
       const { db, info, profiles } = await openInput(source, opts);
       try {
         const given = parseGroups(
@@ -94,7 +98,7 @@ Examples:
           minCell: opts.minCell,
           groups: given,
         });
-        if (opts.out) writeSummaryFile(opts.out, file);
+        if (opts.out) writeSummaryFile(opts.out, file, opts.overwrite ?? false);
         if (opts.json) {
           process.stdout.write(summaryFileText(file));
           return;
