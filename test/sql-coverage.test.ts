@@ -49,6 +49,7 @@ const GOLDEN_TESTS: Record<string, string> = {
   "sql/eval_wasserstein.sql": "test/eval.golden.test.ts",
   "sql/fine_counts.sql": "test/sql.golden.test.ts",
   "sql/gaps.sql": "test/sql.golden.test.ts",
+  "sql/macro_definitions.sql": "test/sql.golden.test.ts",
   "sql/merge_counts.sql": "test/sql.golden.test.ts",
   "sql/nested_inherited.sql": "test/nested.golden.test.ts",
   "sql/nested_link_check.sql": "test/nested.golden.test.ts",

@@ -322,3 +322,30 @@ describe("sql/trim_surplus.sql", () => {
     });
   });
 });
+
+describe("sql/macro_definitions.sql", () => {
+  const golden = goldenCases("macro_definitions.expected.csv", ["case"]);
+  const expected = (name: string): CsvRow[] => golden.cases.find((c) => c.key.case === name)?.rows ?? [];
+
+  it("lists the synthor_ macros of one database and schema main, with parameters and definition", () =>
+    withDb(async (db) => {
+      await db.exec(
+        `create macro synthor_plus(x) as x + 1, (x, y) as x + y;
+         create macro synthor_one(t) as table select 1 as one;
+         create macro mine(x) as x;
+         create temp macro synthor_plus(x) as x + 2`,
+        "golden macros",
+      );
+      expectGolden(
+        await db.query("macro_definitions", { database: "memory" }),
+        expected("file"),
+        golden.outputs,
+      );
+      const temp = await db.query("macro_definitions", { database: "temp" });
+      expectGolden(
+        temp.filter((r) => r.name === "synthor_plus"),
+        expected("temp"),
+        golden.outputs,
+      );
+    }));
+});
