@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { SynthorError } from "../errors.ts";
+import { writeTextAtomically } from "../output.ts";
 
 /**
  * Every request and reply on disk, keyed by the sha256 of the model, the messages and the generation
@@ -86,13 +87,16 @@ export class ReplyCache {
     const file = this.path(entry.key);
     try {
       mkdirSync(join(this.dir, entry.key.slice(0, 2)), { recursive: true });
-      const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-      writeFileSync(tmp, `${JSON.stringify(entry, null, 1)}\n`);
-      renameSync(tmp, file);
+      // Replacing is right here: an entry's name is the hash of its request, so a concurrent run stores
+      // the same request's reply. The shared helper gives the temporary file a unique name and cleanup.
+      writeTextAtomically(file, `${JSON.stringify(entry, null, 1)}\n`, {
+        flag: "--cache-dir",
+        overwrite: true,
+      });
     } catch (err) {
       throw new SynthorError(
         "CONFIG_INVALID",
-        `cannot write the LLM reply cache in ${this.dir}: ${(err as Error).message}`,
+        `cannot write the LLM reply cache in ${this.dir}: ${err instanceof SynthorError && typeof err.details.reason === "string" ? err.details.reason : (err as Error).message}`,
         "give a writable directory with --cache-dir, or turn the cache off with --no-cache",
         { dir: this.dir },
       );
