@@ -84,7 +84,7 @@ async function leftIn(file: string) {
 
 /** Temporary files the atomic write of `out` would leave if it were cut short. */
 function leftovers(out: string): string[] {
-  return readdirSync(tmp.dir).filter((f) => f.startsWith(".synthor-tmp-") && f.endsWith(`-${out}`));
+  return readdirSync(tmp.dir).filter((f) => f.startsWith(`.${out}.`) && f.endsWith(".tmp"));
 }
 
 describe.concurrent("synthor synth", () => {

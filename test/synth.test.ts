@@ -482,8 +482,6 @@ describe("writeOutputFile", () => {
       await expect(writeOutputFile(db, "no_such_table", target)).rejects.toThrow(/write output file/);
     });
     expect(readFileSync(target, "utf8")).toBe("keep me\n");
-    expect(
-      readdirSync(tmp.dir).filter((f) => f.startsWith(".synthor-tmp-") && f.endsWith("keep.csv")),
-    ).toEqual([]);
+    expect(readdirSync(tmp.dir).filter((f) => f.startsWith(".keep.csv.") && f.endsWith(".tmp"))).toEqual([]);
   });
 });
