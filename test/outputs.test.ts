@@ -20,7 +20,6 @@ import {
   publishHooks,
   removeStaleTemps,
   writeFileAtomically,
-  writeOutputFile,
   writeTextAtomically,
 } from "../src/output.ts";
 import { type SynthOptions, synthesize } from "../src/pipeline.ts";
@@ -153,17 +152,6 @@ describe("a file that appears at --out while the run works", () => {
     expect(hidden()).toEqual([]);
   });
 
-  it("a second run into the same --out, after the first published, is refused before it starts", async () => {
-    const out = path("sequence.csv");
-    await synthesize(flat({ out }));
-    const first = readFileSync(out, "utf8");
-    const err = await rejection(synthesize(flat({ out, seed: 2 })));
-    expect(err.describe()).toBe(
-      `error: ${out} already exists\n  hint: pass --overwrite to replace it, or choose another --out`,
-    );
-    expect(readFileSync(out, "utf8")).toBe(first);
-  });
-
   it("--child-out: the members' file, refused by its own flag, members kept in their table", async () => {
     const db = path("nested-race.duckdb");
     const out = path("nested-hh.csv");
@@ -267,19 +255,6 @@ describe("temporary files", () => {
         { flag: "--out", overwrite: true },
       ),
     ).rejects.toBe(boom);
-    expect(readFileSync(target, "utf8")).toBe("keep me\n");
-    expect(hidden()).toEqual([]);
-  });
-
-  it("are removed when the query that writes the output file fails", async () => {
-    const target = path("keep.csv");
-    writeFileSync(target, "keep me\n");
-    const db = await Db.open(":memory:", { threads: 1 });
-    try {
-      await expect(writeOutputFile(db, "no_such_table", target)).rejects.toThrow(/write output file/);
-    } finally {
-      db.close();
-    }
     expect(readFileSync(target, "utf8")).toBe("keep me\n");
     expect(hidden()).toEqual([]);
   });
