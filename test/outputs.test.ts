@@ -16,12 +16,7 @@ import { packageRoot } from "../src/db/files.ts";
 import { SynthorError } from "../src/errors.ts";
 import { type NestedSynthOptions, synthesizeNested } from "../src/nested/pipeline.ts";
 import { NestedStatsPlanner } from "../src/nested/planners/stats.ts";
-import {
-  publishHooks,
-  removeStaleTemps,
-  writeFileAtomically,
-  writeTextAtomically,
-} from "../src/output.ts";
+import { publishHooks, removeStaleTemps, writeFileAtomically, writeTextAtomically } from "../src/output.ts";
 import { type SynthOptions, synthesize } from "../src/pipeline.ts";
 import { StatsPlanner } from "../src/planners/stats.ts";
 import { cli, fixture, tempDir } from "./helpers.ts";
