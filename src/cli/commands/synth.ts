@@ -2,6 +2,7 @@ import { Command, Option } from "commander";
 import type { Db } from "../../db/connection.ts";
 import { SynthorError } from "../../errors.ts";
 import { groupsFromPairs } from "../../groups.ts";
+import { RunFailed, unusableLines } from "../../outcome.ts";
 import { type SummarySource, type SynthResult, synthesize } from "../../pipeline.ts";
 import { defaultCacheDir, ReplyCache } from "../../planners/cache.ts";
 import { type ChatClient, LlmPlanner, type LlmPlannerOptions } from "../../planners/llm.ts";
@@ -92,6 +93,14 @@ export function synthCommand(): Command {
       new Option("--patience <n>", "stop after this many iterations without a better mean TVD").argParser(
         positiveInt("--patience"),
       ),
+    )
+    .addOption(
+      new Option(
+        "--max-empty-iterations <n>",
+        "fail the run after this many iterations in a row without usable proposals",
+      )
+        .argParser(positiveInt("--max-empty-iterations"))
+        .default(3),
     )
     .option(
       "--where <predicate>",
@@ -213,6 +222,9 @@ Nested data (households and their members):
         process.on("SIGINT", onStop);
         try {
           await synthNested(source, opts, llm, () => stop);
+        } catch (err) {
+          reportFailure(err, opts);
+          throw err;
         } finally {
           process.off("SIGINT", onStop);
         }
@@ -281,6 +293,9 @@ Nested data (households and their members):
           onProgress: progressReporter({ quiet: opts.quiet ?? false }),
           shouldStop: () => interrupted,
         });
+      } catch (err) {
+        reportFailure(err, opts);
+        throw err;
       } finally {
         process.off("SIGINT", onSignal);
         if (planner instanceof LlmPlanner) planner.close();
@@ -300,6 +315,13 @@ Nested data (households and their members):
       }
     });
   return cmd;
+}
+
+/** With --json, a failed run says so on stdout too (the error itself goes to stderr). */
+function reportFailure(err: unknown, opts: { json?: boolean }): void {
+  if (!(err instanceof RunFailed) || !opts.json) return;
+  const error = { code: err.code, message: err.message, hint: err.hint };
+  process.stdout.write(`${formatJson({ ...err.failure, error })}\n`);
 }
 
 /**
@@ -354,6 +376,8 @@ function fidelitySummary(r: SynthResult): string {
     `mean TVD: columns ${num(mean(d.marginals))}, groups ${num(mean(d.groups))}, all ${num(d.meanTvd)}`,
     "worst units:",
     formatTable(worst.map((u) => ({ unit: u.columns.join(" x "), tvd: num(u.tvd) }))),
+    ...(r.reason ? [r.reason] : []),
+    ...unusableLines(r.unusableIterations, r.iterations),
     ...referenceLines(r),
     r.stoppedBecause === "interrupted"
       ? ""
