@@ -275,6 +275,14 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
     runId = unfinished.runId;
     state.runId = runId;
     resumeFrom = unfinished.iteration;
+    // Running again (an interrupted or failed run): a new failure or end replaces the old status.
+    await db.exec(
+      "update synthor_runs set status = 'running', reason = null where run_id = $run",
+      "resume run",
+      {
+        run: runId,
+      },
+    );
   } else {
     await db.exec(
       // The previous output table stays until this run writes its own: an interrupted re-run loses nothing.

@@ -5,7 +5,7 @@
  * local server (test/llm-server.ts) and checks the error users see, that nothing was written, and what
  * synthor_runs says.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Db } from "../src/db/connection.ts";
@@ -19,6 +19,7 @@ import {
   copulaReply,
   ECOMMERCE_GROUPS,
   goodProposals,
+  goodScript,
   latin1Reply,
   type RecordedRequest,
   type ScriptedServer,
@@ -88,8 +89,8 @@ async function runWith(
   server: ScriptedServer,
   options: Partial<SynthOptions> = {},
   planner: Partial<LlmPlannerOptions> = {},
+  db = join(tmp.dir, `run-${++runNo}.duckdb`),
 ): Promise<{ db: string; out: string; outcome: SynthResult | unknown }> {
-  const db = join(tmp.dir, `run-${++runNo}.duckdb`);
   const out = join(tmp.dir, `out-${runNo}.csv`);
   const chat = new OpenAiChatClient({
     model: "scripted-model",
@@ -254,6 +255,36 @@ describe("a run whose replies are all unusable fails after 3 empty iterations, a
   }, 60_000);
 });
 
+describe("a spent --max-tokens budget", () => {
+  it("fails the run short of --rows, and --resume continues it with a fresh budget", async () => {
+    const server = await startScriptedServer({ script: goodScript() });
+    try {
+      // The copula step and the first proposal request together take about 6,000 tokens.
+      const first = await runWith(server, { iterations: 6 }, { maxTokens: 6000, iterations: 6 });
+      expect(first.outcome).toBeInstanceOf(RunFailed);
+      const { failure } = first.outcome as RunFailed;
+      expect([failure.stoppedBecause, failure.rows < 200]).toEqual(["token-budget", true]);
+      expect(existsSync(first.out)).toBe(false);
+      expect((await leftIn(first.db)).runs[0]?.status).toBe("failed");
+
+      const resumed = await runWith(
+        server,
+        { iterations: 6, resume: true },
+        { maxTokens: 1_000_000, iterations: 6 },
+        first.db,
+      );
+      expect((resumed.outcome as SynthResult).rows).toBe(200);
+      expect(readFileSync(resumed.out, "utf8").trimEnd().split("\n")).toHaveLength(201);
+      expect(await leftIn(first.db)).toEqual({
+        runs: [{ status: "finished", reason: null, rows_written: 200 }],
+        output: 1,
+      });
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+});
+
 describe("an HTTP 400 is read, not taken for a refused response_format", () => {
   it.each([
     {
@@ -386,6 +417,25 @@ describe("synthor synth on the command line", () => {
     } finally {
       await server.close();
     }
+  }, 120_000);
+
+  it("exits 0 at --target-tvd short of --rows (the job is done), and says the rows are fewer", async () => {
+    const out = join(tmp.dir, "cli-tvd.csv");
+    const db = join(tmp.dir, "cli-tvd.duckdb");
+    const r = await cli([
+      "synth",
+      ECOMMERCE,
+      ...["--rows", "400", "--iterations", "30", "--target-tvd", "0.1", "--db", db, "--out", out],
+    ]);
+    expect(r.code).toBe(0);
+    const rows = readFileSync(out, "utf8").trimEnd().split("\n").length - 1;
+    expect(rows).toBeLessThan(400);
+    const line = `stopped at --target-tvd 0.1 with ${rows} of the 400 rows asked for: the mean TVD reached the target, so the table is complete at ${rows} rows`;
+    expect(r.stderr).toContain(`\n${line}\n`);
+    expect(await leftIn(db)).toEqual({
+      runs: [{ status: "finished", reason: line, rows_written: rows }],
+      output: 1,
+    });
   }, 120_000);
 
   it("exits 1 on a prompt larger than the model's context, naming the fix", async () => {
