@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Db } from "../src/db/connection.ts";
 import { SynthorError } from "../src/errors.ts";
-import { RunFailed } from "../src/outcome.ts";
+import { failureOf, qualityStopLine, RunFailed } from "../src/outcome.ts";
 import { type SynthOptions, type SynthResult, synthesize } from "../src/pipeline.ts";
 import { LlmPlanner, type LlmPlannerOptions } from "../src/planners/llm.ts";
 import { OpenAiChatClient } from "../src/planners/openai-client.ts";
@@ -471,4 +471,29 @@ describe("synthor synth on the command line", () => {
       await server.close();
     }
   }, 120_000);
+});
+
+describe("which ends are failures", () => {
+  const none = { iterations: 0, inARow: 0, byReason: [], rejections: [] };
+  const end = { rows: 150, rowsAsked: 200, iterations: 10, unusable: none };
+
+  it("fails a run that ends short of --rows after --where dropped rows it could not regrow", () => {
+    expect(failureOf({ ...end, stoppedBecause: "iterations", whereDropped: 60 })).toEqual({
+      reason: "150 of the 200 rows asked for: too many synthetic rows failed --where to regrow them all",
+      hint: "check the predicate against the columns' kinds (synthor profile): a numeric range can hold values the predicate excludes",
+    });
+    expect(failureOf({ ...end, rows: 200, stoppedBecause: "iterations", whereDropped: 60 })).toBeUndefined();
+  });
+
+  it("takes --target-tvd and --patience as the job done, and says the rows are fewer", () => {
+    for (const stoppedBecause of ["target-tvd", "patience", "interrupted"]) {
+      expect(failureOf({ ...end, stoppedBecause })).toBeUndefined();
+    }
+    expect(qualityStopLine({ ...end, stoppedBecause: "patience" }, { patience: 4 })).toBe(
+      "stopped by --patience 4 with 150 of the 200 rows asked for: the mean TVD did not improve in 4 iterations, so the table is complete at 150 rows",
+    );
+    expect(
+      qualityStopLine({ ...end, rows: 200, stoppedBecause: "patience" }, { patience: 4 }),
+    ).toBeUndefined();
+  });
 });
