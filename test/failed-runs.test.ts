@@ -235,6 +235,19 @@ describe("a run whose replies are all unusable fails after 3 empty iterations, a
     }
   }, 60_000);
 
+  it("does not retry a body that is not JSON: it will not become JSON", async () => {
+    const server = await startScriptedServer({ script: () => ({ replyBytes: Buffer.from('"broken') }) });
+    try {
+      const { outcome } = await runWith(server);
+      expect((outcome as SynthorError).message).toMatch(
+        /^the model never answered the copula step: copula step: .*JSON.*$/,
+      );
+      expect(server.requests).toHaveLength(1);
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+
   it("stops at the copula step when the server answers every request with a web page", async () => {
     const server = await startScriptedServer({ script: () => ({ html: HTML }) });
     try {
