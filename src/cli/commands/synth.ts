@@ -396,11 +396,6 @@ function referenceLines(r: SynthResult): string[] {
       `--where: learned from ${ref.matchingRows} of ${ref.realRows} real rows; ${ref.whereViolations === 0 ? "every" : `${r.rows - ref.whereViolations} of ${r.rows}`} output row${ref.whereViolations === 0 ? "" : "s"} satisfies it${ref.whereDropped > 0 ? ` (${ref.whereDropped} synthetic rows that did not were dropped and regrown)` : ""}`,
     );
   }
-  if (ref?.where && r.stoppedBecause !== "interrupted" && r.rows < ref.rowsAsked) {
-    lines.push(
-      `only ${r.rows} of the ${ref.rowsAsked} rows asked for: too many synthetic rows failed --where to regrow them all; check the predicate against the columns' kinds (synthor profile)`,
-    );
-  }
   if (ref && ref.added.length > 0) lines.push(`columns added from the targets: ${ref.added.join(", ")}`);
   for (const t of r.targets ?? []) {
     lines.push(
