@@ -141,7 +141,7 @@ export function synthCommand(): Command {
     .option("--out <file>", "also write the synthetic table to a .csv, .parquet, .json or .ndjson file")
     .option("--out-table <name>", "name of the synthetic table in --db", "synthetic")
     .option("--overwrite", "replace an existing --out file")
-    .option("--resume", "continue the interrupted run kept in --db")
+    .option("--resume", "continue the interrupted (or failed) run kept in --db")
     .addOption(
       new Option("--threads <n>", "DuckDB worker threads (the result does not depend on it)").argParser(
         positiveInt("--threads"),
