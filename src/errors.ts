@@ -17,6 +17,9 @@ export type ErrorCode =
   | "PROPOSAL_INVALID"
   | "OUTPUT_EXISTS"
   | "RUN_STATE"
+  | "RUN_FAILED"
+  | "LLM_CONTEXT_EXCEEDED"
+  | "LLM_REQUEST_REFUSED"
   | "CONFIG_INVALID";
 
 /** One problem found in the user's input; several are collected and reported together. */

@@ -5,7 +5,8 @@ import type { ValidProposal } from "./proposals.ts";
 
 /**
  * The run's history, kept as tables in the output database so analysts can query it:
- * - synthor_runs: one row per run (config, seed, planner, status, timings);
+ * - synthor_runs: one row per run (config, seed, planner, status, timings); `reason` says why a run
+ *   failed, or why it stopped short of --rows when the user asked for that (--target-tvd, --patience);
  * - synthor_iterations: one row per iteration (rows added, TVD per unit as JSON, mean TVD, tokens, seconds);
  * - synthor_proposals: every proposal (iteration, reason, num, the proposal as JSON);
  * - synthor_targets: per --targets table and named cell, the target and synthetic shares at the end
@@ -17,7 +18,9 @@ export async function createHistoryTables(db: Db): Promise<void> {
     `create table if not exists synthor_runs (
         run_id integer, started_at timestamp, finished_at timestamp, status varchar, source varchar,
         planner varchar, seed bigint, rows_target bigint, rows_written bigint, iterations integer,
-        seconds double, config json);
+        seconds double, config json, reason varchar);
+     -- Databases made before runs had a reason gain the column.
+     alter table synthor_runs add column if not exists reason varchar;
      create table if not exists synthor_iterations (
         run_id integer, iteration integer, rows_added bigint, rows_total bigint, mean_tvd double,
         marginal_tvd double, group_tvd double, max_tvd double, groups json, tvd json, seconds double,
@@ -39,8 +42,9 @@ export async function startRun(
   const [row] = await db.all<{ id: number }>("select coalesce(max(run_id), 0) + 1 as id from synthor_runs");
   const id = row?.id ?? 1;
   await db.exec(
-    `insert into synthor_runs values ($id, now()::timestamp, null, 'running', $source, $planner, $seed,
-       $rows, 0, 0, 0, $config)`,
+    `insert into synthor_runs (run_id, started_at, finished_at, status, source, planner, seed, rows_target,
+       rows_written, iterations, seconds, config)
+     values ($id, now()::timestamp, null, 'running', $source, $planner, $seed, $rows, 0, 0, 0, $config)`,
     "record run",
     {
       id,
@@ -137,12 +141,46 @@ export async function recordIteration(db: Db, r: IterationRecord, proposals: Val
 export async function finishRun(
   db: Db,
   runId: number,
-  r: { status: "finished" | "interrupted" | "failed"; rows: number; iterations: number; seconds: number },
+  r: {
+    status: "finished" | "interrupted" | "failed";
+    rows: number;
+    iterations: number;
+    seconds: number;
+    reason?: string | undefined;
+  },
 ): Promise<void> {
   await db.exec(
     `update synthor_runs set finished_at = now()::timestamp, status = $status, rows_written = $rows,
-       iterations = $its, seconds = seconds + $seconds where run_id = $run`,
+       iterations = $its, seconds = seconds + $seconds, reason = $reason where run_id = $run`,
     "finish run",
-    { run: runId, status: r.status, rows: r.rows, its: r.iterations, seconds: r.seconds },
+    {
+      run: runId,
+      status: r.status,
+      rows: r.rows,
+      its: r.iterations,
+      seconds: r.seconds,
+      reason: r.reason ?? null,
+    },
   );
+}
+
+/**
+ * Marks a run that an error stopped as failed, with the error's message as the reason; rows and
+ * iterations are those the history holds. Best effort: the error being reported matters more than this.
+ */
+export async function recordFailure(db: Db, runId: number, err: unknown, seconds: number): Promise<void> {
+  const reason = err instanceof Error ? err.message : String(err);
+  try {
+    await db.exec(
+      `update synthor_runs set finished_at = now()::timestamp, status = 'failed', reason = $reason,
+         seconds = seconds + $seconds,
+         iterations = coalesce((select max(iteration) from synthor_iterations where run_id = $run), 0),
+         rows_written = 0
+       where run_id = $run and status = 'running'`,
+      "record failed run",
+      { run: runId, reason, seconds },
+    );
+  } catch {
+    // The database itself may be what failed; the original error is what the user must see.
+  }
 }

@@ -29,6 +29,8 @@ export type { NestedPlanner } from "./nested/planners/types.ts";
 export type { ValidNestedProposal } from "./nested/proposals.ts";
 export { NestedProposal, validateNestedProposal } from "./nested/proposals.ts";
 export type { NestedSpec } from "./nested/source.ts";
+export type { RunFailure, Unusable, UnusableReason, UnusableTally } from "./outcome.ts";
+export { RunFailed } from "./outcome.ts";
 export type { ProgressEvent, SummarySource, SynthOptions, SynthResult } from "./pipeline.ts";
 export { synthesize } from "./pipeline.ts";
 export { StatsPlanner } from "./planners/stats.ts";

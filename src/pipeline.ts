@@ -4,7 +4,22 @@ import { Db } from "./db/connection.ts";
 import { quoteIdent } from "./db/quote.ts";
 import { computeDiscrepancy, type Discrepancy, gapTable, subBinGaps } from "./discrepancy.ts";
 import { SynthorError } from "./errors.ts";
-import { createHistoryTables, finishRun, recordIteration, startRun, unfinishedRun } from "./history.ts";
+import {
+  createHistoryTables,
+  finishRun,
+  recordFailure,
+  recordIteration,
+  startRun,
+  unfinishedRun,
+} from "./history.ts";
+import {
+  failureOf,
+  qualityStopLine,
+  RunFailed,
+  rejectedByLoop,
+  UnusableCounter,
+  type UnusableTally,
+} from "./outcome.ts";
 import { checkOutputFile, outputSelect, writeOutputFile } from "./output.ts";
 import type { Planner, TokenUse } from "./planners/types.ts";
 import type { ColumnProfile, ProfileOptions } from "./profile.ts";
@@ -63,6 +78,11 @@ export interface SynthOptions {
   targetTvd?: number;
   /** Stop after this many iterations without a lower mean TVD. */
   patience?: number;
+  /**
+   * A run fails early after this many iterations in a row without usable proposals, rather than spend the
+   * rest of its budget (default 3).
+   */
+  maxEmptyIterations?: number;
   bins?: number;
   subBins?: number;
   /** What configures the planner (kind, model, scenario, ...): recorded with the run, checked on --resume. */
@@ -107,7 +127,20 @@ export interface SynthResult {
   rows: number;
   iterations: number;
   seconds: number;
-  stoppedBecause: "rows" | "target-tvd" | "patience" | "iterations" | "interrupted" | "token-budget";
+  stoppedBecause:
+    | "rows"
+    | "target-tvd"
+    | "patience"
+    | "iterations"
+    | "interrupted"
+    | "token-budget"
+    | "no-proposals";
+  /** Rows asked for (--rows): `rows` is less only after a stop the user asked for (--target-tvd, --patience). */
+  rowsAsked: number;
+  /** Iterations that had no usable proposals, by reason. */
+  unusableIterations: UnusableTally;
+  /** Why the run stopped short of `rowsAsked`, when it did (also in synthor_runs.reason). */
+  reason?: string;
   discrepancy: Discrepancy;
   outTable: string;
   outFile?: string;
@@ -160,14 +193,26 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
     );
   }
   const db = await Db.open(dbPath, options.threads ? { threads: options.threads } : {});
+  const state: RunState = {};
   try {
-    return await run(db, options, started);
+    return await run(db, options, started, state);
+  } catch (err) {
+    // A run that an error stopped is recorded as failed, with the error as its reason.
+    if (state.runId !== undefined && !(err instanceof RunFailed)) {
+      await recordFailure(db, state.runId, err, (Date.now() - started) / 1000);
+    }
+    throw err;
   } finally {
     db.close();
   }
 }
 
-async function run(db: Db, options: SynthOptions, started: number): Promise<SynthResult> {
+/** What the caller of run() needs to know when it throws: the run it had started, if any. */
+interface RunState {
+  runId?: number;
+}
+
+async function run(db: Db, options: SynthOptions, started: number, state: RunState): Promise<SynthResult> {
   const seed = options.seed ?? 0;
   const iterations = options.iterations ?? 100;
   const outTable = options.outTable ?? "synthetic";
@@ -228,7 +273,16 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
       );
     }
     runId = unfinished.runId;
+    state.runId = runId;
     resumeFrom = unfinished.iteration;
+    // Running again (an interrupted or failed run): a new failure or end replaces the old status.
+    await db.exec(
+      "update synthor_runs set status = 'running', reason = null where run_id = $run",
+      "resume run",
+      {
+        run: runId,
+      },
+    );
   } else {
     await db.exec(
       // The previous output table stays until this run writes its own: an interrupted re-run loses nothing.
@@ -255,6 +309,18 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   // (addGroups counts the groups' synthetic cells itself).
   if (resumeFrom > 0) await addBatchCounts(db, summary, "synthor_synth_model");
   const planner = options.planner(db, summary);
+  const finalRows = options.rows ?? summary.rows;
+  // Recorded before the planner's first call (the copula step), so a run that fails there says so too.
+  if (!options.resume) {
+    runId = await startRun(db, {
+      source: summary.source,
+      planner: planner.name,
+      seed,
+      rowsTarget: finalRows,
+      config,
+    });
+    state.runId = runId;
+  }
   const candidates = summary.columns.length > 1 ? await planner.inferGroups() : [];
   const targetColumns = reference ? targetGroups(reference, profiles) : [];
   await addGroups(db, summary, [...candidates, ...targetColumns]);
@@ -275,7 +341,6 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
     ),
   ];
   if (planner.trackPairs) await addPairs(db, summary, planner.trackPairs());
-  const finalRows = options.rows ?? summary.rows;
   // With --where, a surplus replaces the rows that fail it (dropped at the end, before the trim); with
   // targets and tilts, 10% each, so that tilted rows and target cells can end at their reference
   // shares (fitTilts, fitTargetCells).
@@ -283,15 +348,6 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   const toFit = ((reference?.targets.length ?? 0) > 0 ? 0.1 : 0) + (tilts.length > 0 ? 0.1 : 0);
   const surplus = Math.max(options.trim ?? 0, toFit > 0 ? toFit : where !== undefined ? 0.05 : 0);
   let rowsTarget = finalRows + Math.ceil(finalRows * surplus);
-  if (!options.resume) {
-    runId = await startRun(db, {
-      source: summary.source,
-      planner: planner.name,
-      seed,
-      rowsTarget: finalRows,
-      config,
-    });
-  }
 
   const [countRow] = await db.all<{ n: number }>("select count(*) as n from synthor_synth_model");
   let rows = countRow?.n ?? 0;
@@ -306,19 +362,23 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   });
 
   const tokens: TokenUse = { prompt: 0, completion: 0, calls: 0 };
+  const unusable = new UnusableCounter();
+  const maxEmpty = options.maxEmptyIterations ?? 3;
+  let stopReason: string | undefined;
   let discrepancy = await computeDiscrepancy(db, summary);
   let best = discrepancy.meanTvd;
   let sinceBest = 0;
   if (resumeFrom > 0) {
     // Replay the stop rule over the iterations already done, from the empty table's mean TVD of 1, so a
     // resumed run stops where the uninterrupted one would.
-    const done = await db.all<{ mean_tvd: number }>(
-      "select mean_tvd from synthor_iterations where run_id = $run order by iteration",
+    const done = await db.all<{ mean_tvd: number; rows_added: number }>(
+      "select mean_tvd, rows_added from synthor_iterations where run_id = $run order by iteration",
       { run: runId },
       "read convergence so far",
     );
     best = 1;
     for (const d of done) {
+      if (d.rows_added === 0) continue;
       if (d.mean_tvd < best - 1e-12) {
         best = d.mean_tvd;
         sinceBest = 0;
@@ -378,9 +438,10 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
       const t1 = Date.now();
       const notes = [...(plan.notes ?? [])];
       const valid = acceptProposals(plan.proposals, summary, batchRows, notes);
+      let added = 0;
       await db.exec("begin transaction", "begin iteration");
       try {
-        const added = await sampleProposals(db, summary, valid, {
+        added = await sampleProposals(db, summary, valid, {
           seed,
           iteration,
           withinRange: config.withinRange as "quantile" | "uniform",
@@ -416,13 +477,22 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
       }
       if (plan.stop) {
         stoppedBecause = "token-budget";
+        stopReason = plan.stopReason;
         break;
       }
-      if (discrepancy.meanTvd < best - 1e-12) {
-        best = discrepancy.meanTvd;
-        sinceBest = 0;
-      } else {
-        sinceBest++;
+      // An iteration without rows is a failure of the planner, not a sign of convergence: it does not
+      // count towards --patience, and a few in a row end the run.
+      unusable.record(
+        added,
+        plan.unusable ?? (plan.proposals.length > 0 ? rejectedByLoop(notes) : undefined),
+      );
+      if (added > 0) {
+        if (discrepancy.meanTvd < best - 1e-12) {
+          best = discrepancy.meanTvd;
+          sinceBest = 0;
+        } else {
+          sinceBest++;
+        }
       }
       options.onProgress?.({
         kind: "iteration",
@@ -434,6 +504,10 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
         seconds: (Date.now() - t0) / 1000,
         notes,
       });
+      if (added === 0 && unusable.inARow >= maxEmpty) {
+        stoppedBecause = "no-proposals";
+        break;
+      }
     }
     if (stoppedBecause === "iterations" && rows >= rowsTarget) stoppedBecause = "rows";
     if (where === undefined || !["rows", "iterations"].includes(stoppedBecause)) break;
@@ -471,15 +545,55 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   const seconds = (Date.now() - started) / 1000;
   let targets: TargetFit[] | undefined;
   let whereViolations = 0;
+  const ending = {
+    stoppedBecause,
+    rows,
+    rowsAsked: finalRows,
+    iterations: iteration,
+    unusable: unusable.tally(),
+    ...(stopReason ? { stopReason } : {}),
+    whereDropped,
+  };
+  const failure = failureOf(ending);
+  const stoppedShort = qualityStopLine(ending, options);
   if (stoppedBecause === "interrupted") {
     await finishRun(db, runId, { status: "interrupted", rows, iterations: iteration, seconds });
+  } else if (failure) {
+    // Nothing is written: the output table and --out stay as they were. The rows made so far stay in
+    // synthor_synth_model, so --resume can continue the run.
+    await finishRun(db, runId, {
+      status: "failed",
+      rows: 0,
+      iterations: iteration,
+      seconds,
+      reason: failure.reason,
+    });
+    throw new RunFailed(
+      {
+        runId,
+        status: "failed",
+        reason: failure.reason,
+        rows,
+        rowsAsked: finalRows,
+        iterations: iteration,
+        stoppedBecause,
+        unusableIterations: ending.unusable,
+      },
+      failure.hint,
+    );
   } else {
     await writeOutputs(db, profiles, summary, seed, rows, outTable, options.out, options.overwrite ?? false);
     if (reference && reference.targets.length > 0) {
       targets = await measureTargets(db, runId, outTable, reference.targets);
     }
     if (where !== undefined) whereViolations = await countViolations(db, outTable, where);
-    await finishRun(db, runId, { status: "finished", rows, iterations: iteration, seconds });
+    await finishRun(db, runId, {
+      status: "finished",
+      rows,
+      iterations: iteration,
+      seconds,
+      reason: stoppedShort,
+    });
   }
   const result: SynthResult = {
     runId,
@@ -488,6 +602,9 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
     iterations: iteration,
     seconds,
     stoppedBecause,
+    rowsAsked: finalRows,
+    unusableIterations: ending.unusable,
+    ...(stoppedShort ? { reason: stoppedShort } : {}),
     discrepancy,
     outTable,
     db: db.path,

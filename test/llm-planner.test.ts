@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Db } from "../src/db/connection.ts";
 import { SynthorError } from "../src/errors.ts";
+import { RunFailed } from "../src/outcome.ts";
 import { type SynthOptions, type SynthResult, synthesize } from "../src/pipeline.ts";
 import { ReplyCache } from "../src/planners/cache.ts";
 import { LlmPlanner, type LlmPlannerOptions, scaleNums } from "../src/planners/llm.ts";
@@ -274,24 +275,47 @@ describe("LLM planner over a scripted OpenAI-compatible server", () => {
     }
   });
 
-  it("stops asking once the token budget is spent and keeps the table valid", async () => {
+  it("stops asking once the token budget is spent, and fails the run short of --rows without writing it", async () => {
     const server = await startScriptedServer({ script: goodScript() });
     try {
       // The copula step and the first proposal request together take about 6,000 tokens.
-      const run = await runWith(server, { maxTokens: 6000 }, { rows: 200, iterations: 6 });
-      const spentAt = run.iterations.findIndex((x) =>
-        x.notes.some((n) => n.startsWith("token budget reached")),
-      );
+      const err = await runWith(server, { maxTokens: 6000 }, { rows: 200, iterations: 6 }).catch((e) => e);
+      expect(err).toBeInstanceOf(RunFailed);
+      const read = await Db.open(join(tmp.dir, `run-${runNo}.duckdb`), { readOnly: true });
+      let iterations: { rows_added: number; llm_calls: number; notes: string[] }[];
+      let left: { status: string; reason: string; output: number; kept: number } | undefined;
+      try {
+        iterations = (
+          await read.all<{ rows_added: number; llm_calls: number; notes: string }>(
+            "select rows_added::integer as rows_added, llm_calls, notes::varchar as notes from synthor_iterations order by iteration",
+          )
+        ).map((r) => ({ ...r, notes: JSON.parse(r.notes) as string[] }));
+        [left] = await read.all<{ status: string; reason: string; output: number; kept: number }>(
+          `select status, reason,
+                  (select count(*) from information_schema.tables where table_name = 'synthetic')::integer as output,
+                  (select count(*) from synthor_synth_model)::integer as kept
+           from synthor_runs`,
+        );
+      } finally {
+        read.close();
+      }
+      const spentAt = iterations.findIndex((x) => x.notes.some((n) => n.startsWith("token budget reached")));
       expect(spentAt).toBeGreaterThan(0);
       // The loop ends with the iteration that found the budget spent, and says why.
-      expect(run.result.stoppedBecause).toBe("token-budget");
-      expect(run.iterations).toHaveLength(spentAt + 1);
-      expect(run.iterations.slice(spentAt).every((x) => x.rows_added === 0 && x.llm_calls === 0)).toBe(true);
+      const { failure } = err as RunFailed;
+      expect(failure.stoppedBecause).toBe("token-budget");
+      expect(iterations).toHaveLength(spentAt + 1);
+      expect(iterations.slice(spentAt).every((x) => x.rows_added === 0 && x.llm_calls === 0)).toBe(true);
       expect(server.requests).toHaveLength(1 + spentAt);
-      expect(run.result.rows).toBeLessThan(200);
-      expect(run.result.rows).toBe(run.iterations.reduce((s, x) => s + x.rows_added, 0));
-      expect(run.synthetic).toHaveLength(run.result.rows);
-      expectValidEcommerce(run.synthetic);
+      expect(failure.rows).toBeLessThan(200);
+      expect(failure.rows).toBe(iterations.reduce((s, x) => s + x.rows_added, 0));
+      // Short of --rows, so the run failed: nothing written, the reason recorded, the rows kept for --resume.
+      const reason = `the --max-tokens budget of 6000 tokens was spent (${failure.reason.match(/\((\d+) used\)/)?.[1]} used) with ${failure.rows} of the 200 rows asked for`;
+      expect((err as RunFailed).message).toBe(`run ${failure.runId} failed: ${reason}; nothing was written`);
+      expect((err as RunFailed).hint).toBe(
+        "run again with a larger --max-tokens, or continue with the same command and --resume (each run of the command has its own budget)",
+      );
+      expect(left).toEqual({ status: "failed", reason, output: 0, kept: failure.rows });
     } finally {
       await server.close();
     }

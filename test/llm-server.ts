@@ -11,6 +11,12 @@ import type { AddressInfo } from "node:net";
 export type Step =
   | { reply: string; delayMs?: number; finishReason?: string }
   | { status: number; message?: string; headers?: Record<string, string>; delayMs?: number }
+  /** An error status with this exact JSON body (e.g. llama.cpp's or OpenAI's context-size error). */
+  | { status: number; body: unknown }
+  /** A web page instead of the API: `content-type: text/html` (status 200 unless given). */
+  | { html: string; status?: number }
+  /** A chat completion whose message content is these bytes, as sent (they need not be valid UTF-8). */
+  | { replyBytes: Buffer }
   /** Never answer: the client's timeout fires. */
   | { hang: true };
 
@@ -108,27 +114,33 @@ export async function startScriptedServer(options: ServerOptions): Promise<Scrip
       });
       if ("hang" in step) return;
       const send = () => {
-        if ("reply" in step) {
-          const promptTokens = Math.ceil(raw.length / 4);
-          const completionTokens = Math.ceil(step.reply.length / 4);
-          json(res, 200, {
-            id: `chatcmpl-${recorded.index}`,
-            object: "chat.completion",
-            created: 0,
-            model: body.model,
-            choices: [
-              {
-                index: 0,
-                message: { role: "assistant", content: step.reply },
-                finish_reason: step.finishReason ?? "stop",
-              },
-            ],
-            usage: {
-              prompt_tokens: promptTokens,
-              completion_tokens: completionTokens,
-              total_tokens: promptTokens + completionTokens,
-            },
-          });
+        if ("html" in step) {
+          if (res.destroyed) return;
+          res.writeHead(step.status ?? 200, { "content-type": "text/html; charset=utf-8" });
+          res.end(step.html);
+        } else if ("replyBytes" in step) {
+          // The completion as JSON with a marker for the content, then the marker replaced by the raw bytes.
+          const marker = "@@CONTENT@@";
+          const text = JSON.stringify(completion(recorded.index, body.model, marker, "stop", raw.length, 10));
+          const [head, tail] = text.split(marker) as [string, string];
+          if (res.destroyed) return;
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(Buffer.concat([Buffer.from(head), step.replyBytes, Buffer.from(tail)]));
+        } else if ("body" in step) {
+          json(res, step.status, step.body);
+        } else if ("reply" in step) {
+          json(
+            res,
+            200,
+            completion(
+              recorded.index,
+              body.model,
+              step.reply,
+              step.finishReason ?? "stop",
+              raw.length,
+              step.reply.length,
+            ),
+          );
         } else {
           json(
             res,
@@ -138,7 +150,7 @@ export async function startScriptedServer(options: ServerOptions): Promise<Scrip
           );
         }
       };
-      if (step.delayMs) setTimeout(send, step.delayMs);
+      if ("delayMs" in step && step.delayMs) setTimeout(send, step.delayMs);
       else send();
     });
   });
@@ -155,6 +167,31 @@ export async function startScriptedServer(options: ServerOptions): Promise<Scrip
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** A chat completion, its token counts estimated as characters / 4. */
+function completion(
+  index: number,
+  model: string,
+  content: string,
+  finishReason: string,
+  promptChars: number,
+  replyChars: number,
+): Record<string, unknown> {
+  const promptTokens = Math.ceil(promptChars / 4);
+  const completionTokens = Math.ceil(replyChars / 4);
+  return {
+    id: `chatcmpl-${index}`,
+    object: "chat.completion",
+    created: 0,
+    model,
+    choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: finishReason }],
+    usage: {
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
+    },
   };
 }
 
@@ -233,4 +270,12 @@ export function goodScript(groups: string[][] = ECOMMERCE_GROUPS, delayMs = 0): 
     reply: r.kind === "copula" ? copulaReply(groups) : goodProposals(r.body),
     ...(delayMs ? { delayMs } : {}),
   });
+}
+
+/**
+ * A reply as a server that sends Latin-1 would: the text with every "a" as "á", JSON-escaped, in
+ * Latin-1 bytes. A lone 0xE1 byte is not UTF-8, so the client decodes each as U+FFFD.
+ */
+export function latin1Reply(text: string): Buffer {
+  return Buffer.from(JSON.stringify(text.replaceAll("a", "á")).slice(1, -1), "latin1");
 }

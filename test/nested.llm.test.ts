@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Db } from "../src/db/connection.ts";
+import type { SynthorError } from "../src/errors.ts";
 import { type NestedSynthResult, synthesizeNested } from "../src/nested/pipeline.ts";
 import { NestedLlmPlanner, parseNestedReply } from "../src/nested/planners/llm.ts";
 import {
@@ -19,6 +20,7 @@ import {
 } from "../src/nested/proposals.ts";
 import { readNested } from "../src/nested/source.ts";
 import { type NestedSummary, summarizeNested } from "../src/nested/summarize.ts";
+import { RunFailed } from "../src/outcome.ts";
 import { OpenAiChatClient } from "../src/planners/openai-client.ts";
 import { promptView } from "../src/planners/prompts.ts";
 import { fixture, tempDir } from "./helpers.ts";
@@ -130,11 +132,12 @@ describe("nested LLM planner over HTTP", () => {
   const tmp = tempDir();
   afterAll(() => tmp.cleanup());
 
-  async function run(script: (r: RecordedRequest) => Step, name: string) {
+  async function run(script: (r: RecordedRequest) => Step, name: string, iterations = 2) {
     const server = await startScriptedServer({ script });
     try {
       const path = join(tmp.dir, `${name}.duckdb`);
-      const result: NestedSynthResult = await synthesizeNested({
+      let error: unknown;
+      const result = (await synthesizeNested({
         source: {
           kind: "linked",
           households: { kind: "file", path: households },
@@ -143,7 +146,7 @@ describe("nested LLM planner over HTTP", () => {
         },
         db: path,
         threads: 1,
-        iterations: 2,
+        iterations,
         rows: 20,
         seed: 1,
         planner: (d, s) =>
@@ -158,14 +161,25 @@ describe("nested LLM planner over HTTP", () => {
             }),
             temperature: 0,
           }),
-      });
+      }).catch((err: unknown) => {
+        error = err;
+      })) as NestedSynthResult;
       const check = await Db.open(path, { readOnly: true });
       try {
         const notes = await check.all<{ notes: string }>(
           "select notes::varchar as notes from synthor_iterations order by iteration",
         );
+        const runs = await check.all<{ status: string; reason: string | null }>(
+          "select status, reason from synthor_runs order by run_id",
+        );
+        const [tables] = await check.all<{ n: number }>(
+          "select count(*)::integer as n from information_schema.tables where table_name in ('synthetic', 'synthetic_members')",
+        );
         return {
+          runs,
+          outputTables: tables?.n,
           result,
+          error,
           requests: server.requests,
           notes: notes.map((n) => JSON.parse(n.notes) as string[]),
         };
@@ -210,13 +224,63 @@ describe("nested LLM planner over HTTP", () => {
     expect(result.households).toBe(20);
   }, 30_000);
 
-  it("skips an iteration whose reply stays broken, with a note", async () => {
-    const { result, notes } = await run(() => ({ reply: "I cannot help with that." }), "broken");
-    expect(result.households).toBe(0);
+  it("skips an iteration whose reply stays broken, with a note, and fails the run that ends short", async () => {
+    const { error, notes } = await run(() => ({ reply: "I cannot help with that." }), "broken");
     expect(notes[0]).toContain("iteration 1: no usable proposals; skipped");
     expect(notes[0]?.[0]).toBe(
       "proposals for iteration 1: 0 of 0 proposals valid; the reply holds no JSON object; asking for a repair",
     );
+    // Both iterations were empty: no households, so the run failed rather than write empty tables.
+    expect(error).toBeInstanceOf(RunFailed);
+    expect((error as RunFailed).message).toBe(
+      [
+        "run 1 failed: 0 of the 20 households asked for after all 2 iterations, 2 of them without usable proposals; nothing was written",
+        "  iterations without usable proposals: 2 of 2",
+        "    2 iterations: a reply with no valid JSON",
+      ].join("\n"),
+    );
+  }, 30_000);
+
+  it("stops after 3 iterations in a row of web pages, as the flat loop does, and writes neither table", async () => {
+    const html = "<!doctype html><html><body>not the API</body></html>";
+    const { error, requests, runs, outputTables } = await run(() => ({ html }), "html", 10);
+    expect(requests).toHaveLength(3);
+    expect((error as RunFailed).message).toBe(
+      [
+        "run 1 failed: 3 iterations in a row had no usable proposals, so it stopped early with 0 of the 20 households asked for; nothing was written",
+        "  iterations without usable proposals: 3 of 3",
+        "    3 iterations: an HTML page instead of JSON",
+      ].join("\n"),
+    );
+    expect(runs).toEqual([
+      {
+        status: "failed",
+        reason:
+          "3 iterations in a row had no usable proposals, so it stopped early with 0 of the 20 households asked for",
+      },
+    ]);
+    expect(outputTables).toBe(0);
+  }, 30_000);
+
+  it("stops at once on a prompt larger than the model's context, and records the run as failed", async () => {
+    const body = {
+      error: {
+        code: 400,
+        message: "request (9120 tokens) exceeds the available context size (4096 tokens)",
+        type: "exceed_context_size_error",
+        n_prompt_tokens: 9120,
+        n_ctx: 4096,
+      },
+    };
+    const { error, requests, runs } = await run(() => ({ status: 400, body }), "context", 10);
+    expect(requests).toHaveLength(1);
+    const message =
+      "the prompt of the proposals for iteration 1 is 9120 tokens, more than the model's context of 4096 tokens (HTTP 400: request (9120 tokens) exceeds the available context size (4096 tokens))";
+    expect([(error as SynthorError).code, (error as SynthorError).message]).toEqual([
+      "LLM_CONTEXT_EXCEEDED",
+      message,
+    ]);
+    expect(runs).toEqual([{ status: "failed", reason: message }]);
   }, 30_000);
 
   it("reads the paper's reply format and converts numbers written for categories", () => {

@@ -339,6 +339,11 @@ describe("when the run stops", () => {
     expect(r.discrepancy.meanTvd).toBeLessThanOrEqual(0.1);
     expect(r.iterations).toBeLessThan(30);
     expect(r.rows).toBeLessThan(400);
+    // A stop the user asked for: the job is done (no failure), and the result says the rows are fewer.
+    expect(r.rowsAsked).toBe(400);
+    expect(r.reason).toBe(
+      `stopped at --target-tvd 0.1 with ${r.rows} of the 400 rows asked for: the mean TVD reached the target, so the table is complete at ${r.rows} rows`,
+    );
     // It stops at the first iteration that reaches the target, not later.
     expect(seen.slice(0, -1).every((t) => t > 0.1)).toBe(true);
     expect(seen).toHaveLength(r.iterations);

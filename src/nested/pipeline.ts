@@ -4,7 +4,15 @@ import { Db } from "../db/connection.ts";
 import { computeDiscrepancy, type Discrepancy, gapTable, subBinGaps, type UnitTvd } from "../discrepancy.ts";
 import { SynthorError } from "../errors.ts";
 import { inferGroups } from "../groups.ts";
-import { createHistoryTables, finishRun, recordIteration, startRun } from "../history.ts";
+import { createHistoryTables, finishRun, recordFailure, recordIteration, startRun } from "../history.ts";
+import {
+  failureOf,
+  qualityStopLine,
+  RunFailed,
+  rejectedByLoop,
+  UnusableCounter,
+  type UnusableTally,
+} from "../outcome.ts";
 import { checkOutputFile } from "../output.ts";
 import { chooseGroups } from "../pipeline.ts";
 import type { TokenUse } from "../planners/types.ts";
@@ -32,6 +40,8 @@ export interface NestedSynthOptions {
   withinRange?: "quantile" | "uniform";
   targetTvd?: number;
   patience?: number;
+  /** The run fails early after this many iterations in a row without usable proposals (default 3). */
+  maxEmptyIterations?: number;
   bins?: number;
   subBins?: number;
   plannerConfig?: Record<string, unknown>;
@@ -74,7 +84,20 @@ export interface NestedSynthResult {
   members: number;
   iterations: number;
   seconds: number;
-  stoppedBecause: "rows" | "target-tvd" | "patience" | "iterations" | "interrupted" | "token-budget";
+  stoppedBecause:
+    | "rows"
+    | "target-tvd"
+    | "patience"
+    | "iterations"
+    | "interrupted"
+    | "token-budget"
+    | "no-proposals";
+  /** Households asked for (--rows): `households` is less only after --target-tvd or --patience. */
+  rowsAsked: number;
+  /** Iterations that had no usable proposals, by reason. */
+  unusableIterations: UnusableTally;
+  /** Why the run stopped short of `rowsAsked`, when it did (also in synthor_runs.reason). */
+  reason?: string;
   fidelity: NestedFidelity;
   integrity: LinkCheck & { linkedShare: number };
   outTable: string;
@@ -122,14 +145,26 @@ export async function synthesizeNested(options: NestedSynthOptions): Promise<Nes
     throw new SynthorError("SOURCE_NOT_FOUND", `there is no database ${dbPath}`, "check the --db path");
   }
   const db = await Db.open(dbPath, options.threads ? { threads: options.threads } : {});
+  const state: { runId?: number } = {};
   try {
-    return await run(db, options, started);
+    return await run(db, options, started, state);
+  } catch (err) {
+    // As in the flat loop: a run that an error stopped is recorded as failed, with the error as its reason.
+    if (state.runId !== undefined && !(err instanceof RunFailed)) {
+      await recordFailure(db, state.runId, err, (Date.now() - started) / 1000);
+    }
+    throw err;
   } finally {
     db.close();
   }
 }
 
-async function run(db: Db, options: NestedSynthOptions, started: number): Promise<NestedSynthResult> {
+async function run(
+  db: Db,
+  options: NestedSynthOptions,
+  started: number,
+  state: { runId?: number },
+): Promise<NestedSynthResult> {
   const seed = options.seed ?? 0;
   const iterations = options.iterations ?? 100;
   const outTable = options.outTable ?? "synthetic";
@@ -206,6 +241,7 @@ async function run(db: Db, options: NestedSynthOptions, started: number): Promis
     rowsTarget: target,
     config,
   });
+  state.runId = runId;
   options.onProgress?.({
     kind: "start",
     runId,
@@ -216,6 +252,9 @@ async function run(db: Db, options: NestedSynthOptions, started: number): Promis
   });
 
   const tokens: TokenUse = { prompt: 0, completion: 0, calls: 0 };
+  const unusable = new UnusableCounter();
+  const maxEmpty = options.maxEmptyIterations ?? 3;
+  let stopReason: string | undefined;
   let households = 0;
   let discrepancy = await computeDiscrepancy(db, summary.households);
   let best = Number.POSITIVE_INFINITY;
@@ -269,9 +308,10 @@ async function run(db: Db, options: NestedSynthOptions, started: number): Promis
       const t1 = Date.now();
       const notes = [...(plan.notes ?? [])];
       const valid = acceptNestedProposals(plan.proposals, scope, batch, notes);
+      let added = 0;
       await db.exec("begin transaction", "begin iteration");
       try {
-        const added = await sampleNested(db, summary, valid, {
+        added = await sampleNested(db, summary, valid, {
           seed,
           iteration,
           withinRange: config.withinRange as "quantile" | "uniform",
@@ -304,10 +344,13 @@ async function run(db: Db, options: NestedSynthOptions, started: number): Promis
         );
         await recordNestedProposals(db, runId, iteration, valid);
         await db.exec("commit", "commit iteration");
-        if (both.meanTvd < best - 1e-12) {
-          best = both.meanTvd;
-          sinceBest = 0;
-        } else sinceBest++;
+        // As in the flat loop: an iteration without households does not count towards --patience.
+        if (added > 0) {
+          if (both.meanTvd < best - 1e-12) {
+            best = both.meanTvd;
+            sinceBest = 0;
+          } else sinceBest++;
+        }
         options.onProgress?.({
           kind: "iteration",
           iteration,
@@ -324,6 +367,15 @@ async function run(db: Db, options: NestedSynthOptions, started: number): Promis
       }
       if (plan.stop) {
         stoppedBecause = "token-budget";
+        stopReason = plan.stopReason;
+        break;
+      }
+      unusable.record(
+        added,
+        plan.unusable ?? (plan.proposals.length > 0 ? rejectedByLoop(notes) : undefined),
+      );
+      if (added === 0 && unusable.inARow >= maxEmpty) {
+        stoppedBecause = "no-proposals";
         break;
       }
     }
@@ -332,6 +384,40 @@ async function run(db: Db, options: NestedSynthOptions, started: number): Promis
   }
   if (stoppedBecause === "iterations" && households >= target) stoppedBecause = "rows";
   const seconds = () => (Date.now() - started) / 1000;
+  const ending = {
+    stoppedBecause,
+    rows: households,
+    rowsAsked: target,
+    iterations: iteration,
+    unusable: unusable.tally(),
+    ...(stopReason ? { stopReason } : {}),
+    what: "households",
+  };
+  const failure = failureOf(ending);
+  const stoppedShort = qualityStopLine(ending, options, "households");
+  if (failure && stoppedBecause !== "interrupted") {
+    // Nothing is written, as in the flat loop.
+    await finishRun(db, runId, {
+      status: "failed",
+      rows: 0,
+      iterations: iteration,
+      seconds: seconds(),
+      reason: failure.reason,
+    });
+    throw new RunFailed(
+      {
+        runId,
+        status: "failed",
+        reason: failure.reason,
+        rows: households,
+        rowsAsked: target,
+        iterations: iteration,
+        stoppedBecause,
+        unusableIterations: ending.unusable,
+      },
+      failure.hint,
+    );
+  }
   if (stoppedBecause === "interrupted") {
     await finishRun(db, runId, {
       status: "interrupted",
@@ -356,6 +442,7 @@ async function run(db: Db, options: NestedSynthOptions, started: number): Promis
       rows: households,
       iterations: iteration,
       seconds: seconds(),
+      reason: stoppedShort,
     });
   }
   const result: NestedSynthResult = {
@@ -366,6 +453,9 @@ async function run(db: Db, options: NestedSynthOptions, started: number): Promis
     iterations: iteration,
     seconds: seconds(),
     stoppedBecause,
+    rowsAsked: target,
+    unusableIterations: ending.unusable,
+    ...(stoppedShort ? { reason: stoppedShort } : {}),
     fidelity,
     integrity: written.integrity,
     outTable,

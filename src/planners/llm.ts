@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { SynthorError } from "../errors.ts";
+import { type Unusable, withoutProposalName } from "../outcome.ts";
 import type { Proposal } from "../proposals.ts";
 import type { Summary } from "../summarize.ts";
 import { type CacheParams, ReplyCache } from "./cache.ts";
@@ -11,6 +12,7 @@ import {
   parseProposalReply,
   proposalSchema,
   repairPrompt,
+  unusableReply,
 } from "./replies.ts";
 import type { PlanContext, Planner, PlanResult, TokenUse } from "./types.ts";
 
@@ -39,7 +41,11 @@ import type { PlanContext, Planner, PlanResult, TokenUse } from "./types.ts";
  * reply cache, replayable.
  *
  * Token budget: once the tokens of the replies consumed reach `maxTokens`, no new request is issued; the
- * requests in flight are used, then plan() returns no proposals, a note and `stop: true`.
+ * requests in flight are used, then plan() returns no proposals, a note and `stop: true` (the loop ends
+ * the run as failed if it has fewer rows than asked).
+ *
+ * An iteration without usable proposals says why (`PlanResult.unusable`): the loop counts them and ends
+ * the run after a few in a row.
  */
 export class LlmPlanner implements Planner {
   readonly name: string;
@@ -58,7 +64,6 @@ export class LlmPlanner implements Planner {
   private pendingTokens: TokenUse = { prompt: 0, completion: 0, calls: 0 };
   /** Tokens of the replies consumed so far (what the budget counts). */
   private consumed = 0;
-  private consecutiveFailures = 0;
   private first = true;
 
   constructor(
@@ -75,7 +80,6 @@ export class LlmPlanner implements Planner {
       repairs: 1,
       seed: 0,
       maxCells: 40,
-      maxConsecutiveFailures: 5,
       ...options,
     };
     this.name = options.name ?? `llm:${options.client.model}`;
@@ -147,7 +151,13 @@ export class LlmPlanner implements Planner {
     if (!this.jobs.has(ctx.iteration)) {
       if (spent) {
         notes.push(`token budget reached (${this.consumed} of ${budget} tokens); no more requests`);
-        return { proposals: [], tokens, notes, stop: true };
+        return {
+          proposals: [],
+          tokens,
+          notes,
+          stop: true,
+          stopReason: `the --max-tokens budget of ${budget} tokens was spent (${this.consumed} used)`,
+        };
       }
       this.issue(ctx.iteration, ctx, ctx.rows);
     }
@@ -170,16 +180,12 @@ export class LlmPlanner implements Planner {
     this.addTokens(tokens, result.tokens);
     this.consumed += result.tokens.prompt + result.tokens.completion;
     notes.push(...result.notes);
-    if (result.answered) this.consecutiveFailures = 0;
-    else if (++this.consecutiveFailures >= this.options.maxConsecutiveFailures) {
-      throw new SynthorError(
-        "CONFIG_INVALID",
-        `the model gave no reply in ${this.consecutiveFailures} iterations in a row: ${result.notes.at(-1) ?? ""}`,
-        "check the server (--base-url) and its logs; the run so far is kept in --db and continues with --resume",
-        { notes: result.notes },
-      );
-    }
-    return { proposals: scaleNums(result.proposals, ctx.rows, ctx.iteration, notes), tokens, notes };
+    return {
+      proposals: scaleNums(result.proposals, ctx.rows, ctx.iteration, notes),
+      tokens,
+      notes,
+      ...(result.unusable ? { unusable: result.unusable } : {}),
+    };
   }
 
   /** Cancels the requests still in flight (the loop ended before using them). */
@@ -222,7 +228,6 @@ export class LlmPlanner implements Planner {
         proposals: [],
         tokens: { prompt: 0, completion: 0, calls: 0 },
         notes: [],
-        answered: false,
         fatal: err,
       }),
     );
@@ -242,7 +247,8 @@ export class LlmPlanner implements Planner {
     const tokens: TokenUse = { prompt: 0, completion: 0, calls: 0 };
     const notes: string[] = [];
     let best: ParsedProposals | undefined;
-    let answered = false;
+    // Why the last attempt gave nothing usable: what the iteration is counted as if none does.
+    let unusable: Unusable = { reason: "request-failed" };
     for (let attempt = 0; attempt <= this.options.repairs; attempt++) {
       const label =
         attempt === 0
@@ -251,11 +257,16 @@ export class LlmPlanner implements Planner {
       const r = await this.call(label, messages, schema, this.seedFor("proposals", iteration, attempt));
       this.addTokens(tokens, r.tokens);
       notes.push(...r.notes);
-      if (!r.ok) break;
-      answered = true;
+      if (!r.ok) {
+        unusable = { reason: r.kind };
+        break;
+      }
       const parsed = parseProposalReply(r.text, view);
       if (!best || rowsOf(parsed) > rowsOf(best)) best = parsed;
       if (parsed.problems.length === 0) break;
+      const reason = unusableReply(r.text, parsed);
+      unusable =
+        reason === "rejected" ? { reason, problems: parsed.problems.map(withoutProposalName) } : { reason };
       const shown = parsed.problems.slice(0, 5).join("; ");
       const more = parsed.problems.length > 5 ? ` (and ${parsed.problems.length - 5} more)` : "";
       notes.push(
@@ -268,8 +279,11 @@ export class LlmPlanner implements Planner {
       ];
     }
     const proposals = best?.proposals ?? [];
-    if (proposals.length === 0) notes.push(`iteration ${iteration}: no usable proposals; skipped`);
-    return { proposals, tokens, notes, answered };
+    if (proposals.length === 0) {
+      notes.push(`iteration ${iteration}: no usable proposals; skipped`);
+      return { proposals, tokens, notes, unusable };
+    }
+    return { proposals, tokens, notes };
   }
 
   /** One request through the cache: a hit costs no call; a replay never calls. */
@@ -297,7 +311,7 @@ export class LlmPlanner implements Planner {
       };
     }
     if (cache?.mode === "replay") {
-      if (entry?.failure) return { ok: false, tokens: zero(), notes: entry.failure };
+      if (entry?.failure) return { ok: false, kind: "request-failed", tokens: zero(), notes: entry.failure };
       throw cache.missing(label, client.model, key);
     }
     const request: ChatRequest = {
@@ -333,7 +347,7 @@ export class LlmPlanner implements Planner {
     } catch (err) {
       if (!(err instanceof ChatCallFailed)) throw err;
       cache?.put({ ...base, failure: err.notes });
-      return { ok: false, tokens: { ...zero(), calls: err.calls }, notes: err.notes };
+      return { ok: false, kind: err.kind, tokens: { ...zero(), calls: err.calls }, notes: err.notes };
     } finally {
       this.abort.signal.removeEventListener("abort", cancel);
     }
@@ -381,8 +395,6 @@ export interface LlmPlannerOptions {
   rowsTarget?: number;
   /** Most cells of one group listed in the joint guidance; the rest are summed (default 40). */
   maxCells?: number;
-  /** Iterations in a row without any reply before the run stops with an error (default 5). */
-  maxConsecutiveFailures?: number;
   /** Groups to use when the copula step gives none (the statistical ones). */
   fallbackGroups?: () => Promise<string[][]>;
 }
@@ -433,6 +445,8 @@ export class ChatCallFailed extends Error {
     readonly notes: string[],
     /** Requests the server received (answered with an error) or that timed out. */
     readonly calls: number,
+    /** What came back: nothing usable (an error, a timeout), or a web page instead of the API's JSON. */
+    readonly kind: "request-failed" | "html" = "request-failed",
   ) {
     super(message);
     this.name = "ChatCallFailed";
@@ -443,14 +457,14 @@ interface JobResult {
   proposals: Proposal[];
   tokens: TokenUse;
   notes: string[];
-  /** The model replied at least once (valid or not). */
-  answered: boolean;
+  /** Why there are no proposals, when there are none. */
+  unusable?: Unusable;
   fatal?: unknown;
 }
 
 type CallResult =
   | { ok: true; text: string; tokens: TokenUse; notes: string[] }
-  | { ok: false; tokens: TokenUse; notes: string[] };
+  | { ok: false; kind: ChatCallFailed["kind"]; tokens: TokenUse; notes: string[] };
 
 function zero(): TokenUse {
   return { prompt: 0, completion: 0, calls: 0 };

@@ -29,8 +29,12 @@ export interface OpenAiClientOptions {
  * Retries are its own (the package's are turned off) so each one lands in the run's notes: 429, 408,
  * 5xx, timeouts and dropped connections are retried with exponential backoff, honouring Retry-After
  * (and retry-after-ms). Structured outputs: the request carries `response_format: {type: "json_schema"}`
- * until a server answers 400 or 422 to it; from then on it asks for plain JSON. A refused key (401, 403)
- * or an unknown model (404) stops the run with an error.
+ * until a server answers 400 or 422 saying it cannot take it (its error names response_format, the JSON
+ * schema or the grammar); from then on it asks for plain JSON. A prompt larger than the model's context
+ * (llama.cpp's `exceed_context_size_error`, OpenAI's `context_length_exceeded`) stops the run with the
+ * prompt's size and the fix; so does any other 4xx the server gives (its message quoted), a refused key
+ * (401, 403) or an unknown model (404). A 200 that is not a chat completion (a web page: --base-url points
+ * at the wrong place) fails the request without retries.
  */
 export class OpenAiChatClient implements ChatClient {
   readonly model: string;
@@ -112,6 +116,11 @@ export class OpenAiChatClient implements ChatClient {
           maxRetries: 0,
           ...(signal ? { signal } : {}),
         });
+        if (typeof res !== "object" || res === null || !Array.isArray(res.choices)) {
+          const wrong = notACompletion(request.label, res);
+          notes.push(wrong.message);
+          throw new ChatCallFailed(wrong.message, notes, calls, wrong.kind);
+        }
         const choice = res.choices?.[0];
         if (choice?.finish_reason === "length") {
           notes.push(`${request.label}: the reply was cut at the reply limit of ${request.maxTokens} tokens`);
@@ -125,9 +134,18 @@ export class OpenAiChatClient implements ChatClient {
           calls,
         };
       } catch (err) {
-        if (signal?.aborted) throw err;
+        if (signal?.aborted || err instanceof ChatCallFailed) throw err;
         const status = err instanceof OpenAI.APIError ? err.status : undefined;
-        if (structured && this.options.structured === "auto" && (status === 400 || status === 422)) {
+        if (status !== undefined && refusal(status)) {
+          const tooLong = contextExceeded(err as InstanceType<typeof OpenAI.APIError>, request);
+          if (tooLong) throw tooLong;
+        }
+        if (
+          structured &&
+          this.options.structured === "auto" &&
+          (status === 400 || status === 422) &&
+          aboutStructuredOutput(err as InstanceType<typeof OpenAI.APIError>)
+        ) {
           this.structuredOk = false;
           notes.push(
             `the server refused response_format (${describe(err)}); asking for plain JSON from now on`,
@@ -149,8 +167,18 @@ export class OpenAiChatClient implements ChatClient {
             "check --model (and --base-url, which usually ends in /v1); `curl BASE_URL/models` lists what the server has",
           );
         }
+        if (status !== undefined && refusal(status)) {
+          throw new SynthorError(
+            "LLM_REQUEST_REFUSED",
+            `${this.baseURL} refused the request (${request.label}): ${describe(err)}`,
+            "a request the server refuses is not retried: check --model and the server's options (its log says more); or plan without an LLM: --planner stats",
+            { status, error: (err as InstanceType<typeof OpenAI.APIError>).error },
+          );
+        }
+        // A body that is not JSON (a proxy's error page sent as JSON, bytes cut short) will not become JSON.
         const retryable =
-          status === undefined || status === 408 || status === 409 || status === 429 || status >= 500;
+          !(err instanceof SyntaxError) &&
+          (status === undefined || status === 408 || status === 409 || status === 429 || status >= 500);
         if (!retryable || attempt >= this.options.maxRetries) {
           notes.push(
             `${request.label}: ${describe(err)}${retryable ? `; gave up after ${attempt + 1} attempts` : ""}`,
@@ -170,6 +198,70 @@ export class OpenAiChatClient implements ChatClient {
   private isOpenAi(): boolean {
     return /(^|\.)openai\.com$/i.test(safeHost(this.baseURL));
   }
+}
+
+/** A 4xx that asking again will not change (not a timeout, a conflict or a rate limit). */
+function refusal(status: number): boolean {
+  return status >= 400 && status < 500 && ![401, 403, 404, 408, 409, 429].includes(status);
+}
+
+/** The server's error says what it could not take is the structured output (response_format, the schema). */
+function aboutStructuredOutput(err: InstanceType<typeof OpenAI.APIError>): boolean {
+  if (err.param === "response_format") return true;
+  const said = [err.message, err.code, err.type].filter((x) => typeof x === "string").join(" ");
+  return /response_format|json[_ ]schema|structured output|grammar|guided|xgrammar/i.test(said);
+}
+
+/**
+ * A prompt longer than the model's context, as llama.cpp (`exceed_context_size_error`, with
+ * `n_prompt_tokens` and `n_ctx`), OpenAI (`context_length_exceeded`) or vLLM ("maximum context length")
+ * say it: the error that stops the run, with the prompt's size (the server's count, else an estimate).
+ */
+export function contextExceeded(
+  err: InstanceType<typeof OpenAI.APIError>,
+  request: ChatRequest,
+): SynthorError | undefined {
+  const body = (err.error ?? {}) as Record<string, unknown>;
+  const message = typeof body.message === "string" ? body.message : (err.message ?? "");
+  const known =
+    err.type === "exceed_context_size_error" ||
+    err.code === "context_length_exceeded" ||
+    /context[_ ]length|context size|maximum context|context window/i.test(message);
+  if (!known) return undefined;
+  const number = (x: unknown) => (typeof x === "number" && Number.isFinite(x) ? x : undefined);
+  const match = (re: RegExp) => {
+    const m = message.match(re);
+    return m ? Number(m[1]) : undefined;
+  };
+  const promptTokens =
+    number(body.n_prompt_tokens) ??
+    match(/request \((\d+) tokens\)/i) ??
+    match(/resulted in (\d+) tokens/i) ??
+    match(/\((\d+) in the messages/i);
+  const context =
+    number(body.n_ctx) ?? match(/context size \((\d+) tokens\)/i) ?? match(/context length is (\d+) tokens/i);
+  const chars = request.messages.reduce((n, m) => n + m.content.length, 0);
+  const size =
+    promptTokens !== undefined
+      ? `${promptTokens} tokens`
+      : `about ${Math.ceil(chars / 4)} tokens (estimated from its ${chars} characters)`;
+  const needed = (promptTokens ?? Math.ceil(chars / 4)) + request.maxTokens;
+  return new SynthorError(
+    "LLM_CONTEXT_EXCEEDED",
+    `the prompt of the ${request.label} is ${size}, more than the model's context${context !== undefined ? ` of ${context} tokens` : ""} (${describe(err)})`,
+    `use a model with a larger context, or give the server one of at least ${needed} tokens (the prompt and a reply of up to ${request.maxTokens}; llama-server: --ctx-size); or make the prompt smaller: fewer columns (--ignore COLUMN), fewer --groups, a larger --min-cell`,
+    { promptTokens: promptTokens ?? null, estimated: promptTokens === undefined, context: context ?? null },
+  );
+}
+
+/** A 200 whose body is not a chat completion: a web page (the wrong --base-url), or something else. */
+function notACompletion(label: string, res: unknown): { message: string; kind: "html" | "request-failed" } {
+  const text = typeof res === "string" ? res : JSON.stringify(res ?? null);
+  const html = /^\s*<(!doctype|html|head|body)[\s>]/i.test(text);
+  const what = html
+    ? "the server answered with an HTML page, not a chat completion; is --base-url the server's OpenAI-compatible API (usually ending in /v1)?"
+    : `the server's answer is not a chat completion: ${text.replace(/\s+/g, " ").slice(0, 100)}`;
+  return { message: `${label}: ${what}`, kind: html ? "html" : "request-failed" };
 }
 
 function safeHost(url: string): string {

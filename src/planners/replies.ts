@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { UnusableReason } from "../outcome.ts";
 import type { Proposal, ProposalValue } from "../proposals.ts";
 import { validateProposal } from "../proposals.ts";
 import type { ColumnView, PromptView } from "./prompts.ts";
@@ -32,6 +33,17 @@ export function extractJson(text: string): { ok: true; value: unknown } | { ok: 
   }
   if (!/[{[]/.test(body)) return { ok: false, problem: "the reply holds no JSON object" };
   return { ok: false, problem: `the reply is not valid JSON (${firstError})` };
+}
+
+/**
+ * Why a reply gave no usable proposals, for the run's account of its empty iterations: bytes that were
+ * not UTF-8 (decoded as U+FFFD), a web page, no JSON, JSON in another shape, or proposals all rejected.
+ */
+export function unusableReply(text: string, parsed: { found: number }): UnusableReason {
+  if (text.includes("\uFFFD")) return "invalid-utf8";
+  if (/^\s*<(!doctype\s+html|html[\s>])/i.test(text)) return "html";
+  if (parsed.found > 0) return "rejected";
+  return extractJson(text).ok ? "wrong-format" : "unparseable";
 }
 
 /** The text from the first `{` (or `[`) to its matching bracket, strings respected. */

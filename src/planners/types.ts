@@ -1,4 +1,5 @@
 import type { Discrepancy, Gap, SubBinGap } from "../discrepancy.ts";
+import type { Unusable } from "../outcome.ts";
 import type { Proposal } from "../proposals.ts";
 import type { Summary, Unit } from "../summarize.ts";
 
@@ -33,8 +34,12 @@ export interface PlanResult {
   tokens?: TokenUse;
   /** Problems met while planning (e.g. a rejected LLM reply), recorded in the run history. */
   notes?: string[];
-  /** The planner cannot go on (e.g. the token budget is spent): the loop ends cleanly after this iteration. */
+  /** The planner cannot go on (e.g. the token budget is spent): the loop ends after this iteration. */
   stop?: boolean;
+  /** Why it cannot go on, for the run's failure message ("the --max-tokens budget ... was spent"). */
+  stopReason?: string;
+  /** With no usable proposals: why (an unusable reply, a failed request, ...), so a failed run can say. */
+  unusable?: Unusable;
 }
 
 /**

@@ -29,6 +29,7 @@ export interface LoopCliOptions extends InputOptions {
   withinRange: "quantile" | "uniform";
   targetTvd?: number;
   patience?: number;
+  maxEmptyIterations: number;
   bins: number;
   subBins: number;
 }
@@ -47,6 +48,7 @@ export function loopOptionsFrom(opts: LoopCliOptions) {
     withinRange: opts.withinRange,
     ...(opts.targetTvd !== undefined ? { targetTvd: opts.targetTvd } : {}),
     ...(opts.patience !== undefined ? { patience: opts.patience } : {}),
+    maxEmptyIterations: opts.maxEmptyIterations,
     bins: opts.bins,
     subBins: opts.subBins,
   };

@@ -2,6 +2,7 @@ import { Command, Option } from "commander";
 import type { Db } from "../../db/connection.ts";
 import { SynthorError } from "../../errors.ts";
 import { groupsFromPairs } from "../../groups.ts";
+import { RunFailed, unusableLines } from "../../outcome.ts";
 import { type SummarySource, type SynthResult, synthesize } from "../../pipeline.ts";
 import { defaultCacheDir, ReplyCache } from "../../planners/cache.ts";
 import { type ChatClient, LlmPlanner, type LlmPlannerOptions } from "../../planners/llm.ts";
@@ -93,6 +94,14 @@ export function synthCommand(): Command {
         positiveInt("--patience"),
       ),
     )
+    .addOption(
+      new Option(
+        "--max-empty-iterations <n>",
+        "fail the run after this many iterations in a row without usable proposals",
+      )
+        .argParser(positiveInt("--max-empty-iterations"))
+        .default(3),
+    )
     .option(
       "--where <predicate>",
       "learn from the real rows that satisfy this SQL condition only; every output row satisfies it (--rows defaults to the matching rows)",
@@ -132,7 +141,7 @@ export function synthCommand(): Command {
     .option("--out <file>", "also write the synthetic table to a .csv, .parquet, .json or .ndjson file")
     .option("--out-table <name>", "name of the synthetic table in --db", "synthetic")
     .option("--overwrite", "replace an existing --out (or --child-out) file")
-    .option("--resume", "continue the interrupted run kept in --db")
+    .option("--resume", "continue the interrupted (or failed) run kept in --db")
     .addOption(
       new Option("--threads <n>", "DuckDB worker threads (the result does not depend on it)").argParser(
         positiveInt("--threads"),
@@ -213,6 +222,9 @@ Nested data (households and their members):
         process.on("SIGINT", onStop);
         try {
           await synthNested(source, opts, llm, () => stop);
+        } catch (err) {
+          reportFailure(err, opts);
+          throw err;
         } finally {
           process.off("SIGINT", onStop);
         }
@@ -281,6 +293,9 @@ Nested data (households and their members):
           onProgress: progressReporter({ quiet: opts.quiet ?? false }),
           shouldStop: () => interrupted,
         });
+      } catch (err) {
+        reportFailure(err, opts);
+        throw err;
       } finally {
         process.off("SIGINT", onSignal);
         if (planner instanceof LlmPlanner) planner.close();
@@ -300,6 +315,13 @@ Nested data (households and their members):
       }
     });
   return cmd;
+}
+
+/** With --json, a failed run says so on stdout too (the error itself goes to stderr). */
+function reportFailure(err: unknown, opts: { json?: boolean }): void {
+  if (!(err instanceof RunFailed) || !opts.json) return;
+  const error = { code: err.code, message: err.message, hint: err.hint };
+  process.stdout.write(`${formatJson({ ...err.failure, error })}\n`);
 }
 
 /**
@@ -354,6 +376,8 @@ function fidelitySummary(r: SynthResult): string {
     `mean TVD: columns ${num(mean(d.marginals))}, groups ${num(mean(d.groups))}, all ${num(d.meanTvd)}`,
     "worst units:",
     formatTable(worst.map((u) => ({ unit: u.columns.join(" x "), tvd: num(u.tvd) }))),
+    ...(r.reason ? [r.reason] : []),
+    ...unusableLines(r.unusableIterations, r.iterations),
     ...referenceLines(r),
     r.stoppedBecause === "interrupted"
       ? ""
@@ -370,11 +394,6 @@ function referenceLines(r: SynthResult): string[] {
   if (ref?.where) {
     lines.push(
       `--where: learned from ${ref.matchingRows} of ${ref.realRows} real rows; ${ref.whereViolations === 0 ? "every" : `${r.rows - ref.whereViolations} of ${r.rows}`} output row${ref.whereViolations === 0 ? "" : "s"} satisfies it${ref.whereDropped > 0 ? ` (${ref.whereDropped} synthetic rows that did not were dropped and regrown)` : ""}`,
-    );
-  }
-  if (ref?.where && r.stoppedBecause !== "interrupted" && r.rows < ref.rowsAsked) {
-    lines.push(
-      `only ${r.rows} of the ${ref.rowsAsked} rows asked for: too many synthetic rows failed --where to regrow them all; check the predicate against the columns' kinds (synthor profile)`,
     );
   }
   if (ref && ref.added.length > 0) lines.push(`columns added from the targets: ${ref.added.join(", ")}`);

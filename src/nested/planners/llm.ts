@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Db } from "../../db/connection.ts";
 import { type Gap, gapTable } from "../../discrepancy.ts";
+import { type Unusable, withoutProposalName } from "../../outcome.ts";
 import { ChatCallFailed, type ChatClient, type ChatMessage, scaleToRows } from "../../planners/llm.ts";
 import {
   describeVariables,
@@ -10,7 +11,13 @@ import {
   type PromptView,
   promptView,
 } from "../../planners/prompts.ts";
-import { convertProposal, extractJson, repairPrompt, widenToRealEnds } from "../../planners/replies.ts";
+import {
+  convertProposal,
+  extractJson,
+  repairPrompt,
+  unusableReply,
+  widenToRealEnds,
+} from "../../planners/replies.ts";
 import type { PlanContext, TokenUse } from "../../planners/types.ts";
 import type { ProposalValue } from "../../proposals.ts";
 import { NestedProposal, type NestedProposalScope, validateNestedProposal } from "../proposals.ts";
@@ -187,6 +194,8 @@ export class NestedLlmPlanner implements NestedPlanner {
     const scope = this.scope(await this.sizes(ctx));
     let messages: ChatMessage[] = [{ role: "user", content: await this.promptFor(ctx) }];
     let best: NestedProposal[] = [];
+    // Why the last attempt gave nothing usable, as the flat planner says it.
+    let unusable: Unusable = { reason: "request-failed" };
     for (let attempt = 0; attempt <= this.o.repairs; attempt++) {
       const label =
         attempt === 0
@@ -210,11 +219,15 @@ export class NestedLlmPlanner implements NestedPlanner {
         if (!(err instanceof ChatCallFailed)) throw err;
         tokens.calls += err.calls;
         notes.push(...err.notes, `iteration ${ctx.iteration}: no reply; skipped`);
+        unusable = { reason: err.kind };
         break;
       }
       const parsed = parseNestedReply(text, scope, this.householdView, this.memberView);
       if (parsed.proposals.length > best.length) best = parsed.proposals;
       if (parsed.problems.length === 0) break;
+      const reason = unusableReply(text, parsed);
+      unusable =
+        reason === "rejected" ? { reason, problems: parsed.problems.map(withoutProposalName) } : { reason };
       notes.push(
         `${label}: ${parsed.proposals.length} of ${parsed.found} proposals valid; ${parsed.problems.slice(0, 5).join("; ")}${attempt < this.o.repairs ? "; asking for a repair" : ""}`,
       );
@@ -224,7 +237,10 @@ export class NestedLlmPlanner implements NestedPlanner {
         { role: "user", content: repairPrompt(parsed.problems, "proposals") },
       ];
     }
-    if (best.length === 0) notes.push(`iteration ${ctx.iteration}: no usable proposals; skipped`);
+    if (best.length === 0) {
+      notes.push(`iteration ${ctx.iteration}: no usable proposals; skipped`);
+      return { proposals: [], tokens, notes, unusable };
+    }
     return { proposals: scaleToRows(best, ctx.rows), tokens, notes };
   }
 

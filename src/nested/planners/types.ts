@@ -1,3 +1,4 @@
+import type { Unusable } from "../../outcome.ts";
 import type { PlanContext, TokenUse } from "../../planners/types.ts";
 import type { NestedProposal } from "../proposals.ts";
 
@@ -7,6 +8,9 @@ export interface NestedPlanResult {
   tokens?: TokenUse;
   notes?: string[];
   stop?: boolean;
+  stopReason?: string;
+  /** With no usable proposals: why (as the flat PlanResult.unusable). */
+  unusable?: Unusable;
 }
 
 /**
