@@ -75,10 +75,7 @@ export function outputSelect(
         exprs.push(`cast(${q} as ${type}) as ${q}`);
         break;
       case "numeric":
-        if (p.integral) exprs.push(`cast(round(${q}) as ${type}) as ${q}`);
-        else if (p.decimals !== undefined)
-          exprs.push(`cast(${decimalsExpr(q, p.decimals)} as ${type}) as ${q}`);
-        else exprs.push(`cast(${q} as ${type}) as ${q}`);
+        exprs.push(`${numericExpr(p)} as ${q}`);
         break;
       case "datetime":
         exprs.push(`${datetimeExpr(p, options.wholeSeconds?.get(p.name))} as ${q}`);
@@ -96,6 +93,47 @@ export function outputSelect(
   // With provenance, each typed row can be traced back to its model row (the --where check deletes by it).
   if (options.provenance) exprs.push("__synthor_iteration", "__synthor_proposal", "__synthor_row");
   return `select ${exprs.join(", ")} from ${from} order by ${rn}`;
+}
+
+/**
+ * A numeric column in its type from model space: whole numbers rounded, floats to the real decimal
+ * places (NaN and the infinities as they are), large integers from their offset (exact, and kept inside
+ * the real range so the type cannot overflow), TIME and INTERVAL from seconds.
+ */
+function numericExpr(p: ColumnProfile): string {
+  const q = quoteIdent(p.name);
+  const type = p.sqlType;
+  let x = q;
+  if (p.integral) x = `round(${q})`;
+  else if (p.decimals !== undefined) {
+    x = p.special?.length
+      ? `case when isfinite(${q}) then ${decimalsExpr(q, p.decimals)} else ${q} end`
+      : decimalsExpr(q, p.decimals);
+  }
+  if (/^TIME$/i.test(type)) {
+    // Seconds since midnight; the last microsecond of the day at most, so a draw at 24:00 stays a TIME.
+    return `cast(time '00:00:00' + to_microseconds(least(86399999999, greatest(0, round(${x} * 1000000)))::bigint) as TIME)`;
+  }
+  if (/^INTERVAL$/i.test(type)) {
+    // Days and the time within a day: 3 days stays 3 days; a month comes back as 30 days (equal in DuckDB).
+    const days = `floor(${x} / 86400)`;
+    return `(to_days(${days}::integer) + to_microseconds(round((${x} - ${days} * 86400) * 1000000)::bigint))`;
+  }
+  if (p.offset !== undefined) {
+    const wide = /^U/i.test(type) ? "UHUGEINT" : "HUGEINT";
+    const off = quoteLiteral(p.offset);
+    const lo = p.min === null ? null : `${quoteLiteral(p.min)}::${wide}`;
+    const hi = p.max === null ? null : `${quoteLiteral(p.max)}::${wide}`;
+    let v = `${off}::${wide} + greatest(0, ${x})::${wide}`;
+    if (/^HUGEINT$/i.test(type) && p.max !== null && BigInt(p.max) - BigInt(p.offset) > 2n ** 127n - 1n) {
+      // A range beyond 2^127 is modelled as DOUBLE (see encode.ts); its sum may overflow, the clamp may not.
+      v = `coalesce(try_cast(${off}::double + ${x} as HUGEINT), ${hi ?? "NULL"})`;
+    }
+    if (lo !== null) v = `greatest(${lo}, ${v})`;
+    if (hi !== null) v = `least(${hi}, ${v})`;
+    return `cast(${v} as ${type})`;
+  }
+  return `cast(${x} as ${type})`;
 }
 
 /**
@@ -141,6 +179,7 @@ function identifierExpr(p: ColumnProfile, rn: string, seed: number, rows: number
     return `cast(substr(${h}, 1, 8) || '-' || substr(${h}, 9, 4) || '-4' || substr(${h}, 14, 3) || '-a' || substr(${h}, 18, 3) || '-' || substr(${h}, 21, 12) as uuid)`;
   }
   // printf, not lpad: lpad cuts a longer number to 8 digits, so row 100,000,001 would repeat row 10,000,000.
+  if (/^(BLOB|BYTEA)$/i.test(p.sqlType)) return `cast(printf('syn-%08d', ${rn}) as BLOB)`;
   return `printf('syn-%08d', ${rn})`;
 }
 

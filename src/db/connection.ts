@@ -27,6 +27,14 @@ export function varcharList(values: string[]): TypedParam {
   return { value: listValue(values), type: LIST(VARCHAR) };
 }
 
+/**
+ * Bind a number as DOUBLE. A whole number is otherwise bound as an integer, and one beyond 2^63 (a bin
+ * edge of a column of large values) fails with "bigint out of int64 range".
+ */
+export function double(value: number): TypedParam {
+  return { value, type: DOUBLE };
+}
+
 /** Bind a list of doubles, e.g. bin edges. */
 export function doubleList(values: number[]): TypedParam {
   return { value: listValue(values), type: LIST(DOUBLE) };
