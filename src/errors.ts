@@ -16,6 +16,9 @@ export type ErrorCode =
   | "SQL_FAILED"
   | "PROPOSAL_INVALID"
   | "OUTPUT_EXISTS"
+  | "OUTPUT_UNWRITABLE"
+  | "DB_LOCKED"
+  | "DB_UNREADABLE"
   | "RUN_STATE"
   | "CONFIG_INVALID";
 

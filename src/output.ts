@@ -1,4 +1,5 @@
-import { existsSync, renameSync, rmSync, statSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import type { Db } from "./db/connection.ts";
 import { quoteIdent, quoteLiteral } from "./db/quote.ts";
@@ -21,15 +22,7 @@ export function checkOutputFile(path: string, overwrite: boolean): void {
       "end --out with .csv, .parquet, .json or .ndjson",
     );
   }
-  const dir = dirname(resolve(path));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new SynthorError(
-      "CONFIG_INVALID",
-      `cannot write ${path}: the directory ${dirname(path)} does not exist`,
-      "create it first, or choose another --out",
-      { file: path },
-    );
-  }
+  checkOutWritable(path, "--out");
   if (existsSync(path) && statSync(path).isDirectory()) {
     throw new SynthorError(
       "CONFIG_INVALID",
@@ -46,6 +39,38 @@ export function checkOutputFile(path: string, overwrite: boolean): void {
       { file: path },
     );
   }
+}
+
+/**
+ * Fails early (before any work) when a file cannot be written where `option` asks: its directory is
+ * missing or is not a directory, or a file cannot be created in it (read-only, no permission, a special
+ * file system). Probes by creating and removing a uniquely named empty file beside the target.
+ *
+ * @example checkOutWritable("out/synth.csv", "--out") // throws OUTPUT_UNWRITABLE if out/ is missing
+ */
+export function checkOutWritable(path: string, option: string): void {
+  const dir = dirname(resolve(path));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new SynthorError(
+      "OUTPUT_UNWRITABLE",
+      `cannot write ${path}: the directory ${dirname(path)} does not exist`,
+      `create it first, or choose another ${option}`,
+      { file: path },
+    );
+  }
+  const probe = join(dir, `.synthor-probe-${process.pid}-${randomBytes(4).toString("hex")}`);
+  try {
+    writeFileSync(probe, "", { flag: "wx" });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new SynthorError(
+      "OUTPUT_UNWRITABLE",
+      `cannot write ${path}: no file can be created in ${dirname(path)} (${code ?? (err as Error).message})`,
+      `choose another ${option} in a directory you can write`,
+      { file: path },
+    );
+  }
+  rmSync(probe, { force: true });
 }
 
 /**
@@ -183,6 +208,42 @@ function identifierExpr(p: ColumnProfile, rn: string, seed: number, rows: number
   return `printf('syn-%08d', ${rn})`;
 }
 
+/**
+ * The output table as a file holds it. Parquet has no 128-bit integers and DuckDB writes HUGEINT and
+ * UHUGEINT as DOUBLE (rounded past 2^53); as DECIMAL(38,0) they stay exact, which every value below
+ * 10^38 fits. A column with a value beyond is left to DuckDB (see {@link parquetLossWarnings}).
+ */
+async function fileSelect(db: Db, table: string, format: string): Promise<string> {
+  const all = `select * from ${quoteIdent(table)}`;
+  if (format !== formats[".parquet"]) return all;
+  const cols = await db.all<{ column_name: string; column_type: string }>(`describe ${quoteIdent(table)}`);
+  const wide = cols.filter((c) => /^U?HUGEINT$/i.test(c.column_type)).map((c) => c.column_name);
+  if (wide.length === 0) return all;
+  const fits = await db.all<Record<string, boolean>>(
+    // Through DOUBLE: a value within rounding of 10^38 counts as too large, which only costs exactness there.
+    `select ${wide.map((c, i) => `coalesce(bool_and(abs(${quoteIdent(c)}::double) < 1e38), true) as f${i}`).join(", ")} from ${quoteIdent(table)}`,
+  );
+  const casts = wide
+    .filter((_, i) => fits[0]?.[`f${i}`] === true)
+    .map((c) => `${quoteIdent(c)}::DECIMAL(38,0) as ${quoteIdent(c)}`);
+  return casts.length === 0 ? all : `select * replace (${casts.join(", ")}) from ${quoteIdent(table)}`;
+}
+
+/**
+ * Warnings for a Parquet --out: HUGEINT and UHUGEINT columns whose real values reach 10^38 cannot be
+ * written exactly (see {@link fileSelect}); said before the run so the user can pick .csv or .json.
+ */
+export function parquetLossWarnings(profiles: ColumnProfile[], out: string | undefined): string[] {
+  if (!out || extname(out).toLowerCase() !== ".parquet") return [];
+  const big = (x: string | null) => x !== null && /^-?\d+$/.test(x) && x.replace("-", "").length > 38;
+  return profiles
+    .filter((p) => p.kind !== "ignored" && /^U?HUGEINT$/i.test(p.sqlType) && (big(p.min) || big(p.max)))
+    .map(
+      (p) =>
+        `column "${p.name}" (${p.sqlType}) has values of 39 digits, more than Parquet's DECIMAL holds: ${out} gets them as DOUBLE, rounded (the table in --db keeps them exact; --out .csv or .json does too)`,
+    );
+}
+
 /** Writes the output table to a file atomically: a temporary file beside it, renamed at the end. */
 export async function writeOutputFile(db: Db, table: string, path: string): Promise<void> {
   const target = resolve(path);
@@ -191,7 +252,7 @@ export async function writeOutputFile(db: Db, table: string, path: string): Prom
   const tmp = join(dirname(target), `.synthor-tmp-${basename(target)}`);
   try {
     await db.exec(
-      `copy (select * from ${quoteIdent(table)}) to ${quoteLiteral(tmp)} ${format}`,
+      `copy (${await fileSelect(db, table, format)}) to ${quoteLiteral(tmp)} ${format}`,
       "write output file",
     );
     renameSync(tmp, target);

@@ -9,6 +9,7 @@ import type { FlowResult } from "../../evaluate/flows.ts";
 import { type Convergence, readConvergence } from "../../evaluate/history.ts";
 import { checkKey } from "../../evaluate/links.ts";
 import { readQueries } from "../../evaluate/queries.ts";
+import { checkOutWritable } from "../../output.ts";
 import { type ColumnProfile, profileColumns } from "../../profile.ts";
 import { renderReport } from "../../report/html.ts";
 import { readSource, type SourceInfo, type SourceSpec } from "../../source.ts";
@@ -163,7 +164,10 @@ Examples:
           "name the origin and destination columns, e.g. --flows origin,dest",
         );
       }
-      if (opts.report) checkReportPath(opts.report);
+      if (opts.report) {
+        checkReportPath(opts.report);
+        checkOutWritable(opts.report, "--report");
+      }
       const synthSource = opts.synth ?? (opts.db ? "synthetic" : undefined);
       if (synthSource === undefined) {
         throw new SynthorError(

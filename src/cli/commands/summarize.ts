@@ -1,6 +1,7 @@
 import { Command, Option } from "commander";
 import { cellLabel } from "../../discrepancy.ts";
 import { SynthorError } from "../../errors.ts";
+import { checkOutWritable } from "../../output.ts";
 import type { ColumnProfile } from "../../profile.ts";
 import type { ModelColumn } from "../../summarize.ts";
 import {
@@ -82,6 +83,7 @@ Examples:
   $ synthor summarize data.csv --db summaries.duckdb && synthor query --db summaries.duckdb "from synthor_bins"`,
     )
     .action(async (source: string | undefined, opts: SummarizeOptions) => {
+      if (opts.out) checkOutWritable(opts.out, "--out");
       const { db, info, profiles } = await openInput(source, opts);
       try {
         const given = parseGroups(
