@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import type { Db } from "./db/connection.ts";
-import { quoteIdent } from "./db/quote.ts";
+import { asWritten, quoteIdent } from "./db/quote.ts";
 import { type Problem, SynthorError, throwIfProblems } from "./errors.ts";
 import type { SourceInfo } from "./source.ts";
 
@@ -458,7 +458,7 @@ async function standInProblem(db: Db, view: string, p: ColumnProfile): Promise<P
   return {
     code: "INPUT_INVALID",
     message: `column "${p.name}" (${p.sqlType}) cannot be carried as its text: ${bad === p.rows ? "DuckDB cannot cast text back to this type" : `${bad} value${bad === 1 ? "" : "s"} do not come back from their text`}`,
-    hint: `${leaveOut}, or turn it into a type synthor models with --sql "select * replace (${q}::varchar as ${q}) from ..."`,
+    hint: `${leaveOut}, or turn it into a type synthor models with --sql "select * replace (${asWritten(p.name)}::varchar as ${asWritten(p.name)}) from ..."`,
     subject: p.name,
   };
 }

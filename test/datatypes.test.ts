@@ -180,7 +180,7 @@ describe("every other type", () => {
       'column "un" (UNION(n INTEGER)) cannot be carried as its text: DuckDB cannot cast text back to this type',
     );
     expect((err as SynthorError).hint).toBe(
-      'leave it out with --ignore un, or turn it into a type synthor models with --sql "select * replace ("un"::varchar as "un") from ..."',
+      'leave it out with --ignore un, or turn it into a type synthor models with --sql "select * replace (un::varchar as un) from ..."',
     );
     const ok = await synthesize(options(union, { rows: 10, profile: { ignore: ["un"] } }));
     expect(ok.rows).toBe(10);
