@@ -2,13 +2,13 @@
 -- `grid`, the k + 1 quantiles at 0, 1/k, ..., 1 interpolated like quantile_cont (what the sampler draws
 -- from), and `edges`, the interior edges of `bins` equal-frequency bins taken like quantile_disc (observed
 -- values at rank ceil(n * j / bins)), repeats collapsed and an edge equal to the maximum dropped (the bin
--- above it would be empty). NULLs are left out. One sort and a join on ranks, because quantile_cont and
+-- above it would be empty). NULLs, NaN and the infinities are left out: they are cells of their own. One sort and a join on ranks, because quantile_cont and
 -- quantile_disc with lists of fractions cost a pass per fraction.
 create or replace macro synthor_quantiles(tbl, col, k, bins) as table
 with sorted as (
     select v, row_number() over (order by v) - 1 as i
     from (select columns(c -> c = col)::double as v from query_table(tbl))
-    where v is not null
+    where isfinite(v)
 ),
 n as (
     select count(*) as n, max(v) as top from sorted

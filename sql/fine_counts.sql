@@ -11,7 +11,7 @@ edges as (
 binned as (
     select synthor_bin(v, (select edges from edges)) as bin, v
     from vals
-    where v is not null
+    where isfinite(v)
 )
 select
     $column as "column",

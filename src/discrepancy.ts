@@ -120,7 +120,8 @@ export async function subBinGaps(db: Db, summary: Summary): Promise<SubBinGap[]>
 /** How a cell value reads: `sex = Male`, `age in (24, 31]`, `income is NULL`. */
 export function cellLabel(column: ModelColumn | undefined, name: string, code: string | null): string {
   if (code === null) return `${name} is NULL`;
-  if (!column || column.kind === "categorical") return `${name} = ${code}`;
+  if (!column || column.kind === "categorical" || column.special?.includes(code as never))
+    return `${name} = ${code}`;
   const bin = column.bins?.find((b) => String(b.bin) === code);
   if (!bin) return `${name} bin ${code}`;
   if (bin.lo === bin.hi) return `${name} = ${formatNumber(column, bin.lo)}`;

@@ -1,5 +1,5 @@
 import { quoteIdent, quoteLiteral } from "./db/quote.ts";
-import type { ColumnProfile } from "./profile.ts";
+import { type ColumnProfile, secondsTypes } from "./profile.ts";
 
 /**
  * The two views every statistic is computed over, built the same way for the real table and for each
@@ -31,13 +31,27 @@ export function codesSelect(
     const name = quoteLiteral(c.name);
     const edges = `(select edges from synthor_edges where "column" = ${name})`;
     const bin = `synthor_bin(${q}, ${edges})`;
-    if (!fine || (fine.only !== undefined && fine.only !== c.name)) return `${bin}::varchar as ${q}`;
-    const bounds = (side: "lo" | "hi") =>
-      `(select list(${side} order by bin) from synthor_bins where "column" = ${name})[${bin} + 1]`;
-    const sub = `synthor_sub_bin(${q}, ${bounds("lo")}, ${bounds("hi")}, ${Math.floor(fine.subBins)})`;
-    return `${bin}::varchar || '.' || ${sub}::varchar as ${q}`;
+    let code: string;
+    if (!fine || (fine.only !== undefined && fine.only !== c.name)) code = `${bin}::varchar`;
+    else {
+      const bounds = (side: "lo" | "hi") =>
+        `(select list(${side} order by bin) from synthor_bins where "column" = ${name})[${bin} + 1]`;
+      const sub = `synthor_sub_bin(${q}, ${bounds("lo")}, ${bounds("hi")}, ${Math.floor(fine.subBins)})`;
+      code = `${bin}::varchar || '.' || ${sub}::varchar`;
+    }
+    return `${c.special?.length ? specialCode(q, code) : code} as ${q}`;
   });
   return `select ${exprs.join(", ")} from ${from}`;
+}
+
+const hugeintMax = 2n ** 127n - 1n;
+
+/**
+ * A numeric column's code where the real column has NaN or infinities: each is a cell of its own, named
+ * as proposals name it ("NaN", "Infinity", "-Infinity"), beside the bins; like NULL, in no bin.
+ */
+function specialCode(q: string, code: string): string {
+  return `case when isnan(${q}) then 'NaN' when ${q} = 'infinity'::double then 'Infinity' when ${q} = '-infinity'::double then '-Infinity' else ${code} end`;
 }
 
 function modelExpr(c: ColumnProfile): string {
@@ -46,6 +60,16 @@ function modelExpr(c: ColumnProfile): string {
     case "categorical":
       return `${q}::varchar`;
     case "numeric":
+      if (secondsTypes.test(c.sqlType)) return `epoch(${q})::double`;
+      if (c.offset !== undefined) {
+        // value - offset, exact in the column's own type for unsigned ones (never below the minimum) and in
+        // HUGEINT for signed ones when the range fits; as DOUBLE only for a HUGEINT range beyond 2^127.
+        const off = quoteLiteral(c.offset);
+        if (/^U/i.test(c.sqlType)) return `(${q} - ${off}::${c.sqlType})::double`;
+        if (BigInt(c.max ?? c.offset) - BigInt(c.offset) <= hugeintMax)
+          return `(${q}::hugeint - ${off}::hugeint)::double`;
+        return `(${q}::double - ${off}::double)`;
+      }
       return `${q}::double`;
     case "datetime":
       return `epoch(${q})::double`;

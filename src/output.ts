@@ -39,21 +39,13 @@ export function checkOutputFile(path: string, overwrite: boolean, flag = "--out"
 }
 
 /**
- * The checks every command that writes a file makes before any work: its directory exists, it is not a
- * directory, and it does not exist unless `overwrite` (the --overwrite option) allows replacing it.
+ * The checks every command that writes a file makes before any work: a file can be created in its
+ * directory, it is not a directory, and it does not exist unless `overwrite` (the --overwrite option) allows replacing it.
  * The same refusal is made again at the end, atomically, for a file that appeared in the meantime
  * ({@link writeFileAtomically}).
  */
 export function checkOutputPath(path: string, overwrite: boolean, flag: string): void {
-  const dir = dirname(resolve(path));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new SynthorError(
-      "CONFIG_INVALID",
-      `cannot write ${path}: the directory ${dirname(path)} does not exist`,
-      `create it first, or choose another ${flag}`,
-      { file: path },
-    );
-  }
+  checkOutWritable(path, flag);
   if (existsSync(path) && statSync(path).isDirectory()) {
     throw new SynthorError(
       "CONFIG_INVALID",
@@ -73,6 +65,38 @@ export function outputExists(path: string, flag: string): SynthorError {
     `pass --overwrite to replace it, or choose another ${flag}`,
     { file: path },
   );
+}
+
+/**
+ * Fails early (before any work) when a file cannot be written where `option` asks: its directory is
+ * missing or is not a directory, or a file cannot be created in it (read-only, no permission, a special
+ * file system). Probes by creating and removing a uniquely named empty file beside the target.
+ *
+ * @example checkOutWritable("out/synth.csv", "--out") // throws OUTPUT_UNWRITABLE if out/ is missing
+ */
+export function checkOutWritable(path: string, option: string): void {
+  const dir = dirname(resolve(path));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new SynthorError(
+      "OUTPUT_UNWRITABLE",
+      `cannot write ${path}: the directory ${dirname(path)} does not exist`,
+      `create it first, or choose another ${option}`,
+      { file: path },
+    );
+  }
+  const probe = join(dir, `.synthor-probe-${process.pid}-${randomBytes(4).toString("hex")}`);
+  try {
+    writeFileSync(probe, "", { flag: "wx" });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new SynthorError(
+      "OUTPUT_UNWRITABLE",
+      `cannot write ${path}: no file can be created in ${dirname(path)} (${code ?? (err as Error).message})`,
+      `choose another ${option} in a directory you can write`,
+      { file: path },
+    );
+  }
+  rmSync(probe, { force: true });
 }
 
 /**
@@ -102,10 +126,7 @@ export function outputSelect(
         exprs.push(`cast(${q} as ${type}) as ${q}`);
         break;
       case "numeric":
-        if (p.integral) exprs.push(`cast(round(${q}) as ${type}) as ${q}`);
-        else if (p.decimals !== undefined)
-          exprs.push(`cast(${decimalsExpr(q, p.decimals)} as ${type}) as ${q}`);
-        else exprs.push(`cast(${q} as ${type}) as ${q}`);
+        exprs.push(`${numericExpr(p)} as ${q}`);
         break;
       case "datetime":
         exprs.push(`${datetimeExpr(p, options.wholeSeconds?.get(p.name))} as ${q}`);
@@ -123,6 +144,47 @@ export function outputSelect(
   // With provenance, each typed row can be traced back to its model row (the --where check deletes by it).
   if (options.provenance) exprs.push("__synthor_iteration", "__synthor_proposal", "__synthor_row");
   return `select ${exprs.join(", ")} from ${from} order by ${rn}`;
+}
+
+/**
+ * A numeric column in its type from model space: whole numbers rounded, floats to the real decimal
+ * places (NaN and the infinities as they are), large integers from their offset (exact, and kept inside
+ * the real range so the type cannot overflow), TIME and INTERVAL from seconds.
+ */
+function numericExpr(p: ColumnProfile): string {
+  const q = quoteIdent(p.name);
+  const type = p.sqlType;
+  let x = q;
+  if (p.integral) x = `round(${q})`;
+  else if (p.decimals !== undefined) {
+    x = p.special?.length
+      ? `case when isfinite(${q}) then ${decimalsExpr(q, p.decimals)} else ${q} end`
+      : decimalsExpr(q, p.decimals);
+  }
+  if (/^TIME$/i.test(type)) {
+    // Seconds since midnight; the last microsecond of the day at most, so a draw at 24:00 stays a TIME.
+    return `cast(time '00:00:00' + to_microseconds(least(86399999999, greatest(0, round(${x} * 1000000)))::bigint) as TIME)`;
+  }
+  if (/^INTERVAL$/i.test(type)) {
+    // Days and the time within a day: 3 days stays 3 days; a month comes back as 30 days (equal in DuckDB).
+    const days = `floor(${x} / 86400)`;
+    return `(to_days(${days}::integer) + to_microseconds(round((${x} - ${days} * 86400) * 1000000)::bigint))`;
+  }
+  if (p.offset !== undefined) {
+    const wide = /^U/i.test(type) ? "UHUGEINT" : "HUGEINT";
+    const off = quoteLiteral(p.offset);
+    const lo = p.min === null ? null : `${quoteLiteral(p.min)}::${wide}`;
+    const hi = p.max === null ? null : `${quoteLiteral(p.max)}::${wide}`;
+    let v = `${off}::${wide} + greatest(0, ${x})::${wide}`;
+    if (/^HUGEINT$/i.test(type) && p.max !== null && BigInt(p.max) - BigInt(p.offset) > 2n ** 127n - 1n) {
+      // A range beyond 2^127 is modelled as DOUBLE (see encode.ts); its sum may overflow, the clamp may not.
+      v = `coalesce(try_cast(${off}::double + ${x} as HUGEINT), ${hi ?? "NULL"})`;
+    }
+    if (lo !== null) v = `greatest(${lo}, ${v})`;
+    if (hi !== null) v = `least(${hi}, ${v})`;
+    return `cast(${v} as ${type})`;
+  }
+  return `cast(${x} as ${type})`;
 }
 
 /**
@@ -168,6 +230,7 @@ function identifierExpr(p: ColumnProfile, rn: string, seed: number, rows: number
     return `cast(substr(${h}, 1, 8) || '-' || substr(${h}, 9, 4) || '-4' || substr(${h}, 14, 3) || '-a' || substr(${h}, 18, 3) || '-' || substr(${h}, 21, 12) as uuid)`;
   }
   // printf, not lpad: lpad cuts a longer number to 8 digits, so row 100,000,001 would repeat row 10,000,000.
+  if (/^(BLOB|BYTEA)$/i.test(p.sqlType)) return `cast(printf('syn-%08d', ${rn}) as BLOB)`;
   return `printf('syn-%08d', ${rn})`;
 }
 
@@ -184,13 +247,49 @@ export async function writeOutputFile(
   const format = formats[extname(path).toLowerCase()] as string;
   await writeFileAtomically(
     path,
-    (tmp) =>
+    async (tmp) =>
       db.exec(
-        `copy (select * from ${quoteIdent(table)}) to ${quoteLiteral(tmp)} ${format}`,
+        `copy (${await fileSelect(db, table, format)}) to ${quoteLiteral(tmp)} ${format}`,
         "write output file",
       ),
     options,
   );
+}
+
+/**
+ * The output table as a file holds it. Parquet has no 128-bit integers and DuckDB writes HUGEINT and
+ * UHUGEINT as DOUBLE (rounded past 2^53); as DECIMAL(38,0) they stay exact, which every value below
+ * 10^38 fits. A column with a value beyond is left to DuckDB (see {@link parquetLossWarnings}).
+ */
+async function fileSelect(db: Db, table: string, format: string): Promise<string> {
+  const all = `select * from ${quoteIdent(table)}`;
+  if (format !== formats[".parquet"]) return all;
+  const cols = await db.all<{ column_name: string; column_type: string }>(`describe ${quoteIdent(table)}`);
+  const wide = cols.filter((c) => /^U?HUGEINT$/i.test(c.column_type)).map((c) => c.column_name);
+  if (wide.length === 0) return all;
+  const fits = await db.all<Record<string, boolean>>(
+    // Through DOUBLE: a value within rounding of 10^38 counts as too large, which only costs exactness there.
+    `select ${wide.map((c, i) => `coalesce(bool_and(abs(${quoteIdent(c)}::double) < 1e38), true) as f${i}`).join(", ")} from ${quoteIdent(table)}`,
+  );
+  const casts = wide
+    .filter((_, i) => fits[0]?.[`f${i}`] === true)
+    .map((c) => `${quoteIdent(c)}::DECIMAL(38,0) as ${quoteIdent(c)}`);
+  return casts.length === 0 ? all : `select * replace (${casts.join(", ")}) from ${quoteIdent(table)}`;
+}
+
+/**
+ * Warnings for a Parquet --out: HUGEINT and UHUGEINT columns whose real values reach 10^38 cannot be
+ * written exactly (see {@link fileSelect}); said before the run so the user can pick .csv or .json.
+ */
+export function parquetLossWarnings(profiles: ColumnProfile[], out: string | undefined): string[] {
+  if (!out || extname(out).toLowerCase() !== ".parquet") return [];
+  const big = (x: string | null) => x !== null && /^-?\d+$/.test(x) && x.replace("-", "").length > 38;
+  return profiles
+    .filter((p) => p.kind !== "ignored" && /^U?HUGEINT$/i.test(p.sqlType) && (big(p.min) || big(p.max)))
+    .map(
+      (p) =>
+        `column "${p.name}" (${p.sqlType}) has values of 39 digits, more than Parquet's DECIMAL holds: ${out} gets them as DOUBLE, rounded (the table in --db keeps them exact; --out .csv or .json does too)`,
+    );
 }
 
 /** How a file is published, and what the messages say when it cannot be. */

@@ -20,7 +20,7 @@ import {
   UnusableCounter,
   type UnusableTally,
 } from "./outcome.ts";
-import { checkOutputFile, outputSelect, writeOutputFile } from "./output.ts";
+import { checkOutputFile, outputSelect, parquetLossWarnings, writeOutputFile } from "./output.ts";
 import type { Planner, TokenUse } from "./planners/types.ts";
 import type { ColumnProfile, ProfileOptions } from "./profile.ts";
 import { normalizeProposal, Proposal, type ValidProposal, validateProposal } from "./proposals.ts";
@@ -38,7 +38,7 @@ import {
   targetGroups,
 } from "./reference.ts";
 import { addBatchCounts, createSyntheticModel, sampleProposals } from "./sample.ts";
-import { readSource, type SourceSpec } from "./source.ts";
+import { readSource, renamedWarning, type SourceSpec } from "./source.ts";
 import { addGroups, addPairs, type Summary, summarizeTable, type Unit } from "./summarize.ts";
 import { loadSummary, readSummaryFile } from "./summary-file.ts";
 import { fitTargetCells, rebuildCounts, trimSurplus } from "./trim.ts";
@@ -119,6 +119,7 @@ export type ProgressEvent =
       seconds: number;
       notes: string[];
     }
+  | { kind: "warning"; message: string }
   | { kind: "done"; result: SynthResult };
 
 export interface SynthResult {
@@ -162,6 +163,8 @@ export interface SynthResult {
   };
   /** How close each target table ended, per named cell. */
   targets?: TargetFit[];
+  /** What the user should know about the input or the output (renamed columns, types a file cannot hold). */
+  warnings: string[];
 }
 
 /**
@@ -295,14 +298,20 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
 
   // The reference (the real rows under --where, --targets, --tilt) is what the loop treats as real; a
   // summary file has no rows, so it has none.
+  const warnings: string[] = [];
+  const warn = (message: string) => {
+    warnings.push(message);
+    options.onProgress?.({ kind: "warning", message });
+  };
   const real = stored
     ? { ...(await loadSummary(db, stored.file)), reference: undefined }
-    : await summarizeRows(db, options.source as SourceSpec, options.profile ?? {}, config, {
+    : await summarizeRows(db, options.source as SourceSpec, options.profile ?? {}, config, warn, {
         ...options.reference,
         seed,
         ...(options.rows !== undefined ? { rows: options.rows } : {}),
       });
   const { profiles, summary, reference } = real;
+  for (const w of parquetLossWarnings(profiles, options.out)) warn(w);
   const where = options.reference?.where;
   await createSyntheticModel(db, summary);
   // On resume the synthetic side's counts are rebuilt from the rows kept: once, before groups are added
@@ -609,6 +618,7 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
     outTable,
     db: db.path,
     tokens,
+    warnings,
   };
   if (options.out && stoppedBecause !== "interrupted") result.outFile = options.out;
   if (config.reference && reference) {
@@ -637,9 +647,12 @@ async function summarizeRows(
   spec: SourceSpec,
   profileOptions: ProfileOptions,
   config: { bins: number; subBins: number },
+  warn: (message: string) => void,
   referenceOptions: Parameters<typeof buildReference>[2],
 ): Promise<{ profiles: ColumnProfile[]; summary: Summary; reference: Reference }> {
   const sourceInfo = await readSource(db, spec);
+  const renamed = renamedWarning(sourceInfo);
+  if (renamed) warn(renamed);
   for (const c of sourceInfo.columns) {
     if (c.name.startsWith("__synthor_")) {
       throw new SynthorError(

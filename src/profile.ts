@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import type { Db } from "./db/connection.ts";
+import { asWritten, quoteIdent } from "./db/quote.ts";
 import { type Problem, SynthorError, throwIfProblems } from "./errors.ts";
 import type { SourceInfo } from "./source.ts";
 
@@ -11,7 +12,7 @@ import type { SourceInfo } from "./source.ts";
  * - datetime: modelled as a number (seconds since 1970), written back as a date or timestamp;
  * - identifier: unique or nearly unique; left out of modelling, regenerated as fresh unique values;
  * - constant: one value in every row; written back as that value;
- * - ignored: left out of modelling and of the output (by request, or a type synthor does not model).
+ * - ignored: left out of modelling and of the output (by request, or NULL in every row: then only by request).
  */
 export type ColumnKind = "categorical" | "numeric" | "datetime" | "identifier" | "constant" | "ignored";
 export const modelledKinds: readonly ColumnKind[] = ["categorical", "numeric", "datetime"];
@@ -39,7 +40,22 @@ export interface ColumnProfile {
   max: string | null;
   /** A meaning given by the user (schema file or --describe), shown to LLM planners. */
   description?: string;
+  /**
+   * DOUBLE and FLOAT columns: the non-finite values the real column holds ("NaN", "Infinity",
+   * "-Infinity"). A numeric column keeps them as cells of their own beside its bins, like NULL.
+   */
+  special?: SpecialValue[];
+  /**
+   * Integer columns with values beyond 2^53 (BIGINT near 2^63, UBIGINT, HUGEINT): model space holds
+   * value - offset (the real minimum, exactly, as text), so every value within 2^53 of the minimum is
+   * exact as a DOUBLE and is written back exactly.
+   */
+  offset?: string;
 }
+
+/** The non-finite values of a DOUBLE or FLOAT column, as proposals and count tables name them. */
+export type SpecialValue = "NaN" | "Infinity" | "-Infinity";
+export const specialValues: readonly SpecialValue[] = ["-Infinity", "Infinity", "NaN"];
 
 export interface ProfileOptions {
   /** Numbers with at most this many distinct values are categorical (default 20). */
@@ -77,10 +93,23 @@ export const SchemaFile = z
 export type SchemaFile = z.infer<typeof SchemaFile>;
 
 const textTypes = /^(VARCHAR|ENUM|CHAR|TEXT|STRING)/i;
+/** TIME (seconds since midnight) and INTERVAL (seconds, a month as 30 days): numbers, written back in the type. */
+export const secondsTypes = /^(TIME|INTERVAL)$/i;
 const integerTypes =
   /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/i;
 const floatTypes = /^(FLOAT|DOUBLE|REAL|DECIMAL)/i;
 const dateTypes = /^(DATE|TIMESTAMP)/i;
+
+/**
+ * Every other type (UUID, BLOB, BIT, LIST, ARRAY, STRUCT, MAP, UNION, TIME WITH TIME ZONE, JSON, ...) is
+ * carried through its text: categorical (or an identifier), cast back from the text on output. Only where
+ * the text casts back to the same value; a column whose values do not is refused by name, never dropped.
+ */
+function isTextStandIn(type: string): boolean {
+  return ![textTypes, integerTypes, floatTypes, dateTypes, secondsTypes, /^BOOLEAN$/i].some((t) =>
+    t.test(type),
+  );
+}
 
 const kindNames = ["categorical", "numeric", "datetime", "identifier", "ignored"] as const;
 const schemaExample = '{"columns": {"age": {"kind": "numeric", "description": "age in years"}}}';
@@ -207,8 +236,13 @@ export async function profileColumns(
       sd: number | null;
       min: string | null;
       max: string | null;
+      nan: number;
+      pos_inf: number;
+      neg_inf: number;
     }>("column_stats", { table: source.view, column: column.name });
     if (!stats) throw new Error(`no statistics for column ${column.name}`);
+    if (secondsTypes.test(column.type))
+      Object.assign(stats, await secondsStats(db, source.view, column.name));
     // The estimate decides unless the exact count could change the kind: few values (categorical) or
     // (nearly) one per row (identifier).
     const estimate = stats.distinct_values;
@@ -232,7 +266,9 @@ export async function profileColumns(
       mean: stats.mean,
       sd: stats.sd,
       // Only numbers round: booleans and text that looks like whole numbers are not integral.
-      integral: stats.integral && (integerTypes.test(column.type) || floatTypes.test(column.type)),
+      integral:
+        stats.integral &&
+        (integerTypes.test(column.type) || floatTypes.test(column.type) || secondsTypes.test(column.type)),
     };
     const override = overrides.kinds.get(column.name);
     const detected = detectKind(base, maxCategories);
@@ -244,6 +280,16 @@ export async function profileColumns(
     };
     if (kind === "numeric" && floatTypes.test(column.type) && !base.integral && stats.decimals !== null) {
       profile.decimals = stats.decimals;
+    }
+    const special = specialValues.filter(
+      (s) => ({ NaN: stats.nan, Infinity: stats.pos_inf, "-Infinity": stats.neg_inf })[s] > 0,
+    );
+    if (kind === "numeric" && special.length > 0) profile.special = special;
+    const offset = kind === "numeric" ? integerOffset(column.type, stats.min, stats.max) : undefined;
+    if (offset !== undefined) profile.offset = offset;
+    if (isTextStandIn(column.type) && (kind === "categorical" || kind === "identifier")) {
+      const problem = await standInProblem(db, source.view, profile);
+      if (problem) problems.push(problem);
     }
     const description = options.describe?.[column.name] ?? schema?.columns[column.name]?.description;
     if (description) profile.description = description;
@@ -257,7 +303,10 @@ export async function profileColumns(
       });
     }
     const from = overrides.origin.get(column.name) ?? "";
-    if (override === "numeric" && !(integerTypes.test(column.type) || floatTypes.test(column.type))) {
+    if (
+      override === "numeric" &&
+      !(integerTypes.test(column.type) || floatTypes.test(column.type) || secondsTypes.test(column.type))
+    ) {
       problems.push({
         code: "INPUT_INVALID",
         message: `column "${column.name}" is ${column.type} and cannot be treated as numeric (${from})`,
@@ -302,32 +351,116 @@ function detectKind(
   const type = c.sqlType;
   if (nonNull === 0) return { kind: "ignored", reason: "NULL in every row" };
   if (c.distinct === 1 && c.nulls === 0) return { kind: "constant", reason: "one value in every row" };
-  if (/^UUID$/i.test(type)) return { kind: "identifier", reason: "UUID type" };
   if (/^BOOLEAN$/i.test(type)) return { kind: "categorical", reason: "boolean" };
-  if (textTypes.test(type)) {
+  const standIn = isTextStandIn(type);
+  if (textTypes.test(type) || standIn) {
+    const what = standIn ? `${type} as its text` : "text";
     if (c.distinct > maxCategories && c.distinct >= 0.9 * nonNull) {
       return {
         kind: "identifier",
-        reason: `text, ${c.distinct} distinct in ${nonNull} values (nearly unique)`,
+        reason: `${what}, ${c.distinct} distinct in ${nonNull} values (nearly unique)`,
       };
     }
-    return { kind: "categorical", reason: `text, ${distinctValues(c.distinct)}` };
+    return { kind: "categorical", reason: `${what}, ${distinctValues(c.distinct)}` };
   }
   const isInteger = integerTypes.test(type);
-  if (isInteger || floatTypes.test(type) || dateTypes.test(type)) {
+  if (isInteger || floatTypes.test(type) || dateTypes.test(type) || secondsTypes.test(type)) {
     if (c.distinct <= maxCategories) {
       return { kind: "categorical", reason: `${distinctValues(c.distinct)} (at most ${maxCategories})` };
     }
     if (dateTypes.test(type)) return { kind: "datetime", reason: type.toLowerCase() };
     if (isInteger && c.distinct === c.rows && c.min !== null && c.max !== null) {
-      // A unique integer column that counts through a range is a key, not a quantity.
-      const span = Number(c.max) - Number(c.min) + 1;
+      // A unique integer column that counts through a range is a key, not a quantity. BigInt: near 2^63
+      // or beyond, the difference of two doubles is 0 and every such column would look like a key.
+      const span = Number(BigInt(c.max) - BigInt(c.min)) + 1;
       if (span <= 1.2 * c.rows)
         return { kind: "identifier", reason: "unique integers in a dense range (a key)" };
     }
+    if (secondsTypes.test(type)) {
+      return {
+        kind: "numeric",
+        reason: /^TIME$/i.test(type) ? "time of day, in seconds" : "interval, in seconds",
+      };
+    }
     return { kind: "numeric", reason: isInteger ? "integer" : "number" };
   }
-  return { kind: "ignored", reason: `type ${type} is not modelled` };
+  throw new Error(`no kind for type ${type}`);
+}
+
+/** Integral statistics of a TIME or INTERVAL column read as seconds (epoch), which is how it is modelled. */
+async function secondsStats(db: Db, view: string, column: string) {
+  const q = quoteIdent(column);
+  await db.exec(
+    `create or replace temp view synthor_profile_seconds as select epoch(${q})::double as ${q} from ${quoteIdent(view)}`,
+    "seconds of a time or interval column",
+  );
+  const [s] = await db.query<{
+    integral: boolean;
+    decimals: number | null;
+    mean: number | null;
+    sd: number | null;
+  }>("column_stats", { table: "synthor_profile_seconds", column });
+  return {
+    integral: s?.integral ?? false,
+    decimals: s?.decimals ?? null,
+    mean: s?.mean ?? null,
+    sd: s?.sd ?? null,
+  };
+}
+
+/**
+ * The offset an integer column is modelled from, when a value lies beyond 2^53 (where a DOUBLE no longer
+ * holds every whole number): its minimum rounded down to a multiple of 2^32, so value - offset is exact
+ * for every value less than 2^53 - 2^32 above the minimum, and a summary file that carries the offset
+ * does not give the minimum away.
+ */
+function integerOffset(type: string, min: string | null, max: string | null): string | undefined {
+  if (!integerTypes.test(type) || min === null || max === null) return undefined;
+  const limit = BigInt(Number.MAX_SAFE_INTEGER);
+  const big = (x: string) => BigInt(x) > limit || BigInt(x) < -limit;
+  if (!big(min) && !big(max)) return undefined;
+  const step = 2n ** 32n;
+  const m = BigInt(min);
+  const rem = ((m % step) + step) % step;
+  return String(m - rem);
+}
+
+/**
+ * Why a column carried as its text (LIST, STRUCT, MAP, ARRAY, UNION, BIT, BLOB, TIME WITH TIME ZONE, UUID)
+ * cannot be: nearly unique values of a type synthor cannot make fresh ones of, or values whose text does
+ * not cast back to them. Each names the column and the option that leaves it out.
+ */
+async function standInProblem(db: Db, view: string, p: ColumnProfile): Promise<Problem | undefined> {
+  const leaveOut = `leave it out with --ignore ${cliName(p.name)}`;
+  if (p.kind === "identifier") {
+    if (/^(UUID|BLOB|BYTEA)$/i.test(p.sqlType)) return undefined;
+    return {
+      code: "INPUT_INVALID",
+      message: `column "${p.name}" (${p.sqlType}) has a different value in nearly every row (${p.distinct} distinct in ${p.rows - p.nulls}); synthor cannot make fresh values of this type`,
+      hint: `${leaveOut}, or copy real values as categories with --categorical ${cliName(p.name)}`,
+      subject: p.name,
+    };
+  }
+  if (p.kind !== "categorical") return undefined;
+  const q = quoteIdent(p.name);
+  let bad: number;
+  try {
+    const [row] = await db.all<{ bad: number }>(
+      `select count(*) filter (where try_cast(${q}::varchar as ${p.sqlType}) is distinct from ${q}) as bad from ${quoteIdent(view)}`,
+      {},
+      "text round trip",
+    );
+    bad = row?.bad ?? 0;
+  } catch {
+    bad = p.rows;
+  }
+  if (bad === 0) return undefined;
+  return {
+    code: "INPUT_INVALID",
+    message: `column "${p.name}" (${p.sqlType}) cannot be carried as its text: ${bad === p.rows ? "DuckDB cannot cast text back to this type" : `${bad} value${bad === 1 ? "" : "s"} do not come back from their text`}`,
+    hint: `${leaveOut}, or turn it into a type synthor models with --sql "select * replace (${asWritten(p.name)}::varchar as ${asWritten(p.name)}) from ..."`,
+    subject: p.name,
+  };
 }
 
 function distinctValues(n: number): string {

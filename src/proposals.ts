@@ -101,6 +101,7 @@ function valueProblem(c: ModelColumn, v: ProposalValue): string | null {
     }
     return null;
   }
+  if (typeof v === "string" && c.special?.includes(v as never)) return null;
   if (!Array.isArray(v)) {
     const what = c.kind === "datetime" ? (/^DATE$/i.test(c.sqlType) ? "a date" : "a datetime") : "numeric";
     return `column "${c.name}" is ${what}; give a range [lo, hi] within ${allowed(c)}`;
@@ -125,7 +126,10 @@ export function allowed(c: ModelColumn): string {
       ? `${cats.slice(0, 12).join(", ")}, ... (${cats.length} categories)`
       : cats.join(", ");
   }
-  return `[${formatNumber(c, c.summary?.min ?? 0)}, ${formatNumber(c, c.summary?.max ?? 0)}]`;
+  const range = `[${formatNumber(c, c.summary?.min ?? 0)}, ${formatNumber(c, c.summary?.max ?? 0)}]`;
+  return c.special?.length
+    ? `${range}, or one of ${c.special.map((s) => JSON.stringify(s)).join(", ")}`
+    : range;
 }
 
 /**

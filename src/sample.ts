@@ -77,7 +77,10 @@ export async function sampleProposals(
   return row?.n ?? 0;
 }
 
-/** The JSON structure of proposal rows: `base` fields, then v{k} per category, lo/hi/plo/phi{k} per range. */
+/**
+ * The JSON structure of proposal rows: `base` fields, then v{k} per category, lo/hi/plo/phi{k} per range,
+ * and s{k} for a numeric column with NaN or infinities (JSON has no number for them: they go as text).
+ */
 export function proposalStructure(cols: ModelColumn[], base: Record<string, string>): Record<string, string> {
   const structure = { ...base };
   for (const [k, c] of cols.entries()) {
@@ -88,6 +91,7 @@ export function proposalStructure(cols: ModelColumn[], base: Record<string, stri
         [`hi${k}`]: "DOUBLE",
         [`plo${k}`]: "DOUBLE",
         [`phi${k}`]: "DOUBLE",
+        ...(c.special?.length ? { [`s${k}`]: "VARCHAR" } : {}),
       });
   }
   return structure;
@@ -117,6 +121,8 @@ export function proposalFields(
       row[`hi${k}`] = v[1];
       row[`plo${k}`] = atMin ? 0 : cdf(grid, v[0]);
       row[`phi${k}`] = cdf(grid, v[1]);
+    } else if (c.special?.length) {
+      row[`s${k}`] = typeof v === "string" ? v : null;
     }
   }
   return row;
@@ -145,7 +151,9 @@ export function drawExprs(cols: ModelColumn[], uniform: boolean, offset?: string
     if (c.kind === "categorical") return `p.v${k} as ${name}`;
     const column = offset === undefined ? `${k}` : `${offset} + ${k}`;
     const u = `synthor_uniform($seed, $iteration, p.pid, r.range, ${column})`;
-    return `synthor_draw(g.g${k}, p.lo${k}, p.hi${k}, p.plo${k}, p.phi${k}, ${u}, ${c.integral}, ${uniform}) as ${name}`;
+    const draw = `synthor_draw(g.g${k}, p.lo${k}, p.hi${k}, p.plo${k}, p.phi${k}, ${u}, ${c.integral}, ${uniform})`;
+    // NaN and the infinities are proposed as text ("NaN", "Infinity", "-Infinity"), which DuckDB casts.
+    return `${c.special?.length ? `coalesce(p.s${k}::double, ${draw})` : draw} as ${name}`;
   });
 }
 

@@ -16,6 +16,11 @@ export interface SourceInfo {
   label: string;
   rows: number;
   columns: { name: string; type: string }[];
+  /**
+   * Columns DuckDB's CSV reader named otherwise than the file's header: a name repeated in another case
+   * or exactly (`Amount`, `amount` -> `amount_1`), an empty header (-> `column2`). Said to the user.
+   */
+  renamed?: { header: string; name: string }[];
 }
 
 /** Readers by file extension; a compression suffix (.gz, .zst) is looked through. */
@@ -90,7 +95,41 @@ export async function readSource(db: Db, spec: SourceSpec, view = "synthor_real"
   if (rows === 0) {
     throw new SynthorError("SOURCE_EMPTY", `${label} has no rows`, emptyHint(spec), { source: label });
   }
-  return { view, label, rows, columns };
+  const renamed = spec.kind === "file" ? await renamedColumns(db, spec.path, columns) : [];
+  return { view, label, rows, columns, ...(renamed.length > 0 ? { renamed } : {}) };
+}
+
+/**
+ * The header fields of a CSV or TSV file that DuckDB's reader renamed, by position: it makes names unique
+ * case-insensitively (`amount` after `Amount` becomes `amount_1`) and names an empty field `column<i>`.
+ */
+async function renamedColumns(
+  db: Db,
+  path: string,
+  columns: { name: string }[],
+): Promise<{ header: string; name: string }[]> {
+  const format = formatOf(path);
+  if (format !== ".csv" && format !== ".tsv") return [];
+  const options = format === ".tsv" ? ", delim = '\\t'" : "";
+  const reader = await db.connection.runAndReadAll(
+    `select * from read_csv(${quoteLiteral(resolve(path))}, header = false, all_varchar = true${options}) limit 1`,
+  );
+  const header = reader.getRowsJS()[0] ?? [];
+  if (header.length !== columns.length) return [];
+  return columns.flatMap((c, i) => {
+    const field = header[i] === null || header[i] === undefined ? "" : String(header[i]);
+    return field === c.name ? [] : [{ header: field, name: c.name }];
+  });
+}
+
+/** The warning that says which columns were renamed, or none. */
+export function renamedWarning(info: SourceInfo): string | undefined {
+  if (!info.renamed?.length) return undefined;
+  const each = info.renamed.map(
+    (r) =>
+      `${r.header === "" ? "(empty header)" : JSON.stringify(r.header)} is column ${JSON.stringify(r.name)}`,
+  );
+  return `${info.label}: ${info.renamed.length === 1 ? "a column was" : `${info.renamed.length} columns were`} renamed by the CSV reader (names must be unique, case aside, and not empty): ${each.join(", ")}; the output uses the new names`;
 }
 
 function emptyHint(spec: SourceSpec): string {

@@ -1,5 +1,5 @@
 import type { Db } from "./db/connection.ts";
-import { doubleList, varcharList } from "./db/connection.ts";
+import { double, doubleList, varcharList } from "./db/connection.ts";
 import { quoteIdent } from "./db/quote.ts";
 import { codesSelect, modelSelect } from "./encode.ts";
 import { type Problem, throwIfProblems } from "./errors.ts";
@@ -196,6 +196,8 @@ export async function summarizeTable(
       await db.exec("insert into synthor_bins values ($column, $bin, $lo, $hi, $n, $share)", "store bins", {
         column: column.name,
         ...b,
+        lo: double(b.lo),
+        hi: double(b.hi),
       });
     }
   }
@@ -217,6 +219,16 @@ export async function summarizeTable(
       "marginal counts from fine counts",
       { unit: (marginals[k] as Unit).id, column: column.name, nulls: column.nulls },
     );
+    // NaN and the infinities: cells of their own beside the bins, like NULL.
+    if (column.special?.length) {
+      const q = quoteIdent(column.name);
+      await db.exec(
+        `insert into synthor_real_counts
+         select $unit, [${q}], count(*) from synthor_real_codes where ${q} in ('NaN', 'Infinity', '-Infinity') group by all`,
+        "special value counts",
+        { unit: (marginals[k] as Unit).id },
+      );
+    }
   }
 
   // Frequency tables and main-bin counts are the marginal units' counts: no further pass over the data.

@@ -52,6 +52,11 @@ const SummaryColumn = z
     edges: z.array(z.number()).optional(),
     grid: z.array(z.number()).optional(),
     wholeSeconds: z.boolean().optional(),
+    special: z.array(z.enum(["-Infinity", "Infinity", "NaN"])).optional(),
+    offset: z
+      .string()
+      .regex(/^-?\d+$/)
+      .optional(),
   })
   .strict();
 
@@ -287,6 +292,8 @@ function columnEntry(
     ...(p.description !== undefined ? { description: p.description } : {}),
     ...(model && model.kind !== "categorical" ? { edges: model.edges ?? [], grid: model.grid ?? [] } : {}),
     ...(model?.wholeSeconds !== undefined ? { wholeSeconds: model.wholeSeconds } : {}),
+    ...(p.special !== undefined ? { special: p.special } : {}),
+    ...(p.offset !== undefined ? { offset: p.offset } : {}),
   };
 }
 

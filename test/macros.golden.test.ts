@@ -42,6 +42,7 @@ beforeAll(async () => {
     'a"; drop table x; --': "integer",
     größe: "double",
     select: "boolean",
+    special: "double",
   });
   await loadTable(db, "quantile_grid_input", "synthor_quantile_grid.input.csv", {}, "double");
   await loadTable(db, "frequency_input", "synthor_frequency.input.csv", { num: "integer" });

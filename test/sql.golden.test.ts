@@ -62,6 +62,7 @@ describe("query files that wrap one macro", () => {
       'a"; drop table x; --': "integer",
       größe: "double",
       select: "boolean",
+      special: "double",
     });
     await loadTable(db, "frequency_input", "synthor_frequency.input.csv", { num: "integer" });
     await loadTable(db, "contingency_input", "synthor_contingency.input.csv", { b: "integer" });

@@ -3,7 +3,7 @@ import { type Command, Option } from "commander";
 import { Db } from "../db/connection.ts";
 import { SynthorError } from "../errors.ts";
 import { type ColumnProfile, type ProfileOptions, profileColumns, splitColumnList } from "../profile.ts";
-import { readSource, type SourceInfo, sourceSpec } from "../source.ts";
+import { readSource, renamedWarning, type SourceInfo, sourceSpec } from "../source.ts";
 
 /** Options every command that reads a real table takes. */
 export interface InputOptions {
@@ -73,6 +73,8 @@ export async function openInput(
   const db = await openDb(opts.db, { mustExist: spec.kind === "table" });
   try {
     const info = await readSource(db, spec);
+    const renamed = renamedWarning(info);
+    if (renamed) process.stderr.write(`synthor: warning: ${renamed}\n`);
     const profileOptions = profileOptionsFrom(opts);
     if (options.requireModelled === false) profileOptions.requireModelled = false;
     const profiles = await profileColumns(db, info, profileOptions);

@@ -10,6 +10,11 @@ export function progressReporter(options: { quiet?: boolean; stream?: NodeJS.Wri
   const started = Date.now();
   let lastPlain = 0;
   return (event: ProgressEvent): void => {
+    // Warnings are not progress: --quiet does not hide them.
+    if (event.kind === "warning") {
+      stream.write(`synthor: warning: ${event.message}\n`);
+      return;
+    }
     if (options.quiet) return;
     switch (event.kind) {
       case "start": {

@@ -8,7 +8,7 @@ import {
   listValue,
   VARCHAR,
 } from "@duckdb/node-api";
-import { SqlError } from "../errors.ts";
+import { SqlError, SynthorError } from "../errors.ts";
 import { macroScript, sqlFile } from "./files.ts";
 import { quoteIdent } from "./quote.ts";
 
@@ -25,6 +25,14 @@ export interface TypedParam {
 /** Bind a list of strings, e.g. the columns of a group. */
 export function varcharList(values: string[]): TypedParam {
   return { value: listValue(values), type: LIST(VARCHAR) };
+}
+
+/**
+ * Bind a number as DOUBLE. A whole number is otherwise bound as an integer, and one beyond 2^63 (a bin
+ * edge of a column of large values) fails with "bigint out of int64 range".
+ */
+export function double(value: number): TypedParam {
+  return { value, type: DOUBLE };
 }
 
 /** Bind a list of doubles, e.g. bin edges. */
@@ -58,7 +66,7 @@ export class Db {
     const config: Record<string, string> = {};
     if (options.threads) config.threads = String(options.threads);
     if (options.readOnly && path !== ":memory:") config.access_mode = "READ_ONLY";
-    const instance = await DuckDBInstance.create(path, config);
+    const instance = await openInstance(path, config);
     const connection = await instance.connect();
     const db = new Db(instance, connection, path);
     const script = options.persistMacros
@@ -152,6 +160,37 @@ export class Db {
   close(): void {
     this.connection.closeSync();
     this.instance.closeSync();
+  }
+}
+
+/**
+ * Opens the DuckDB file, turning DuckDB's errors into ones that say what to do: a file another process
+ * holds (a second synthor run, or a DuckDB session with it open) names that process when DuckDB does.
+ */
+async function openInstance(path: string, config: Record<string, string>): Promise<DuckDBInstance> {
+  try {
+    return await DuckDBInstance.create(path, config);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const lock =
+      /Could not set lock on file .*?Conflicting lock is held in (.*?)(?: \(PID (\d+)\))?(?: by user \S+)?\./s.exec(
+        message,
+      );
+    if (lock || /Could not set lock on file/.test(message)) {
+      const holder = lock?.[1] ? ` (${lock[1]}${lock[2] ? `, PID ${lock[2]}` : ""})` : "";
+      throw new SynthorError(
+        "DB_LOCKED",
+        `the database ${path} is in use by another process${holder}`,
+        "DuckDB lets one process write a database file at a time: wait for that process to finish or close it (another synthor run, or a DuckDB session with the file open), or pass another --db",
+        { file: path, ...(lock?.[2] ? { pid: Number(lock[2]) } : {}) },
+      );
+    }
+    throw new SynthorError(
+      "DB_UNREADABLE",
+      `cannot open the database ${path}: ${message.split("\n")[0]}`,
+      "check that --db names a DuckDB database file (or a new file to create) in a directory you can write",
+      { file: path },
+    );
   }
 }
 

@@ -291,6 +291,8 @@ function codeLabel(v: ColumnView, code: string | null, withName: boolean): strin
     if (!v.categories.some((c) => c.value === code)) return null;
     return `${withName ? `${v.name} = ` : ""}${JSON.stringify(code)}`;
   }
+  if (v.column.special?.includes(code as never))
+    return `${withName ? `${v.name} = ` : ""}${JSON.stringify(code)}`;
   const bin = v.bins.get(code);
   if (!bin || bin.hidden) return null;
   const r = rangeLabel(v, bin.lo, bin.hi, bin.first);
@@ -344,6 +346,12 @@ function describeColumn(v: ColumnView, k: number): string {
     parts.push(`${v.name} (${kind}): ${stats.join(", ")}`);
   }
   if (v.nullVisible) parts.push(`NULL (JSON null) ${pct(v.nullShare)}`);
+  if (v.column.special?.length) {
+    parts.push(
+      `also the values ${v.column.special.map((s) => JSON.stringify(s)).join(", ")} (give them as that text)`,
+    );
+  }
+  if (v.column.offset !== undefined) parts.push(`values are given minus ${v.column.offset}`);
   if (v.column.description) parts.push(`meaning: ${v.column.description}`);
   return parts.join("; ");
 }

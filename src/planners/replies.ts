@@ -222,6 +222,7 @@ function convertValue(v: ColumnView, raw: unknown, problems: string[]): Proposal
     return null;
   }
   if (typeof raw === "string" && /^null$/i.test(raw) && v.nullVisible) return null;
+  if (typeof raw === "string" && v.column.special?.includes(raw as never)) return raw;
   const pair = Array.isArray(raw) ? raw : [raw, raw];
   if (pair.length !== 2) {
     problems.push(`column "${v.name}" takes one range [lo, hi] of two numbers, not ${pair.length} values`);

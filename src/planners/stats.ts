@@ -233,6 +233,7 @@ export class StatsPlanner implements Planner {
     const code = fixed.get(c.name) ?? null;
     if (code === null) return null;
     if (c.kind === "categorical") return code;
+    if (c.special?.includes(code as never)) return code;
     const bin = c.bins?.find((b) => String(b.bin) === code);
     if (!bin) return [c.summary?.min ?? 0, c.summary?.max ?? 0];
     if (bin.hi <= bin.lo) return [bin.lo, bin.hi];
