@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { Db } from "./db/connection.ts";
 import { quoteIdent } from "./db/quote.ts";
+import { checkQuery } from "./db/sql-guard.ts";
 import { computeDiscrepancy, type Discrepancy, gapTable, subBinGaps } from "./discrepancy.ts";
 import { SynthorError } from "./errors.ts";
 import { createHistoryTables, finishRun, recordIteration, startRun, unfinishedRun } from "./history.ts";
@@ -11,6 +12,7 @@ import type { ColumnProfile, ProfileOptions } from "./profile.ts";
 import { normalizeProposal, Proposal, type ValidProposal, validateProposal } from "./proposals.ts";
 import {
   buildReference,
+  checkReferenceSql,
   countViolations,
   dropViolations,
   fitTilts,
@@ -23,7 +25,7 @@ import {
   targetGroups,
 } from "./reference.ts";
 import { addBatchCounts, createSyntheticModel, sampleProposals } from "./sample.ts";
-import { readSource, type SourceSpec } from "./source.ts";
+import { readSource, type SourceSpec, SQL_SOURCE, sourceColumns } from "./source.ts";
 import { addGroups, addPairs, type Summary, summarizeTable, type Unit } from "./summarize.ts";
 import { loadSummary, readSummaryFile } from "./summary-file.ts";
 import { fitTargetCells, rebuildCounts, trimSurplus } from "./trim.ts";
@@ -178,6 +180,9 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
       "pick another name with --out-table",
     );
   }
+  // The SQL of --sql, --where, --tilt and --targets-sql is checked before the database is touched: a
+  // refused option leaves every table (and the previous run's state) as it was.
+  await checkOptionSql(db, options);
   await createHistoryTables(db);
   // File paths as absolute paths, so `--resume` from another directory or with ./x.csv finds the same run.
   // A summary file is also recorded by its content: resuming with a changed file is an error.
@@ -509,6 +514,25 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   if (targets) result.targets = targets;
   options.onProgress?.({ kind: "done", result });
   return result;
+}
+
+/**
+ * Checks every option that holds SQL (src/db/sql-guard.ts). A condition DuckDB cannot parse is reported
+ * with the source's columns, as the reference would.
+ */
+async function checkOptionSql(db: Db, options: SynthOptions): Promise<void> {
+  const source = options.source;
+  if (source.kind === "sql") await checkQuery(db, source.sql, SQL_SOURCE);
+  if (!options.reference) return;
+  try {
+    await checkReferenceSql(db, options.reference);
+  } catch (err) {
+    if (err instanceof SynthorError && err.code !== "SQL_REFUSED" && source.kind !== "summary") {
+      const columns = await sourceColumns(db, source);
+      if (columns) await checkReferenceSql(db, options.reference, columns);
+    }
+    throw err;
+  }
 }
 
 /**

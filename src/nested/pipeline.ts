@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { Db } from "../db/connection.ts";
+import { checkQuery } from "../db/sql-guard.ts";
 import { computeDiscrepancy, type Discrepancy, gapTable, subBinGaps, type UnitTvd } from "../discrepancy.ts";
 import { SynthorError } from "../errors.ts";
 import { inferGroups } from "../groups.ts";
@@ -8,6 +9,7 @@ import { checkOutputFile } from "../output.ts";
 import { chooseGroups } from "../pipeline.ts";
 import type { TokenUse } from "../planners/types.ts";
 import type { ProfileOptions } from "../profile.ts";
+import { SQL_SOURCE } from "../source.ts";
 import { addGroups, addPairs, type Unit } from "../summarize.ts";
 import { type NestedFidelity, nestedFidelity } from "./fidelity.ts";
 import { writeNestedOutputs } from "./output.ts";
@@ -146,6 +148,8 @@ async function run(db: Db, options: NestedSynthOptions, started: number): Promis
       );
     }
   }
+  // A --sql source is checked before the database is touched (src/db/sql-guard.ts).
+  for (const src of sources) if (src.kind === "sql") await checkQuery(db, src.sql, SQL_SOURCE);
   await createHistoryTables(db);
   const config = {
     source: options.source,
