@@ -111,11 +111,8 @@ export async function checkCondition(db: Db, text: string, use: SqlUse): Promise
   }
   checkCalls(where, use);
   const rendered = await render(db, parsed);
-  const candidates = [
-    ...(rendered?.startsWith(CONDITION_HEAD) ? [`(${rendered.slice(CONDITION_HEAD.length)}\n)`] : []),
-    `(${text}\n)`,
-  ];
-  for (const candidate of candidates) {
+  const body = rendered?.startsWith(CONDITION_HEAD) ? rendered.slice(CONDITION_HEAD.length) : null;
+  for (const candidate of candidates(text, body)) {
     const again = await parse(db, `${CONDITION_HEAD}${candidate}`);
     if (again.error || again.statements.length !== 1) continue;
     const n = (again.statements[0] as { node: Json }).node;
@@ -151,7 +148,7 @@ export async function checkQuery(db: Db, text: string, use: SqlUse): Promise<str
   checkCalls(node, use);
   const rendered = await render(db, parsed);
   const reference = await subqueryShape(db);
-  for (const candidate of [...(rendered !== null ? [`(${rendered}\n)`] : []), `(${text}\n)`]) {
+  for (const candidate of candidates(text, rendered)) {
     const again = await parse(db, `SELECT * FROM ${candidate}`);
     if (again.error || again.statements.length !== 1) continue;
     const n = (again.statements[0] as { node: Json }).node;
@@ -163,6 +160,19 @@ export async function checkQuery(db: Db, text: string, use: SqlUse): Promise<str
     }
   }
   throw uncheckable(use, text);
+}
+
+/**
+ * The texts to try, parenthesized, in order: DuckDB's rendering; the user's text; the user's text up to
+ * each ";" from the last (a trailing ";" or comment of a single statement would break the parentheses).
+ * The caller keeps the first whose tree, parsed in place, is the checked one.
+ */
+function candidates(text: string, rendered: string | null): string[] {
+  const ends: number[] = [];
+  for (let i = text.lastIndexOf(";"); i >= 0; i = i > 0 ? text.lastIndexOf(";", i - 1) : -1) ends.push(i);
+  return [...(rendered !== null ? [rendered] : []), text, ...ends.map((i) => text.slice(0, i))].map(
+    (t) => `(${t}\n)`,
+  );
 }
 
 /** Checks of a database's session: successes only, keyed by kind and text (errors name the option). */
@@ -349,11 +359,12 @@ function parameterName(child: Json): string | undefined {
 
 /** A syntax error in a condition: the parser's message, and the text from where it stopped. */
 function parseError(use: SqlUse, parsed: ParseFailure, text: string, offset: number): SynthorError {
+  // From where the parser stopped; all of it when the parser gives no position (or stopped at the end).
   const position = Number(parsed.position) - offset;
   const rest = Number.isSafeInteger(position) && position >= 0 ? text.slice(position).trim() : "";
   return new SynthorError(
     use.code,
-    `${use.invalid}: Parser Error: ${oneLine(parsed.error_message)}${rest !== "" ? ` in ${quote(rest)}` : ""}`,
+    `${use.invalid}: Parser Error: ${oneLine(parsed.error_message)} in ${quote(rest !== "" ? rest : text)}`,
     use.hint,
     { sql: text },
   );
@@ -373,14 +384,10 @@ async function queryParseError(
     const m = err instanceof Error ? err.message : String(err);
     if (/Parser Error/.test(m)) message = m.replace(/^Failed to extract statements: /, "");
   }
-  return new SynthorError(
-    use.code,
-    `${use.invalid}: ${message.trim().replace(/\n{3,}/g, "\n\n")}`,
-    use.hint,
-    {
-      sql: text,
-    },
-  );
+  message = message.trim().replace(/\n{3,}/g, "\n\n");
+  // Without a line and caret (the parser gives no position), the query itself is quoted.
+  if (!/\nLINE \d+:/.test(message)) message = `${oneLine(message)} in ${quote(text)}`;
+  return new SynthorError(use.code, `${use.invalid}: ${message}`, use.hint, { sql: text });
 }
 
 /** The number of statements in `text` (any kind; nothing is run). */
