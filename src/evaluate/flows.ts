@@ -174,7 +174,7 @@ const filterHint =
 export async function checkFlowsFilter(db: Db, filter: string): Promise<string> {
   const use: SqlUse = {
     option: "--flows-filter",
-    invalid: `--flows-filter ${JSON.stringify(filter)} is not a valid condition`,
+    invalid: "--flows-filter is not a valid condition",
     code: "CONFIG_INVALID",
     hint: filterHint,
   };
