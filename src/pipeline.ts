@@ -161,6 +161,9 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
       "resume reads the interrupted run from its database: pass the same --db",
     );
   }
+  // The SQL of --sql, --where, --tilt and --targets-sql is checked before the database is opened: a
+  // refused option leaves no new file, and every table (and the previous run's state) as it was.
+  await checkOptionSql(options);
   const db = await Db.open(dbPath, options.threads ? { threads: options.threads } : {});
   try {
     return await run(db, options, started);
@@ -180,9 +183,6 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
       "pick another name with --out-table",
     );
   }
-  // The SQL of --sql, --where, --tilt and --targets-sql is checked before the database is touched: a
-  // refused option leaves every table (and the previous run's state) as it was.
-  await checkOptionSql(db, options);
   await createHistoryTables(db);
   // File paths as absolute paths, so `--resume` from another directory or with ./x.csv finds the same run.
   // A summary file is also recorded by its content: resuming with a changed file is an error.
@@ -517,21 +517,53 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
 }
 
 /**
- * Checks every option that holds SQL (src/db/sql-guard.ts). A condition DuckDB cannot parse is reported
- * with the source's columns, as the reference would.
+ * Checks every option that holds SQL (src/db/sql-guard.ts), in a database of its own (the parser needs
+ * one; the run's is not opened yet). A condition DuckDB cannot parse is reported with the source's
+ * columns, as the reference would.
  */
-async function checkOptionSql(db: Db, options: SynthOptions): Promise<void> {
+async function checkOptionSql(options: SynthOptions): Promise<void> {
   const source = options.source;
-  if (source.kind === "sql") await checkQuery(db, source.sql, SQL_SOURCE);
-  if (!options.reference) return;
+  const reference = options.reference ?? {};
+  const given =
+    source.kind === "sql" ||
+    reference.where !== undefined ||
+    (reference.tilts ?? []).length > 0 ||
+    (reference.targets ?? []).some((t) => t.kind === "sql");
+  if (!given) return;
+  const db = await Db.open(":memory:");
   try {
-    await checkReferenceSql(db, options.reference);
-  } catch (err) {
-    if (err instanceof SynthorError && err.code !== "SQL_REFUSED" && source.kind !== "summary") {
-      const columns = await sourceColumns(db, source);
-      if (columns) await checkReferenceSql(db, options.reference, columns);
+    if (source.kind === "sql") await checkQuery(db, source.sql, SQL_SOURCE);
+    try {
+      await checkReferenceSql(db, reference);
+    } catch (err) {
+      if (err instanceof SynthorError && err.code !== "SQL_REFUSED" && source.kind !== "summary") {
+        const columns = await columnsOf(db, source, options.db);
+        if (columns) await checkReferenceSql(db, reference, columns);
+      }
+      throw err;
     }
-    throw err;
+  } finally {
+    db.close();
+  }
+}
+
+/** The source's columns for a hint; a --table is looked up in --db, opened read-only. */
+async function columnsOf(
+  db: Db,
+  source: SourceSpec,
+  dbPath: string | undefined,
+): Promise<string[] | undefined> {
+  if (source.kind !== "table") return sourceColumns(db, source);
+  if (dbPath === undefined || !existsSync(dbPath)) return undefined;
+  try {
+    const stored = await Db.open(dbPath, { readOnly: true });
+    try {
+      return await sourceColumns(stored, source);
+    } finally {
+      stored.close();
+    }
+  } catch {
+    return undefined;
   }
 }
 

@@ -20,7 +20,7 @@ import { synthesizeNested } from "../src/nested/pipeline.ts";
 import { NestedStatsPlanner } from "../src/nested/planners/stats.ts";
 import { type SynthOptions, synthesize } from "../src/pipeline.ts";
 import { StatsPlanner } from "../src/planners/stats.ts";
-import { buildReference } from "../src/reference.ts";
+import { buildReference, countViolations, dropViolations } from "../src/reference.ts";
 import { readSource } from "../src/source.ts";
 import { runEval } from "./eval-run.ts";
 import { cli, fixture, tempDir, withDb } from "./helpers.ts";
@@ -456,6 +456,12 @@ describe("escapes where the options' SQL is used, the database open: no file wri
       );
     }));
 
+  it("the --where guarantee at the end of a run (dropViolations, countViolations)", () =>
+    onRunDb(async (db, state) => {
+      await expectAllRefused(conditionEscapes(), (where) => countViolations(db, "keep", where), state);
+      await expectAllRefused(conditionEscapes(), (where) => dropViolations(db, [], 0, where), state);
+    }));
+
   it("readSource: --sql of synth, summarize, profile and prompt (src/cli/input.ts)", () =>
     onRunDb(async (db, state) => {
       await expectAllRefused(queryEscapes(), (sql) => readSource(db, { kind: "sql", sql }), state);
@@ -551,7 +557,7 @@ describe("what the options may still read", () => {
 });
 
 describe("the CLI: representative escapes end to end", () => {
-  it("synth --where from the issue: refused before anything runs, no pwned.txt", async () => {
+  it("synth --where from the issue: refused before anything runs, no pwned.txt, no new --db file", async () => {
     const dir = join(tmp.dir, "cli-where");
     mkdirSync(dir);
     const { code, stderr } = await cli(
@@ -564,6 +570,8 @@ describe("the CLI: representative escapes end to end", () => {
         "20",
         "--iterations",
         "2",
+        "--db",
+        "new.duckdb",
         "--quiet",
       ],
       { cwd: dir },

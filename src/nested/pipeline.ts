@@ -114,6 +114,21 @@ export async function synthesizeNested(options: NestedSynthOptions): Promise<Nes
   if (dbPath !== ":memory:" && options.source.kind === "nested" && !existsSync(dbPath)) {
     throw new SynthorError("SOURCE_NOT_FOUND", `there is no database ${dbPath}`, "check the --db path");
   }
+  // A --sql source is checked before the database is opened (src/db/sql-guard.ts): a refused one leaves
+  // no new file and every table as it was.
+  const queries = (
+    options.source.kind === "nested"
+      ? [options.source.source]
+      : [options.source.households, options.source.members]
+  ).flatMap((s) => (s.kind === "sql" ? [s.sql] : []));
+  if (queries.length > 0) {
+    const check = await Db.open(":memory:");
+    try {
+      for (const sql of queries) await checkQuery(check, sql, SQL_SOURCE);
+    } finally {
+      check.close();
+    }
+  }
   const db = await Db.open(dbPath, options.threads ? { threads: options.threads } : {});
   try {
     return await run(db, options, started);
@@ -148,8 +163,6 @@ async function run(db: Db, options: NestedSynthOptions, started: number): Promis
       );
     }
   }
-  // A --sql source is checked before the database is touched (src/db/sql-guard.ts).
-  for (const src of sources) if (src.kind === "sql") await checkQuery(db, src.sql, SQL_SOURCE);
   await createHistoryTables(db);
   const config = {
     source: options.source,
