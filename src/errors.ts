@@ -14,6 +14,7 @@ export type ErrorCode =
   | "SCHEMA_INVALID"
   | "INPUT_INVALID"
   | "SQL_FAILED"
+  | "SQL_REFUSED"
   | "PROPOSAL_INVALID"
   | "OUTPUT_EXISTS"
   | "OUTPUT_UNWRITABLE"

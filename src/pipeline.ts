@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { Db } from "./db/connection.ts";
 import { quoteIdent } from "./db/quote.ts";
+import { checkQuery } from "./db/sql-guard.ts";
 import { computeDiscrepancy, type Discrepancy, gapTable, subBinGaps } from "./discrepancy.ts";
 import { SynthorError } from "./errors.ts";
 import {
@@ -26,6 +27,7 @@ import type { ColumnProfile, ProfileOptions } from "./profile.ts";
 import { normalizeProposal, Proposal, type ValidProposal, validateProposal } from "./proposals.ts";
 import {
   buildReference,
+  checkReferenceSql,
   countViolations,
   dropViolations,
   fitTilts,
@@ -38,7 +40,7 @@ import {
   targetGroups,
 } from "./reference.ts";
 import { addBatchCounts, createSyntheticModel, sampleProposals } from "./sample.ts";
-import { readSource, renamedWarning, type SourceSpec } from "./source.ts";
+import { readSource, renamedWarning, type SourceSpec, SQL_SOURCE, sourceColumns } from "./source.ts";
 import { addGroups, addPairs, type Summary, summarizeTable, type Unit } from "./summarize.ts";
 import { loadSummary, readSummaryFile } from "./summary-file.ts";
 import { fitTargetCells, rebuildCounts, trimSurplus } from "./trim.ts";
@@ -195,6 +197,9 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
       "resume reads the interrupted run from its database: pass the same --db",
     );
   }
+  // The SQL of --sql, --where, --tilt and --targets-sql is checked before the database is opened: a
+  // refused option leaves no new file, and every table (and the previous run's state) as it was.
+  await checkOptionSql(options);
   const db = await Db.open(dbPath, options.threads ? { threads: options.threads } : {});
   const state: RunState = {};
   try {
@@ -636,6 +641,57 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
   if (targets) result.targets = targets;
   options.onProgress?.({ kind: "done", result });
   return result;
+}
+
+/**
+ * Checks every option that holds SQL (src/db/sql-guard.ts), in a database of its own (the parser needs
+ * one; the run's is not opened yet). A condition DuckDB cannot parse is reported with the source's
+ * columns, as the reference would.
+ */
+async function checkOptionSql(options: SynthOptions): Promise<void> {
+  const source = options.source;
+  const reference = options.reference ?? {};
+  const given =
+    source.kind === "sql" ||
+    reference.where !== undefined ||
+    (reference.tilts ?? []).length > 0 ||
+    (reference.targets ?? []).some((t) => t.kind === "sql");
+  if (!given) return;
+  const db = await Db.open(":memory:");
+  try {
+    if (source.kind === "sql") await checkQuery(db, source.sql, SQL_SOURCE);
+    try {
+      await checkReferenceSql(db, reference);
+    } catch (err) {
+      if (err instanceof SynthorError && err.code !== "SQL_REFUSED" && source.kind !== "summary") {
+        const columns = await columnsOf(db, source, options.db);
+        if (columns) await checkReferenceSql(db, reference, columns);
+      }
+      throw err;
+    }
+  } finally {
+    db.close();
+  }
+}
+
+/** The source's columns for a hint; a --table is looked up in --db, opened read-only. */
+async function columnsOf(
+  db: Db,
+  source: SourceSpec,
+  dbPath: string | undefined,
+): Promise<string[] | undefined> {
+  if (source.kind !== "table") return sourceColumns(db, source);
+  if (dbPath === undefined || !existsSync(dbPath)) return undefined;
+  try {
+    const stored = await Db.open(dbPath, { readOnly: true });
+    try {
+      return await sourceColumns(stored, source);
+    } finally {
+      stored.close();
+    }
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -4,6 +4,7 @@ import { extname, resolve } from "node:path";
 import { type Db, varcharList } from "./db/connection.ts";
 import { sqlFile } from "./db/files.ts";
 import { asWritten, quoteIdent, quoteLiteral } from "./db/quote.ts";
+import { checkCondition, checkQuery, type SqlUse } from "./db/sql-guard.ts";
 import { type Problem, SynthorError, throwIfProblems } from "./errors.ts";
 import { outputSelect } from "./output.ts";
 import { type ColumnProfile, nearest, type ProfileOptions, profileColumns } from "./profile.ts";
@@ -165,6 +166,12 @@ export async function buildReference(
     rowsView: real.view,
   };
   if (options.where === undefined && targetSpecs.length === 0 && tilts.length === 0) return base;
+  // Every condition and query is checked before anything is made from any of them.
+  await checkReferenceSql(
+    db,
+    options,
+    real.columns.map((c) => c.name),
+  );
 
   let rowsView = real.view;
   let matching = real.rows;
@@ -297,6 +304,63 @@ export function targetGroups(reference: Reference, profiles: ColumnProfile[]): s
     .filter((cols) => cols.length >= 2 && cols.length <= 4 && cols.every((c) => modelled.has(c)));
 }
 
+const whereExample = `--where "age between 30 and 40 and sex = 'Male'"`;
+
+/** How --where is named in messages, with the columns it may read when they are known. */
+function whereUse(columns?: string[]): SqlUse {
+  return {
+    option: "--where",
+    invalid: "--where is not a valid condition over the real columns",
+    code: "CONFIG_INVALID",
+    hint: `write it as the body of an SQL where clause, e.g. ${whereExample}${columnList(columns)}`,
+  };
+}
+
+/** How a --tilt is named in messages. */
+function tiltUse(t: Tilt, columns?: string[]): SqlUse {
+  return {
+    option: `--tilt "${t.predicate} => ${t.factor}"`,
+    invalid: `--tilt ${t.predicate} => ${t.factor}: the condition is not valid over the columns`,
+    code: "CONFIG_INVALID",
+    hint: `write it as the body of an SQL where clause, e.g. ${tiltExample}${columnList(columns)}`,
+  };
+}
+
+/** How the `index`th --targets-sql is named in messages. */
+function targetsUse(index: number): SqlUse {
+  const label = `--targets-sql ${index + 1}`;
+  return {
+    option: label,
+    invalid: `cannot read the targets ${label}`,
+    code: "SOURCE_UNREADABLE",
+    hint: "run the query with synthor query to fix it; it returns the target columns, then a count",
+  };
+}
+
+function columnList(columns: string[] | undefined): string {
+  return columns ? `; the columns are (as written in SQL): ${columns.map(asWritten).join(", ")}` : "";
+}
+
+/**
+ * Checks the SQL of --where, --tilt and --targets-sql with DuckDB's parser (src/db/sql-guard.ts): each
+ * condition one expression, each query one SELECT, nothing that writes. Runs nothing; throws the first
+ * problem. `columns` (the real table's, when known) go into the hints.
+ */
+export async function checkReferenceSql(
+  db: Db,
+  options: Pick<ReferenceOptions, "where" | "targets" | "tilts">,
+  columns?: string[],
+): Promise<void> {
+  // An empty --where is refused by applyWhere with its own message; it runs nothing.
+  if (options.where !== undefined && options.where.trim() !== "") {
+    await checkCondition(db, options.where, whereUse(columns));
+  }
+  for (const t of options.tilts ?? []) await checkCondition(db, t.predicate, tiltUse(t, columns));
+  for (const [i, spec] of (options.targets ?? []).entries()) {
+    if (spec.kind === "sql") await checkQuery(db, spec.sql, targetsUse(i));
+  }
+}
+
 async function applyWhere(db: Db, real: SourceInfo, where: string): Promise<number> {
   if (where.trim() === "") {
     throw new SynthorError(
@@ -305,15 +369,12 @@ async function applyWhere(db: Db, real: SourceInfo, where: string): Promise<numb
       `give a condition over the real columns, e.g. --where "age between 30 and 40 and state = 'TX'"`,
     );
   }
-  const select = `select * from ${quoteIdent(real.view)} where (${where}\n)`;
+  const use = whereUse(real.columns.map((c) => c.name));
+  const select = `select * from ${quoteIdent(real.view)} where ${await checkCondition(db, where, use)}`;
   try {
     await replaceRelation(db, "synthor_reference_rows", "view", select);
   } catch (err) {
-    throw new SynthorError(
-      "CONFIG_INVALID",
-      `--where is not a valid condition over the real columns: ${duckMessage(err)}`,
-      `write it as the body of an SQL where clause, e.g. --where "age between 30 and 40 and sex = 'Male'"; the columns are (as written in SQL): ${real.columns.map((c) => asWritten(c.name)).join(", ")}`,
-    );
+    throw new SynthorError(use.code, `${use.invalid}: ${duckMessage(err)}`, use.hint);
   }
   let n: number;
   try {
@@ -363,7 +424,7 @@ async function readTarget(db: Db, spec: TargetSpec, index: number, real: SourceI
     const options = extname(path).toLowerCase() === ".tsv" ? ", delim = '\\t'" : "";
     select = `select * from ${reader}(${quoteLiteral(path)}${options})`;
   } else {
-    select = `select * from (${spec.sql.trim().replace(/[;\s]+$/, "")}\n)`;
+    select = `select * from ${await checkQuery(db, spec.sql, targetsUse(index))}`;
   }
   try {
     await db.exec(`create or replace temp table ${quoteIdent(table)} as ${select}`, `read ${label}`);
@@ -587,20 +648,20 @@ async function keyRows(
   seed: number,
   all: string[],
 ): Promise<void> {
+  const conditions: string[] = [];
   for (const t of tilts) {
+    const use = tiltUse(t, all);
+    const condition = await checkCondition(db, t.predicate, use);
     try {
-      await db.all(`select count(*) from synthor_reference_base where (${t.predicate}\n)`);
+      await db.all(`select count(*) from synthor_reference_base where ${condition}`);
     } catch (err) {
-      throw new SynthorError(
-        "CONFIG_INVALID",
-        `--tilt ${t.predicate} => ${t.factor}: the condition is not valid over the columns: ${duckMessage(err)}`,
-        `write it as the body of an SQL where clause, e.g. ${tiltExample}; the columns are (as written in SQL): ${all.map(asWritten).join(", ")}`,
-      );
+      throw new SynthorError(use.code, `${use.invalid}: ${duckMessage(err)}`, use.hint);
     }
+    conditions.push(condition);
   }
   const key = [
     ...keyColumns.map((c) => `${quoteIdent(c)}::varchar`),
-    ...tilts.map((t) => `coalesce((${t.predicate}\n), false)::varchar`),
+    ...conditions.map((c) => `coalesce(${c}, false)::varchar`),
   ];
   await db.exec(
     `create or replace temp table synthor_reference_keyed as
@@ -768,11 +829,12 @@ export async function dropViolations(
   upToIteration = Number.MAX_SAFE_INTEGER,
 ): Promise<number> {
   const typed = outputSelect(profiles, seed, "synthor_synth_model", 0, { provenance: true });
+  const condition = await checkCondition(db, where, whereUse());
   await db.exec(
     `create or replace temp table synthor_where_drop as
      select __synthor_iteration, __synthor_proposal, __synthor_row
      from (${typed})
-     where __synthor_iteration <= ${Math.floor(upToIteration)} and not coalesce((${where}\n), false);
+     where __synthor_iteration <= ${Math.floor(upToIteration)} and not coalesce(${condition}, false);
      delete from synthor_synth_model as m using synthor_where_drop as d
      where m.__synthor_iteration = d.__synthor_iteration and m.__synthor_proposal = d.__synthor_proposal
        and m.__synthor_row = d.__synthor_row;`,
@@ -800,7 +862,7 @@ export async function fitTilts(
   const [count] = await db.all<{ n: number }>("select count(*) as n from synthor_synth_model");
   let rows = count?.n ?? 0;
   for (const t of tilts) {
-    const match = `coalesce((${t.predicate}\n), false)`;
+    const match = `coalesce(${await checkCondition(db, t.predicate, tiltUse(t))}, false)`;
     let state: { share: number; rows: number; matching: number } | undefined;
     try {
       [state] = await db.all<{ share: number; rows: number; matching: number }>(
@@ -841,8 +903,9 @@ export async function fitTilts(
 
 /** Rows of the output table that fail --where: 0 unless the predicate reads regenerated identifiers. */
 export async function countViolations(db: Db, table: string, where: string): Promise<number> {
+  const condition = await checkCondition(db, where, whereUse());
   const [row] = await db.all<{ n: number }>(
-    `select count(*) as n from ${quoteIdent(table)} where not coalesce((${where}\n), false)`,
+    `select count(*) as n from ${quoteIdent(table)} where not coalesce(${condition}, false)`,
   );
   return row?.n ?? 0;
 }

@@ -2,6 +2,7 @@ import { existsSync, statSync } from "node:fs";
 import { extname, resolve } from "node:path";
 import type { Db } from "./db/connection.ts";
 import { quoteIdent, quoteLiteral, quoteQualified } from "./db/quote.ts";
+import { checkQuery, type SqlUse } from "./db/sql-guard.ts";
 import { SynthorError } from "./errors.ts";
 
 /** Where the real table comes from: a file, a table in the DuckDB database, or any SQL query. */
@@ -63,7 +64,11 @@ export function sourceSpec(file: string | undefined, opts: { table?: string; sql
  */
 export async function readSource(db: Db, spec: SourceSpec, view = "synthor_real"): Promise<SourceInfo> {
   const { select, label, materialize } =
-    spec.kind === "table" ? await selectTable(db, spec.table) : selectFor(spec);
+    spec.kind === "table"
+      ? await selectTable(db, spec.table)
+      : spec.kind === "sql"
+        ? await selectSql(db, spec.sql)
+        : selectFor(spec);
   // A --table that already has the view's name is read as it is: replacing it would drop the user's table.
   if (select !== `select * from ${quoteIdent(view)}`) {
     try {
@@ -250,20 +255,47 @@ function selectFor(spec: SourceSpec): { select: string; label: string; materiali
     case "table":
       throw new Error("tables are resolved by selectTable");
     case "sql":
-      return {
-        select: `select * from (${sqlBody(spec.sql)}\n)`,
-        label: "the --sql query",
-        materialize: true,
-      };
+      throw new Error("queries are checked by selectSql");
   }
 }
 
+/** How --sql is named in messages: it is one query, read from (src/db/sql-guard.ts). */
+export const SQL_SOURCE: SqlUse = {
+  option: "--sql",
+  invalid: "cannot read the --sql query",
+  code: "SOURCE_UNREADABLE",
+  hint: 'fix the query (try it with: synthor query "..."), then run this again',
+};
+
+/** A --sql query, once DuckDB's parser has found it to be one SELECT that only reads. */
+async function selectSql(
+  db: Db,
+  sql: string,
+): Promise<{ select: string; label: string; materialize: boolean }> {
+  return {
+    select: `select * from ${await checkQuery(db, sql, SQL_SOURCE)}`,
+    label: "the --sql query",
+    materialize: true,
+  };
+}
+
 /**
- * The user's query, ready to be wrapped as a subquery: a trailing `;` would end it early, and a trailing
- * `-- comment` would swallow the closing parenthesis (so the caller puts it on a new line).
+ * The column names of a source, without reading it into the database (nothing is created): for hints
+ * given before the source is read. Undefined when it cannot be described.
  */
-function sqlBody(sql: string): string {
-  return sql.trim().replace(/[;\s]+$/, "");
+export async function sourceColumns(db: Db, spec: SourceSpec): Promise<string[] | undefined> {
+  try {
+    const { select } =
+      spec.kind === "table"
+        ? await selectTable(db, spec.table)
+        : spec.kind === "sql"
+          ? await selectSql(db, spec.sql)
+          : selectFor(spec);
+    const rows = await db.all<{ column_name: string }>(`describe ${select}`, {}, "describe the source");
+    return rows.map((r) => r.column_name);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The format extension of a path, looking through a compression suffix: `a.csv.gz` is `.csv`. */
@@ -280,7 +312,9 @@ function formatOf(path: string): string {
 async function sqlError(db: Db, sql: string, err: unknown): Promise<SynthorError> {
   let message = err instanceof Error ? err.message : String(err);
   try {
-    const prepared = await db.connection.prepare(sqlBody(sql));
+    // Prepared, not run, and only after sql-guard found it to be one query: its own text (without a
+    // trailing ";"), so the line and caret of DuckDB's message point into what the user wrote.
+    const prepared = await db.connection.prepare(sql.trim().replace(/[;\s]+$/, ""));
     prepared.destroySync();
   } catch (own) {
     message = own instanceof Error ? own.message : String(own);

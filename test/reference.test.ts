@@ -203,7 +203,7 @@ describe("errors", () => {
       `error: --where mode = 'Car' matches none of the 400 real rows\n  hint: check the values' spelling and case (see them with: synthor profile), e.g. synthor query "select distinct COLUMN from ..."`,
     );
     expect(await build({ where: "mode = = 'car'" })).toMatch(
-      /^error: --where is not a valid condition over the real columns: Parser Error: syntax error at or near "="\n {2}hint: write it as the body of an SQL where clause/,
+      /^error: --where is not a valid condition over the real columns: Parser Error: syntax error at or near "=" in "= 'car'"\n {2}hint: write it as the body of an SQL where clause, e\.g\. .*; the columns are \(as written in SQL\): /,
     );
     expect(await build({ where: "colour = 'red'" })).toMatch(/Referenced column "colour" not found/);
   });

@@ -63,7 +63,9 @@ export class Db {
     path = ":memory:",
     options: { threads?: number; persistMacros?: boolean; readOnly?: boolean } = {},
   ): Promise<Db> {
-    const config: Record<string, string> = {};
+    // A query never installs a DuckDB extension (a download, and a file written under ~/.duckdb): reading
+    // https:// or calling an extension's function works once the user has installed it.
+    const config: Record<string, string> = { autoinstall_known_extensions: "false" };
     if (options.threads) config.threads = String(options.threads);
     if (options.readOnly && path !== ":memory:") config.access_mode = "READ_ONLY";
     const instance = await openInstance(path, config);

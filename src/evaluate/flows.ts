@@ -6,6 +6,7 @@
  */
 import type { Db } from "../db/connection.ts";
 import { quoteIdent } from "../db/quote.ts";
+import { checkCondition, type SqlUse } from "../db/sql-guard.ts";
 import { type Problem, SynthorError, throwIfProblems } from "../errors.ts";
 import { cliName } from "./tables.ts";
 
@@ -163,10 +164,27 @@ async function checkColumns(db: Db, tables: Partial<Record<Side, string>>, colum
   throwIfProblems(problems);
 }
 
+const filterHint =
+  "give a SQL condition on the tables' columns, e.g. --flows-filter \"time_bin = '20-24'\" (text in single quotes)";
+
 /**
- * The rows of `table` the filter keeps, as a view. The filter is the user's SQL condition, put in the
- * query as written (like --queries and synth --sql); a condition DuckDB rejects is reported with its
- * reason and the side it failed on.
+ * Checks --flows-filter with DuckDB's parser (src/db/sql-guard.ts): one condition that only reads.
+ * Returns it ready to put in a where clause.
+ */
+export async function checkFlowsFilter(db: Db, filter: string): Promise<string> {
+  const use: SqlUse = {
+    option: "--flows-filter",
+    invalid: "--flows-filter is not a valid condition",
+    code: "CONFIG_INVALID",
+    hint: filterHint,
+  };
+  return checkCondition(db, filter, use);
+}
+
+/**
+ * The rows of `table` the filter keeps, as a view. The filter is the user's SQL condition, checked
+ * (checkFlowsFilter); a condition DuckDB rejects on a table is reported with its reason and the side
+ * it failed on.
  */
 async function filteredView(
   db: Db,
@@ -175,7 +193,7 @@ async function filteredView(
   side: Side,
   filter: string | undefined,
 ): Promise<void> {
-  const where = filter === undefined ? "" : ` where (${filter})`;
+  const where = filter === undefined ? "" : ` where ${await checkFlowsFilter(db, filter)}`;
   try {
     await db.connection.run(
       `create or replace temp view ${quoteIdent(view)} as select * from ${quoteIdent(table)}${where}`,
@@ -186,7 +204,7 @@ async function filteredView(
     throw new SynthorError(
       "CONFIG_INVALID",
       `--flows-filter ${JSON.stringify(filter)} does not work on ${sideWords[side]}: ${reason}`,
-      "give a SQL condition on the tables' columns, e.g. --flows-filter \"time_bin = '20-24'\" (text in single quotes)",
+      filterHint,
       { filter },
     );
   }

@@ -23,6 +23,7 @@
 import { readFileSync } from "node:fs";
 import type { Db } from "../db/connection.ts";
 import { quoteIdent, quoteQualified } from "../db/quote.ts";
+import { checkQuery } from "../db/sql-guard.ts";
 import { type Problem, SynthorError, throwIfProblems } from "../errors.ts";
 
 export interface Query {
@@ -235,6 +236,7 @@ export async function runQueries(
     );
     return found ? quoteQualified(found.d, found.s, name) : quoteIdent(name);
   };
+  const checked = await checkQueries(db, options.queries);
   const views = options.queries.filter((q) => q.view);
   const measured = options.queries.filter((q) => !q.view);
   throwIfProblems(
@@ -258,7 +260,9 @@ export async function runQueries(
       if (problems.some((p) => p.subject === v.name)) continue;
       try {
         // Not the checked exec: a broken view is the file's problem, reported with the queries'.
-        await db.connection.run(`create or replace temp view ${quoteIdent(v.name)} as ${v.sql}`);
+        await db.connection.run(
+          `create or replace temp view ${quoteIdent(v.name)} as select * from ${checked.get(v) as string}`,
+        );
       } catch (err) {
         problems.push(queryProblem(v, err, side, tables));
       }
@@ -267,7 +271,7 @@ export async function runQueries(
     for (const q of measured) {
       if (problems.some((p) => p.subject === q.name)) continue;
       try {
-        values[side].set(q.name, await runOne(db, q));
+        values[side].set(q.name, await runOne(db, checked.get(q) as string));
       } catch (err) {
         problems.push(queryProblem(q, err, side, tables));
       }
@@ -350,8 +354,38 @@ function checkTableNames(tables: QueryTable[]): void {
 
 class QueryShapeError extends Error {}
 
-async function runOne(db: Db, q: Query): Promise<Map<string, number | null>> {
-  const reader = await db.connection.runAndReadAll(q.sql);
+/**
+ * Checks every query and view with DuckDB's parser (src/db/sql-guard.ts): each one SELECT that only
+ * reads. Returns each as a subquery to read from; all problems are reported together.
+ */
+export async function checkQueries(db: Db, queries: Query[]): Promise<Map<Query, string>> {
+  const checked = new Map<Query, string>();
+  const problems: Problem[] = [];
+  for (const q of queries) {
+    const what = `${q.view ? "view" : "query"} "${q.name}"`;
+    try {
+      checked.set(
+        q,
+        await checkQuery(db, q.sql, {
+          option: what,
+          invalid: `${what} is not valid SQL`,
+          code: "INPUT_INVALID",
+          hint: q.view
+            ? "a view is one select, e.g. select hhID, count(*) as persons from persons group by hhID"
+            : "a query is one select that returns one row of numbers, e.g. select avg(age) as mean_age from data",
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof SynthorError)) throw err;
+      problems.push({ code: err.code, message: err.message, hint: err.hint, subject: q.name });
+    }
+  }
+  throwIfProblems(problems);
+  return checked;
+}
+
+async function runOne(db: Db, checked: string): Promise<Map<string, number | null>> {
+  const reader = await db.connection.runAndReadAll(`select * from ${checked}`);
   const rows = reader.getRowObjectsJS();
   if (rows.length !== 1) throw new QueryShapeError(`it returned ${rows.length} rows, not one`);
   const out = new Map<string, number | null>();

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { Db } from "../db/connection.ts";
+import { checkQuery } from "../db/sql-guard.ts";
 import { computeDiscrepancy, type Discrepancy, gapTable, subBinGaps, type UnitTvd } from "../discrepancy.ts";
 import { SynthorError } from "../errors.ts";
 import { inferGroups } from "../groups.ts";
@@ -17,6 +18,7 @@ import { checkOutputFile } from "../output.ts";
 import { chooseGroups } from "../pipeline.ts";
 import type { TokenUse } from "../planners/types.ts";
 import type { ProfileOptions } from "../profile.ts";
+import { SQL_SOURCE } from "../source.ts";
 import { addGroups, addPairs, type Unit } from "../summarize.ts";
 import { type NestedFidelity, nestedFidelity } from "./fidelity.ts";
 import { writeNestedOutputs } from "./output.ts";
@@ -143,6 +145,21 @@ export async function synthesizeNested(options: NestedSynthOptions): Promise<Nes
   const dbPath = options.db ?? ":memory:";
   if (dbPath !== ":memory:" && options.source.kind === "nested" && !existsSync(dbPath)) {
     throw new SynthorError("SOURCE_NOT_FOUND", `there is no database ${dbPath}`, "check the --db path");
+  }
+  // A --sql source is checked before the database is opened (src/db/sql-guard.ts): a refused one leaves
+  // no new file and every table as it was.
+  const queries = (
+    options.source.kind === "nested"
+      ? [options.source.source]
+      : [options.source.households, options.source.members]
+  ).flatMap((s) => (s.kind === "sql" ? [s.sql] : []));
+  if (queries.length > 0) {
+    const check = await Db.open(":memory:");
+    try {
+      for (const sql of queries) await checkQuery(check, sql, SQL_SOURCE);
+    } finally {
+      check.close();
+    }
   }
   const db = await Db.open(dbPath, options.threads ? { threads: options.threads } : {});
   const state: { runId?: number } = {};

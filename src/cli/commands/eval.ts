@@ -5,10 +5,10 @@ import { Db } from "../../db/connection.ts";
 import { quoteLiteral } from "../../db/quote.ts";
 import { type Problem, SynthorError, throwIfProblems } from "../../errors.ts";
 import { type ChildOptions, type Evaluation, evaluateSynthetic } from "../../evaluate/evaluate.ts";
-import type { FlowResult } from "../../evaluate/flows.ts";
+import { checkFlowsFilter, type FlowResult } from "../../evaluate/flows.ts";
 import { type Convergence, readConvergence } from "../../evaluate/history.ts";
 import { checkKey } from "../../evaluate/links.ts";
-import { readQueries } from "../../evaluate/queries.ts";
+import { checkQueries, readQueries } from "../../evaluate/queries.ts";
 import { checkOutputPath, writeTextAtomically } from "../../output.ts";
 import { type ColumnProfile, profileColumns } from "../../profile.ts";
 import { renderReport } from "../../report/html.ts";
@@ -178,6 +178,9 @@ Examples:
       const db = await Db.open(":memory:", opts.threads ? { threads: opts.threads } : {});
       try {
         let convergence: Convergence | null = null;
+        // The SQL of --queries and --flows-filter is checked before anything is read (src/db/sql-guard.ts).
+        if (queries) await checkQueries(db, queries);
+        if (opts.flowsFilter !== undefined) await checkFlowsFilter(db, opts.flowsFilter);
         if (opts.db) {
           await attachRun(db, opts.db);
           convergence = await readConvergence(db, RUN_CATALOG);
