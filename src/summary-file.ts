@@ -534,6 +534,7 @@ export async function loadSummary(
       pairUnits: [],
       finePairUnits: [],
       real,
+      minCell: file.minCell,
     },
   };
 }
