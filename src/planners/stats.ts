@@ -16,7 +16,8 @@ interface FineContext {
   rows: number;
 }
 
-interface Conditional {
+/** A column's real distribution in one context: its codes and how many real rows hold each there. */
+export interface Conditional {
   codes: Code[];
   counts: number[];
 }
@@ -450,48 +451,23 @@ export class StatsPlanner implements Planner {
     view: "synthor_real_codes" | "synthor_real_fine_codes",
     prefix = "",
   ): Promise<Conditional> {
-    for (let n = parents.length; n >= 0; n--) {
+    const found = await backOff(parents.length, this.minCell, async (n) => {
       const use = parents.slice(0, n);
       const table = await this.conditionalTable(child, use, view);
-      const found = table.get(codeKey(use.map((p) => fixed.get(p) ?? null)));
-      if (!found) continue;
-      const keep = found.codes.flatMap((c, i) => (!prefix || c?.startsWith(prefix) ? [i] : []));
-      const conditional = {
-        codes: keep.map((i) => found.codes[i] ?? null),
-        counts: keep.map((i) => found.counts[i] ?? 0),
+      const entry = table.get(codeKey(use.map((p) => fixed.get(p) ?? null)));
+      if (!entry) return undefined;
+      const keep = entry.codes.flatMap((c, i) => (!prefix || c?.startsWith(prefix) ? [i] : []));
+      return {
+        codes: keep.map((i) => entry.codes[i] ?? null),
+        counts: keep.map((i) => entry.counts[i] ?? 0),
       };
-      const rows = conditional.counts.reduce((a, x) => a + x, 0);
-      // Fewer than min-cell real rows in this context: their values would be handed on; back off.
-      if (rows <= 0 || (n > 0 && rows < this.minCell)) continue;
-      return prefix ? conditional : await this.detachRare(child, conditional);
+    });
+    if (found) {
+      if (prefix || this.minCell <= 1) return found;
+      const marginal = (await this.conditionalTable(child, [], "synthor_real_codes")).get(codeKey([]));
+      return marginal ? detachRare(found, marginal, this.minCell) : found;
     }
     throw new Error(`no real values for column ${child}${prefix ? ` in bin ${prefix}` : ""}`);
-  }
-
-  /**
-   * A conditional with the column's rare values (fewer than min-cell real rows in all) given their share
-   * of the whole column in place of their share in this context: a rare value is drawn apart from the other
-   * columns, so it does not bring the values of its few rows with it (docs/decisions/rare-values.md).
-   */
-  private async detachRare(child: string, conditional: Conditional): Promise<Conditional> {
-    const rare = await this.rareCodes(child);
-    if (rare.size === 0) return conditional;
-    const marginal = (await this.conditionalTable(child, [], "synthor_real_codes")).get(codeKey([]));
-    const total = marginal?.counts.reduce((a, x) => a + x, 0) ?? 0;
-    const rows = conditional.counts.reduce((a, x) => a + x, 0);
-    const codes: Code[] = [];
-    const counts: number[] = [];
-    for (const [k, code] of conditional.codes.entries()) {
-      if (rare.has(code)) continue;
-      codes.push(code);
-      counts.push(conditional.counts[k] ?? 0);
-    }
-    for (const [k, code] of (marginal?.codes ?? []).entries()) {
-      if (!rare.has(code) || total <= 0) continue;
-      codes.push(code);
-      counts.push(((marginal?.counts[k] ?? 0) * rows) / total);
-    }
-    return { codes, counts };
   }
 
   /** The codes of a column (categories, NULL, main bins) that fewer than min-cell real rows hold. */
@@ -613,6 +589,56 @@ export function subBinRuns(counts: number[], minCell: number): [number, number][
     runs.push([last ? last[0] : start, counts.length - 1]);
   }
   return runs;
+}
+
+/**
+ * The conditional to draw from, given a way to read it with the first n parents: all of them first, then
+ * one fewer at a time down to none (the marginal). A context fewer than `minCell` real rows hold is
+ * passed over (its rows' values would be handed on), as is one never seen; the marginal is taken as it is.
+ *
+ * @example await backOff(2, 5, async (n) => [{ codes: ["x"], counts: [1] }, { codes: ["x", "y"], counts: [3, 4] }, undefined][2 - n]) // the one-parent conditional
+ */
+export async function backOff(
+  parents: number,
+  minCell: number,
+  read: (n: number) => Promise<Conditional | undefined>,
+): Promise<Conditional | undefined> {
+  for (let n = parents; n >= 0; n--) {
+    const found = await read(n);
+    const rows = found?.counts.reduce((a, x) => a + x, 0) ?? 0;
+    if (!found || rows <= 0 || (n > 0 && rows < minCell)) continue;
+    return found;
+  }
+  return undefined;
+}
+
+/**
+ * A conditional with the column's rare values (fewer than `minCell` real rows in all, per `marginal`) given
+ * their share of the whole column in place of their share in this context: a rare value is drawn apart
+ * from the other columns, so it does not bring the values of its few rows with it
+ * (docs/decisions/rare-values.md).
+ *
+ * @example detachRare({ codes: ["a", "z"], counts: [9, 1] }, { codes: ["a", "b", "z"], counts: [60, 39, 1] }, 5)
+ * // { codes: ["a", "z"], counts: [9, 0.1] }
+ */
+export function detachRare(conditional: Conditional, marginal: Conditional, minCell: number): Conditional {
+  const rare = new Set(marginal.codes.filter((_, k) => (marginal.counts[k] ?? 0) < minCell));
+  if (rare.size === 0) return conditional;
+  const total = marginal.counts.reduce((a, x) => a + x, 0);
+  const rows = conditional.counts.reduce((a, x) => a + x, 0);
+  const codes: Code[] = [];
+  const counts: number[] = [];
+  for (const [k, code] of conditional.codes.entries()) {
+    if (rare.has(code)) continue;
+    codes.push(code);
+    counts.push(conditional.counts[k] ?? 0);
+  }
+  for (const [k, code] of marginal.codes.entries()) {
+    if (!rare.has(code) || total <= 0) continue;
+    codes.push(code);
+    counts.push(((marginal.counts[k] ?? 0) * rows) / total);
+  }
+  return { codes, counts };
 }
 
 /** Every pair of the columns, in their order. */

@@ -1,7 +1,7 @@
 import seedrandom from "seedrandom";
 import type { Db } from "../../db/connection.ts";
 import { varcharList } from "../../db/connection.ts";
-import { StatsPlanner, weightedPick } from "../../planners/stats.ts";
+import { backOff, detachRare, StatsPlanner, weightedPick } from "../../planners/stats.ts";
 import type { PlanContext } from "../../planners/types.ts";
 import type { ProposalValue } from "../../proposals.ts";
 import type { ModelColumn } from "../../summarize.ts";
@@ -290,24 +290,16 @@ export class NestedStatsPlanner implements NestedPlanner {
     // As the flat planner: a context fewer than min-cell real members hold is backed off from, and a value
     // fewer than min-cell members hold in all is drawn with its overall share, apart from the context.
     const minCell = this.s.members.minCell;
-    for (let n = parents.length; n >= 0; n--) {
+    const found = await backOff(parents.length, minCell, async (n) => {
       const use = parents.slice(0, n);
-      const table = await this.conditionalTable(child, use);
-      const found = table.get(JSON.stringify(use.map((p) => fixed.get(p) ?? null)));
-      const rows = found?.counts.reduce((a, x) => a + x, 0) ?? 0;
-      if (!found || rows <= 0 || (n > 0 && rows < minCell)) continue;
-      if (minCell <= 1 || n === 0) return { codes: [...found.codes], counts: [...found.counts] };
-      const marginal = (await this.conditionalTable(child, [])).get("[]");
-      const total = marginal?.counts.reduce((a, x) => a + x, 0) ?? 0;
-      const rare = new Set((marginal?.codes ?? []).filter((_, k) => (marginal?.counts[k] ?? 0) < minCell));
-      const codes = found.codes.filter((c) => !rare.has(c));
-      const counts = found.counts.filter((_, k) => !rare.has(found.codes[k] ?? null));
-      for (const [k, code] of (marginal?.codes ?? []).entries()) {
-        if (!rare.has(code) || total <= 0) continue;
-        codes.push(code);
-        counts.push(((marginal?.counts[k] ?? 0) * rows) / total);
-      }
-      return { codes, counts };
+      return (await this.conditionalTable(child, use)).get(
+        JSON.stringify(use.map((p) => fixed.get(p) ?? null)),
+      );
+    });
+    if (found) {
+      const marginal = minCell > 1 ? (await this.conditionalTable(child, [])).get("[]") : undefined;
+      const out = marginal ? detachRare(found, marginal, minCell) : found;
+      return { codes: [...out.codes], counts: [...out.counts] };
     }
     throw new Error(`no real values for member column ${child}`);
   }
