@@ -82,9 +82,8 @@ describe("subBinRuns", () => {
 
 describe("a planted unique row", () => {
   // summary-people.csv: 300 rows, one planted: id 137, age 44, the only "Zanzibar-Planted" city, plan
-  // plus, income 987654.32 (the others are below 130,000), signup 2023-06-15. Before the min-cell rule,
-  // 10 iterations to 3,000 rows (seed 3) gave it back 9 times as 44, Zanzibar-Planted, plus, 92x,xxx-
-  // 97x,xxx, and 964,418.73 beside another city.
+  // plus, income 987654.32 (the others are below 100,000), signup 2023-06-15. Before the min-cell rule
+  // this run wrote 8 rows with that city, an age within 2 of 44 and an income within half of the planted one.
   it("does not come back: no row near its income, none with its city near its numbers", async () => {
     const out = path("people.csv");
     await synthesize({
