@@ -42,7 +42,7 @@ import {
 import { addBatchCounts, createSyntheticModel, sampleProposals } from "./sample.ts";
 import { readSource, renamedWarning, type SourceSpec, SQL_SOURCE, sourceColumns } from "./source.ts";
 import { addGroups, addPairs, type Summary, summarizeTable, type Unit } from "./summarize.ts";
-import { loadSummary, readSummaryFile } from "./summary-file.ts";
+import { DEFAULT_MIN_CELL, loadSummary, readSummaryFile } from "./summary-file.ts";
 import { fitTargetCells, rebuildCounts, trimSurplus } from "./trim.ts";
 
 /** A summary file (`synthor summarize --out`) to synthesize from instead of the real rows. */
@@ -87,6 +87,12 @@ export interface SynthOptions {
   maxEmptyIterations?: number;
   bins?: number;
   subBins?: number;
+  /**
+   * Nothing fewer than this many real rows hold is drawn from (default 5; 1 turns it off): the quantile
+   * grids' ends are pulled in and the statistical planner backs off from conditionals of fewer rows, so a
+   * rare row is not nearly copied. With a summary file, the file's own min-cell.
+   */
+  minCell?: number;
   /** What configures the planner (kind, model, scenario, ...): recorded with the run, checked on --resume. */
   plannerConfig?: Record<string, unknown>;
   /** Makes the planner once the real table is summarized. */
@@ -256,6 +262,7 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
     patience: options.patience ?? null,
     bins: stored?.file.bins ?? options.bins ?? 6,
     subBins: stored?.file.subBins ?? options.subBins ?? 8,
+    minCell: stored?.file.minCell ?? options.minCell ?? DEFAULT_MIN_CELL,
     trim: options.trim ?? 0,
     planner: options.plannerConfig ?? { kind: "stats" },
     reference: referenceConfig(options.reference ?? {}),
@@ -702,7 +709,7 @@ async function summarizeRows(
   db: Db,
   spec: SourceSpec,
   profileOptions: ProfileOptions,
-  config: { bins: number; subBins: number },
+  config: { bins: number; subBins: number; minCell: number },
   warn: (message: string) => void,
   referenceOptions: Parameters<typeof buildReference>[2],
 ): Promise<{ profiles: ColumnProfile[]; summary: Summary; reference: Reference }> {
@@ -723,6 +730,7 @@ async function summarizeRows(
   const summary = await summarizeTable(db, reference, profiles, {
     bins: config.bins,
     subBins: config.subBins,
+    minCell: config.minCell,
     materialize: true,
   });
   return { profiles, summary, reference };

@@ -80,6 +80,12 @@ export interface Summary {
   finePairUnits: Unit[];
   /** Where units added later are counted and the planners read real tables from: the rows, or a summary file. */
   real: RealSide;
+  /**
+   * What fewer than this many real rows hold is not drawn from (0 or 1: no such rule): the grids' ends are
+   * pulled in (privateGrid) and the statistical planner backs off from conditionals with fewer real rows
+   * (ARCHITECTURE.md, the statistical planner). `--min-cell`, 5 by default for synthesis.
+   */
+  minCell: number;
 }
 
 export interface SummarizeOptions {
@@ -97,8 +103,9 @@ export interface SummarizeOptions {
   /** Dependency groups whose contingency tables to count. */
   groups?: string[][];
   /**
-   * For a summary file that leaves: above 1, each quantile grid spans at least this many rows per interval
-   * and its ends are pulled in unless this many rows hold the minimum (maximum); see privateGrid.
+   * Above 1, each quantile grid spans at least this many rows per interval and its ends are pulled in
+   * unless this many rows hold the minimum (maximum); see privateGrid. Kept as `Summary.minCell` for the
+   * planners. For synthesis and summary files (default there 5); 0 when only looking (profile, prompt).
    */
   minCell?: number;
 }
@@ -280,6 +287,7 @@ export async function summarizeTable(
     pairUnits: [],
     finePairUnits: [],
     real: rowsSide(db),
+    minCell: options.minCell ?? 0,
   };
 }
 

@@ -187,6 +187,22 @@ export async function buildSummaryFile(
       }),
   );
 
+  // Moments over the values clipped to the grid's ends: the raw ones give back an outlier the grid hides.
+  const moments = new Map<string, Moments>();
+  if (minCell > 1) {
+    for (const c of columns) {
+      const grid = c.grid ?? [];
+      if (c.kind !== "numeric" || c.mean === undefined || c.mean === null || grid.length < 2) continue;
+      const [row] = await db.query<{ mean: number | null; sd: number | null }>("winsorized_moments", {
+        table: "synthor_real_model",
+        column: c.name,
+        lo: grid[0] as number,
+        hi: grid[grid.length - 1] as number,
+      });
+      moments.set(c.name, { mean: row?.mean ?? null, sd: row?.sd ?? null });
+    }
+  }
+
   return {
     format: SUMMARY_FORMAT,
     version: SUMMARY_VERSION,
@@ -195,7 +211,7 @@ export async function buildSummaryFile(
     minCell,
     bins: summary.bins,
     subBins: summary.subBins,
-    columns: profiles.map((p) => columnEntry(p, columns, minCell)),
+    columns: profiles.map((p) => columnEntry(p, columns, minCell, moments.get(p.name))),
     associations: associations.map((p) => ({ ...p })),
     groups,
     tables,
@@ -259,6 +275,12 @@ function suppress(
   };
 }
 
+/** A column's mean and sample standard deviation as the file gives them. */
+interface Moments {
+  mean?: number | null | undefined;
+  sd?: number | null | undefined;
+}
+
 /**
  * A column's entry: its profile, and for numeric columns the grid and edges. Above a min-cell of 1, values
  * that may name a single row are left out: the minimum and maximum (kept for a constant, which every row
@@ -268,9 +290,13 @@ function columnEntry(
   p: ColumnProfile,
   modelled: ModelColumn[],
   minCell: number,
+  winsorized: Moments | undefined,
 ): SummaryFile["columns"][number] {
   const model = modelled.find((c) => c.name === p.name);
   const hide = minCell > 1;
+  // Above a min-cell of 1: a numeric column's moments over its values clipped to the grid's ends; no
+  // moments for other columns (nothing reads them, and a rare extreme category would show in them).
+  const moments = hide ? (winsorized ?? {}) : { mean: p.mean, sd: p.sd };
   const smallNulls = hide && p.nulls > 0 && p.nulls < minCell;
   const keepEnds = !hide || (p.kind === "constant" && p.rows >= minCell);
   return {
@@ -280,8 +306,8 @@ function columnEntry(
     kind: p.kind,
     reason: p.reason,
     integral: p.integral,
-    ...(p.mean !== undefined ? { mean: p.mean } : {}),
-    ...(p.sd !== undefined ? { sd: p.sd } : {}),
+    ...(moments.mean !== undefined ? { mean: moments.mean } : {}),
+    ...(moments.sd !== undefined ? { sd: moments.sd } : {}),
     ...(p.decimals !== undefined ? { decimals: p.decimals } : {}),
     rows: p.rows,
     nulls: smallNulls ? 0 : p.nulls,
@@ -530,6 +556,7 @@ export async function loadSummary(
       pairUnits: [],
       finePairUnits: [],
       real,
+      minCell: file.minCell,
     },
   };
 }

@@ -61,6 +61,19 @@ describe("synthor summarize --out", () => {
     expect(Math.max(...(income?.grid ?? []))).toBeLessThan(900_000);
   });
 
+  it("gives moments that do not give back the planted income (winsorized at the grid's ends)", () => {
+    // Raw moments did: mean + sd * sqrt(n - 1) was the planted 987,654.32 to 0.05%, the other incomes
+    // being close to the mean by comparison.
+    const file = SummaryFile.parse(JSON.parse(summaryText));
+    const income = file.columns.find((c) => c.name === "income");
+    const n = (income?.rows ?? 0) - (income?.nulls ?? 0);
+    const derived = (income?.mean ?? 0) + (income?.sd ?? 0) * Math.sqrt(n - 1);
+    expect(Math.abs(derived - 987654.32) / 987654.32).toBeGreaterThan(0.5);
+    expect(income?.mean).toBeLessThan(Math.max(...(income?.grid ?? [])));
+    // Columns other than numeric ones carry no moments (nothing reads them).
+    expect(file.columns.find((c) => c.name === "id")?.mean).toBeUndefined();
+  });
+
   it("gives the same file, byte for byte, for the same table", async () => {
     const [a, b] = await Promise.all([
       cli(["summarize", PEOPLE, "--json"]),

@@ -33,6 +33,7 @@ const GOLDEN_TESTS: Record<string, string> = {
   "macros/synthor_uniform.sql": "test/macros.golden.test.ts",
   "macros/synthor_whole_within.sql": "test/macros.golden.test.ts",
   "sql/distinct_count.sql": "test/sql.golden.test.ts",
+  "sql/winsorized_moments.sql": "test/sql.golden.test.ts",
   "sql/column_stats.sql": "test/sql.golden.test.ts",
   "sql/contingency.sql": "test/sql.golden.test.ts",
   "sql/eval_correlation.sql": "test/eval.golden.test.ts",

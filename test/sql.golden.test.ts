@@ -350,3 +350,17 @@ describe("sql/macro_definitions.sql", () => {
       );
     }));
 });
+
+describe("sql/winsorized_moments.sql", () => {
+  // Worked by hand: x = 1, 2, 3, 4, 100 and a NULL, clipped to [1.5, 4]: 1.5, 2, 3, 4, 4.
+  // Mean 14.5 / 5 = 2.9; squared deviations 1.96 + 0.81 + 0.01 + 1.21 + 1.21 = 5.2, sd = sqrt(5.2 / 4).
+  // Without clipping the mean would be 22 and mean + sd * sqrt(4) would give back the 100.
+  it("is the mean and sample sd of the values clipped to [lo, hi], NULLs left out", async () => {
+    await withDb(async (db) => {
+      await db.exec(`create table t ("x y" double); insert into t values (1), (2), (3), (4), (100), (null);`);
+      const [row] = await db.query("winsorized_moments", { table: "t", column: "x y", lo: 1.5, hi: 4 });
+      expect(Number(row?.mean)).toBeCloseTo(2.9, 12);
+      expect(Number(row?.sd)).toBeCloseTo(Math.sqrt(1.3), 12);
+    });
+  });
+});

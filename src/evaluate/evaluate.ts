@@ -50,6 +50,10 @@ export interface EvaluationOptions {
   /** Skip the classifier two-sample test (the slowest part). */
   detection?: boolean;
   privacy?: boolean;
+  /** Privacy: a category fewer than this many real rows hold is rare (default 5). */
+  minCell?: number;
+  /** Privacy: a row this close to a real row is a near copy (default NEAR_COPY_DISTANCE, 0.01). */
+  nearCopy?: number;
   /** Called when a part starts, for progress messages. */
   onStep?: (step: string) => void;
   /**
@@ -216,7 +220,15 @@ export async function evaluateSynthetic(db: Db, options: EvaluationOptions): Pro
   const privacy =
     options.privacy === false
       ? null
-      : await timed("privacy", () => evaluatePrivacy(db, { ...base, holdout: options.holdout, seed }));
+      : await timed("privacy", () =>
+          evaluatePrivacy(db, {
+            ...base,
+            holdout: options.holdout,
+            seed,
+            ...(options.minCell !== undefined ? { minCell: options.minCell } : {}),
+            ...(options.nearCopy !== undefined ? { nearCopy: options.nearCopy } : {}),
+          }),
+        );
   const childFidelity =
     child?.profiles && childColumns.length > 0
       ? await timed("child fidelity", () =>

@@ -6,7 +6,10 @@
  *   row, as SDMetrics measures it (mean over columns of |x - y| / range for numbers, capped at 1, and
  *   0/1 mismatch for categories; NULL equals NULL and is 1 from a value). The same for a baseline: real
  *   holdout rows, or without a holdout, real rows against the other real rows. Synthetic rows much closer
- *   to the real ones than real rows are to each other were likely copied, and raise a warning.
+ *   to the real ones than real rows are to each other were likely copied, and raise a warning;
+ * - near copies: the share of rows within a small distance of a real row, synthetic beside baseline, and
+ *   the same measures for the rows that carry a rare category (a value fewer than min-cell real rows
+ *   hold): such a row is where a near copy gives a real row away, and a real holdout rarely has one close.
  *
  * The nearest-neighbour search is TypeScript: it is a search with early exit, not an aggregation, and a
  * cross join in DuckDB took 3 to 8 s for what this does in well under one.
@@ -50,9 +53,32 @@ export interface PrivacyResult {
     closerThanBaselineP05: number;
     /** Share of sampled synthetic rows at distance 0 (identical in every compared column). */
     zeroShare: number;
+    /** Rows within `distance` of a real row: near copies, synthetic beside baseline. */
+    nearCopies: { distance: number; synth: number; baseline: number };
   } | null;
+  /** The rows carrying a rare category (fewer than `minCell` real rows hold it), and how close they come. */
+  rare: RareRows | null;
   warnings: string[];
 }
+
+/** DCR of the rows that carry at least one rare category, synthetic beside baseline. */
+export interface RareRows {
+  minCell: number;
+  /** Distinct rare categories (over all categorical columns) in the real table. */
+  values: number;
+  /** Synthetic rows carrying one, all of them measured (at most `sample`). */
+  synthRows: number;
+  synth: Percentiles | null;
+  /** Of those, within the near-copy distance of a real row. */
+  synthNearCopies: number;
+  /** Baseline rows carrying one (a category fewer than minCell real rows hold, or none). */
+  baselineRows: number;
+  baseline: Percentiles | null;
+  baselineNearCopies: number;
+}
+
+/** A row this close to a real row (mean per-column distance, see nearest) counts as a near copy. */
+export const NEAR_COPY_DISTANCE = 0.01;
 
 export interface PrivacyOptions {
   /** The views of these tables are already built (prepareViews); evaluateSynthetic builds them once. */
@@ -65,6 +91,10 @@ export interface PrivacyOptions {
   /** Rows sampled from each side for DCR (default 2000). */
   sample?: number;
   seed?: number;
+  /** A category fewer than this many real rows hold is rare (default 5, as synth --min-cell). */
+  minCell?: number;
+  /** Distance under which a row is a near copy of a real row (default NEAR_COPY_DISTANCE). */
+  nearCopy?: number;
 }
 
 /**
@@ -92,29 +122,68 @@ export async function evaluatePrivacy(db: Db, options: PrivacyOptions): Promise<
 
   const sample = options.sample ?? 2000;
   const seed = options.seed ?? 0;
+  const minCell = options.minCell ?? 5;
+  const near = options.nearCopy ?? NEAR_COPY_DISTANCE;
   const realValues = await readColumns(db, "real", columns, null, seed);
   const scales = scalesOf(realValues, columns);
-  const reference = encodeRows(realValues, scales);
-  const load = async (side: Side) => encodeRows(await readColumns(db, side, columns, sample, seed), scales);
-  const synthDcr = nearest(await load("synth"), reference, columns.length, false);
-  let baselineDcr: Float64Array;
+  // Each side twice: numbers scaled by the real range (DCR, as SDMetrics), and by their rank in the real
+  // column (near copies: one outlier stretches the range and makes every other row look close).
+  const encode = (values: unknown[][]): Both => ({
+    range: encodeRows(values, scales, false),
+    rank: encodeRows(values, scales, true),
+  });
+  const reference = encode(realValues);
+  const load = async (side: Side, limit: number | null = sample) =>
+    encode(await readColumns(db, side, columns, limit, seed));
+  const k = columns.length;
+  const both = (query: Both, self: Int32Array | null) => ({
+    dcr: nearest(query.range, reference.range, k, self),
+    near: nearest(query.rank, reference.rank, k, self),
+  });
+  const synthD = both(await load("synth"), null);
+  let baselineD: { dcr: Float64Array; near: Float64Array };
   let baselineKind: "holdout" | "real";
+  // Rows carrying a rare category: every synthetic one (up to `sample`), and the baseline's.
+  const realCounts = categoryCounts(reference.range);
+  const rareRows = (rows: Both) => {
+    const which = rareRowsOf(rows.range, realCounts, minCell, sample);
+    const range = pick(rows.range, which);
+    return {
+      rows: { range: range.rows, rank: pick(rows.rank, which).rows },
+      at: range.at,
+      total: which.total,
+    };
+  };
+  const synthRare = rareRows(await load("synth", null));
+  const synthRareD = both(synthRare.rows, null);
+  let baselineRareD: { dcr: Float64Array; near: Float64Array };
   if (options.holdout !== undefined) {
-    baselineDcr = nearest(await load("holdout"), reference, columns.length, false);
+    baselineD = both(await load("holdout"), null);
     baselineKind = "holdout";
+    baselineRareD = both(rareRows(await load("holdout", null)).rows, null);
   } else {
     // The first rows of the seeded order are the sample; each is measured against the others.
-    baselineDcr = nearest(slice(reference, sample), reference, columns.length, true);
+    const first = { range: slice(reference.range, sample), rank: slice(reference.rank, sample) };
+    baselineD = both(
+      first,
+      Int32Array.from({ length: first.range.n }, (_, i) => i),
+    );
     baselineKind = "real";
+    const rare = rareRows(reference);
+    baselineRareD = both(rare.rows, rare.at);
   }
+  const synthDcr = synthD.dcr;
+  const baselineDcr = baselineD.dcr;
   const warnings: string[] = [];
+  const nearShare = (d: Float64Array) => (d.length > 0 ? d.filter((x) => x < near).length / d.length : 0);
   let dcr: PrivacyResult["dcr"] = null;
   if (synthDcr.length > 0 && baselineDcr.length > 0) {
     const synth = percentiles(synthDcr);
     const baseline = percentiles(baselineDcr);
     const closer = synthDcr.filter((d) => d < baseline.p05).length / synthDcr.length;
     const zeroShare = synthDcr.filter((d) => d === 0).length / synthDcr.length;
-    dcr = { synth, baseline, baselineKind, closerThanBaselineP05: closer, zeroShare };
+    const nearCopies = { distance: near, synth: nearShare(synthD.near), baseline: nearShare(baselineD.near) };
+    dcr = { synth, baseline, baselineKind, closerThanBaselineP05: closer, zeroShare, nearCopies };
     const what = baselineKind === "holdout" ? "holdout rows are" : "real rows are to each other";
     if (synth.p05 < baseline.p05 || synth.p50 < baseline.p50) {
       warnings.push(
@@ -127,13 +196,41 @@ export async function evaluatePrivacy(db: Db, options: PrivacyOptions): Promise<
       `${holdoutExactMatches.matches} of ${holdoutExactMatches.rows} holdout rows are identical to real rows: the holdout overlaps the real table, so it is no baseline; hold rows out before running synthor synth and pass them with --holdout`,
     );
   }
+  const rare: RareRows = {
+    minCell,
+    values: realCounts.reduce((a, c) => a + [...c.values()].filter((n) => n < minCell).length, 0),
+    synthRows: synthRare.total,
+    synth: synthRareD.dcr.length > 0 ? percentiles(synthRareD.dcr) : null,
+    synthNearCopies: synthRareD.near.filter((d) => d < near).length,
+    baselineRows: baselineRareD.dcr.length,
+    baseline: baselineRareD.dcr.length > 0 ? percentiles(baselineRareD.dcr) : null,
+    baselineNearCopies: baselineRareD.near.filter((d) => d < near).length,
+  };
+  // More near copies than the baseline by over two standard errors of the difference (sampling noise).
+  const nearExcess = (n: { synth: number; baseline: number }) =>
+    n.synth - n.baseline >
+    2 *
+      Math.sqrt(
+        (n.synth * (1 - n.synth)) / Math.max(1, synthDcr.length) +
+          (n.baseline * (1 - n.baseline)) / Math.max(1, baselineDcr.length),
+      );
+  if (dcr && nearExcess(dcr.nearCopies)) {
+    warnings.push(
+      `${fmt(100 * dcr.nearCopies.synth)}% of sampled synthetic rows are within ${fmt(near)} of a real row (${baselineKind === "holdout" ? "holdout" : "real"} rows: ${fmt(100 * dcr.nearCopies.baseline)}%): near copies`,
+    );
+  }
+  if (rare.synthNearCopies > 0) {
+    warnings.push(
+      `${rare.synthNearCopies} synthetic row${rare.synthNearCopies === 1 ? "" : "s"} with a category fewer than ${minCell} real rows hold ${rare.synthNearCopies === 1 ? "is" : "are"} within ${fmt(near)} of a real row (${baselineKind === "holdout" ? "holdout" : "real"} rows: ${rare.baselineNearCopies} of ${rare.baselineRows}): likely copies of rare real rows`,
+    );
+  }
   const baseShare = holdoutExactMatches?.share ?? null;
   if ((exactMatches.share ?? 0) > 0 && (baseShare === null || (exactMatches.share ?? 0) > baseShare)) {
     warnings.push(
       `${exactMatches.matches} synthetic rows (${fmt(100 * (exactMatches.share ?? 0))}%) are identical to a real row${baseShare === null ? "" : ` (holdout rows: ${fmt(100 * baseShare)}%)`}`,
     );
   }
-  return { exactMatches, holdoutExactMatches, dcr, warnings };
+  return { exactMatches, holdoutExactMatches, dcr, rare, warnings };
 }
 
 function fmt(x: number): string {
@@ -155,8 +252,15 @@ interface Rows {
  * one dictionary of category codes per categorical column, shared by all sides.
  */
 interface Scales {
-  numeric: { column: number; min: number; range: number }[];
+  /** Numeric columns: range scaling, and the sorted real values for ranks. */
+  numeric: { column: number; min: number; range: number; sorted: Float64Array }[];
   categorical: { column: number; codes: Map<string, number> }[];
+}
+
+/** A side encoded both ways: numbers by the real range (DCR) and by their real rank (near copies). */
+interface Both {
+  range: Rows;
+  rank: Rows;
 }
 
 async function readColumns(db: Db, side: Side, columns: EvalColumn[], limit: number | null, seed: number) {
@@ -182,7 +286,10 @@ function scalesOf(values: unknown[][], columns: EvalColumn[]): Scales {
         hi = Math.max(hi, v);
       }
       if (hi > lo) {
-        scales.numeric.push({ column: j, min: lo, range: hi - lo });
+        const sorted = Float64Array.from(
+          (values[j] ?? []).filter((v): v is number => typeof v === "number"),
+        ).sort();
+        scales.numeric.push({ column: j, min: lo, range: hi - lo, sorted });
         return;
       }
     }
@@ -191,10 +298,30 @@ function scalesOf(values: unknown[][], columns: EvalColumn[]): Scales {
   return scales;
 }
 
-function encodeRows(values: unknown[][], scales: Scales): Rows {
+/** The mid-rank of x among the sorted real values, in [0, 1]: (values below + half the values equal) / n. */
+export function rankOf(sorted: Float64Array, x: number): number {
+  const bound = (strict: boolean) => {
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const v = sorted[mid] as number;
+      if (strict ? v < x : v <= x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  const below = bound(true);
+  return sorted.length > 0 ? (below + (bound(false) - below) / 2) / sorted.length : 0;
+}
+
+function encodeRows(values: unknown[][], scales: Scales, byRank: boolean): Rows {
   const n = values[0]?.length ?? 0;
-  const numbers = scales.numeric.map(({ column, min, range }) =>
-    Float64Array.from(values[column] ?? [], (v) => (typeof v === "number" ? (v - min) / range : Number.NaN)),
+  const numbers = scales.numeric.map(({ column, min, range, sorted }) =>
+    Float64Array.from(values[column] ?? [], (v) => {
+      if (typeof v !== "number") return Number.NaN;
+      return byRank ? rankOf(sorted, v) : (v - min) / range;
+    }),
   );
   const categories = scales.categorical.map(({ column, codes }) =>
     Int32Array.from(values[column] ?? [], (v) => {
@@ -220,11 +347,61 @@ function slice(rows: Rows, count: number): Rows {
   };
 }
 
+/** Per categorical column (in Scales order), how many rows of `rows` (the real table) hold each code. */
+function categoryCounts(rows: Rows): Map<number, number>[] {
+  return rows.categories.map((codes) => {
+    const counts = new Map<number, number>();
+    for (const c of codes) if (c >= 0) counts.set(c, (counts.get(c) ?? 0) + 1);
+    return counts;
+  });
+}
+
+/**
+ * The rows carrying a rare category: one fewer than `minCell` real rows hold (none, for a category the
+ * real table does not have). The first `limit` of them, and how many there are.
+ */
+function rareRowsOf(
+  rows: Rows,
+  real: Map<number, number>[],
+  minCell: number,
+  limit: number,
+): { at: number[]; total: number } {
+  const at: number[] = [];
+  let total = 0;
+  for (let r = 0; r < rows.n; r++) {
+    const carries = rows.categories.some((codes, j) => {
+      const c = codes[r] ?? -1;
+      return c >= 0 && (real[j]?.get(c) ?? 0) < minCell;
+    });
+    if (!carries) continue;
+    total++;
+    if (at.length < limit) at.push(r);
+  }
+  return { at, total };
+}
+
+/** The rows at the given positions, and the positions (for nearest's self). */
+function pick(
+  rows: Rows,
+  which: { at: number[]; total: number },
+): { rows: Rows; at: Int32Array; total: number } {
+  const at = Int32Array.from(which.at);
+  return {
+    rows: {
+      n: at.length,
+      numbers: rows.numbers.map((a) => Float64Array.from(at, (i) => a[i] ?? Number.NaN)),
+      categories: rows.categories.map((a) => Int32Array.from(at, (i) => a[i] ?? -1)),
+    },
+    at,
+    total: which.total,
+  };
+}
+
 /**
  * For each query row, the distance to the closest reference row: mean over the k columns of the
- * per-column distance. `skipSelf`: query row i is reference row i and is not its own neighbour.
+ * per-column distance. `self`: query row q is reference row self[q], which is not its own neighbour.
  */
-function nearest(query: Rows, reference: Rows, k: number, skipSelf: boolean): Float64Array {
+function nearest(query: Rows, reference: Rows, k: number, self: Int32Array | null): Float64Array {
   const out = new Float64Array(query.n);
   const nums = reference.numbers;
   const cats = reference.categories;
@@ -233,7 +410,7 @@ function nearest(query: Rows, reference: Rows, k: number, skipSelf: boolean): Fl
     const qCat = query.categories.map((a) => a[q] ?? -1);
     let best = Number.POSITIVE_INFINITY;
     for (let r = 0; r < reference.n && best > 0; r++) {
-      if (skipSelf && r === q) continue;
+      if (self !== null && self[q] === r) continue;
       let d = 0;
       for (let j = 0; j < qCat.length && d < best; j++) {
         if ((cats[j] as Int32Array)[r] !== qCat[j]) d += 1;

@@ -20,6 +20,7 @@ import type { TokenUse } from "../planners/types.ts";
 import type { ProfileOptions } from "../profile.ts";
 import { SQL_SOURCE } from "../source.ts";
 import { addGroups, addPairs, type Unit } from "../summarize.ts";
+import { DEFAULT_MIN_CELL } from "../summary-file.ts";
 import { type NestedFidelity, nestedFidelity } from "./fidelity.ts";
 import { writeNestedOutputs } from "./output.ts";
 import type { NestedPlanner } from "./planners/types.ts";
@@ -46,6 +47,8 @@ export interface NestedSynthOptions {
   maxEmptyIterations?: number;
   bins?: number;
   subBins?: number;
+  /** Nothing fewer than this many real rows hold is drawn from (default 5; 1: off), as in the flat loop. */
+  minCell?: number;
   plannerConfig?: Record<string, unknown>;
   planner: (db: Db, summary: NestedSummary) => NestedPlanner;
   /** Table of the synthetic households (or of the nested table), default `synthetic`. */
@@ -221,6 +224,7 @@ async function run(
     patience: options.patience ?? null,
     bins: options.bins ?? 6,
     subBins: options.subBins ?? 8,
+    minCell: options.minCell ?? DEFAULT_MIN_CELL,
     planner: options.plannerConfig ?? { kind: "stats" },
     nested: true,
   };
@@ -234,6 +238,7 @@ async function run(
     ...(options.profile ? { profile: options.profile } : {}),
     bins: config.bins,
     subBins: config.subBins,
+    minCell: config.minCell,
   });
   await createNestedSynthetic(db, summary);
   const planner = options.planner(db, summary);

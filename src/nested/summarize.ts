@@ -81,6 +81,8 @@ export interface NestedSummarizeOptions {
   profile?: ProfileOptions;
   bins?: number;
   subBins?: number;
+  /** As summarizeTable's minCell, at both levels (the grids; the planners back off below it). */
+  minCell?: number;
   /** Member columns with at most this many values get a household-level composition (default 12). */
   maxCompositionValues?: number;
   /** Members-per-value counts (reported at the end) at or above this are pooled (default 3). */
@@ -162,6 +164,7 @@ export async function summarizeNested(
       : p,
   );
   const members = await summarizeTable(db, memberInfo, memberProfiles, {
+    ...(options.minCell ? { minCell: options.minCell } : {}),
     ...(options.bins ? { bins: options.bins } : {}),
     ...(options.subBins ? { subBins: options.subBins } : {}),
   });
@@ -249,6 +252,7 @@ export async function summarizeNested(
   const augProfiles = await profileColumns(db, augInfo, householdProfileOptions);
   const households = await summarizeTable(db, augInfo, augProfiles, {
     materialize: true,
+    ...(options.minCell ? { minCell: options.minCell } : {}),
     ...(options.bins ? { bins: options.bins } : {}),
     ...(options.subBins ? { subBins: options.subBins } : {}),
   });

@@ -16,7 +16,8 @@ interface FineContext {
   rows: number;
 }
 
-interface Conditional {
+/** A column's real distribution in one context: its codes and how many real rows hold each there. */
+export interface Conditional {
   codes: Code[];
   counts: number[];
 }
@@ -69,6 +70,7 @@ export class StatsPlanner implements Planner {
   private readonly informations = new Map<string, number | undefined>();
   private readonly informed = new Set<string>();
   private readonly completions = new Map<string, { column: string; parents: string[] }[]>();
+  private readonly rare = new Map<string, Set<Code>>();
   private readonly options: Required<StatsPlannerOptions>;
 
   constructor(
@@ -112,8 +114,12 @@ export class StatsPlanner implements Planner {
     // Deficits: rows each cell lacks once this iteration's rows are in.
     const deficits = new Map<string, Map<string, number>>();
     const realShares = new Map<string, Map<string, number>>();
+    const realCounts = new Map<string, Map<string, number>>();
     for (const g of ctx.gaps) {
       const key = codeKey(g.cell);
+      const c = realCounts.get(g.unit) ?? new Map<string, number>();
+      c.set(key, g.realN);
+      realCounts.set(g.unit, c);
       const d = deficits.get(g.unit) ?? new Map<string, number>();
       d.set(key, g.realShare * target - g.synthN);
       deficits.set(g.unit, d);
@@ -143,8 +149,11 @@ export class StatsPlanner implements Planner {
         const inside = tracked.filter(
           (u) => u.id !== group.id && u.columns.every((c) => group.columns.includes(c)),
         );
-        const weights = cells.map(([key, v]) => {
-          let w = Math.max(0, v);
+        // A cell fewer than min-cell real rows hold is never an anchor: drawn whole, it would hand on the
+        // combination of those few rows' values; its rows come from completion, which backs off.
+        const open = cells.map(([key]) => (realCounts.get(group.id)?.get(key) ?? 0) >= this.minCell);
+        const weights = cells.map(([key, v], at) => {
+          let w = open[at] ? Math.max(0, v) : 0;
           if (w === 0 || inside.length === 0) return w;
           const cell = JSON.parse(key) as Code[];
           for (const u of inside) {
@@ -159,7 +168,7 @@ export class StatsPlanner implements Planner {
         if (pick < 0) {
           pick = weightedPick(
             rng,
-            cells.map(([, v]) => Math.max(0, v)),
+            cells.map(([, v], at) => (open[at] ? Math.max(0, v) : 0)),
           );
         }
         const chosen = pick >= 0 ? cells[pick] : undefined;
@@ -182,9 +191,14 @@ export class StatsPlanner implements Planner {
         const completes = tracked.filter(
           (u) => u.columns.includes(column) && u.columns.every((c) => c === column || fixed.has(c)),
         );
+        const rare = await this.rareCodes(column);
         const weights = conditional.codes.map((code, k) => {
           let w = conditional.counts[k] ?? 0;
-          for (const u of completes) {
+          // A rare value is drawn apart from the other columns (see detachRare): only its own marginal's
+          // deficit weighs it, or the tables with the other columns (where it has real share only beside its
+          // own row's values) would bring those values back.
+          const units = rare.has(code) ? completes.filter((u) => u.columns.length === 1) : completes;
+          for (const u of units) {
             const key = codeKey(u.columns.map((c) => (c === column ? code : (fixed.get(c) ?? null))));
             const expected = (realShares.get(u.id)?.get(key) ?? 0) * ctx.rows;
             const need = Math.max(0, deficits.get(u.id)?.get(key) ?? 0);
@@ -265,9 +279,28 @@ export class StatsPlanner implements Planner {
       const key = keyOf(u, chosen);
       if (d) d.set(key, (d.get(key) ?? 0) - num);
     }
-    const sub = Number(chosen.split(".")[1]);
+    // The range is the sub-bin's, widened to its neighbours until min-cell real rows hold it: a sub-bin
+    // of one or two rows (an outlier alone in its bin's top eighth) would put them back where they were.
+    const [first, last] = await this.subBinRun(c.name, code, Number(chosen.split(".")[1]));
     const width = (bin.hi - bin.lo) / this.summary.subBins;
-    return [bin.lo + width * sub, sub === this.summary.subBins - 1 ? bin.hi : bin.lo + width * (sub + 1)];
+    return [bin.lo + width * first, last === this.summary.subBins - 1 ? bin.hi : bin.lo + width * (last + 1)];
+  }
+
+  /**
+   * The run of neighbouring sub-bins of main bin `bin` that `sub` belongs to, when the bin's sub-bins are
+   * cut into runs of at least min-cell real rows each (the column's own fine counts), left to right, a
+   * short last run joining the one before; a bin with fewer rows is one run. [sub, sub] without the rule.
+   */
+  private async subBinRun(column: string, bin: string, sub: number): Promise<[number, number]> {
+    if (this.minCell <= 1) return [sub, sub];
+    const marginal = (await this.conditionalTable(column, [], "synthor_real_fine_codes")).get(codeKey([]));
+    const counts = Array.from({ length: this.summary.subBins }, () => 0);
+    for (const [k, code] of (marginal?.codes ?? []).entries()) {
+      if (!code?.startsWith(`${bin}.`)) continue;
+      const at = Number(code.slice(bin.length + 1));
+      if (at >= 0 && at < counts.length) counts[at] = (counts[at] ?? 0) + (marginal?.counts[k] ?? 0);
+    }
+    return subBinRuns(counts, this.minCell).find(([a, b]) => sub >= a && sub <= b) ?? [sub, sub];
   }
 
   /**
@@ -419,24 +452,38 @@ export class StatsPlanner implements Planner {
     view: "synthor_real_codes" | "synthor_real_fine_codes",
     prefix = "",
   ): Promise<Conditional> {
-    for (let n = parents.length; n >= 0; n--) {
+    const found = await backOff(parents.length, this.minCell, async (n) => {
       const use = parents.slice(0, n);
       const table = await this.conditionalTable(child, use, view);
-      const found = table.get(codeKey(use.map((p) => fixed.get(p) ?? null)));
-      if (!found) continue;
-      if (!prefix) {
-        if (found.counts.some((x) => x > 0)) return found;
-        continue;
-      }
-      const keep = found.codes.flatMap((c, i) => (c?.startsWith(prefix) ? [i] : []));
-      if (keep.length > 0) {
-        return {
-          codes: keep.map((i) => found.codes[i] ?? null),
-          counts: keep.map((i) => found.counts[i] ?? 0),
-        };
-      }
+      const entry = table.get(codeKey(use.map((p) => fixed.get(p) ?? null)));
+      if (!entry) return undefined;
+      const keep = entry.codes.flatMap((c, i) => (!prefix || c?.startsWith(prefix) ? [i] : []));
+      return {
+        codes: keep.map((i) => entry.codes[i] ?? null),
+        counts: keep.map((i) => entry.counts[i] ?? 0),
+      };
+    });
+    if (found) {
+      if (prefix || this.minCell <= 1) return found;
+      const marginal = (await this.conditionalTable(child, [], "synthor_real_codes")).get(codeKey([]));
+      return marginal ? detachRare(found, marginal, this.minCell) : found;
     }
     throw new Error(`no real values for column ${child}${prefix ? ` in bin ${prefix}` : ""}`);
+  }
+
+  /** The codes of a column (categories, NULL, main bins) that fewer than min-cell real rows hold. */
+  private async rareCodes(column: string): Promise<Set<Code>> {
+    const cached = this.rare.get(column);
+    if (cached) return cached;
+    const rare = new Set<Code>();
+    if (this.minCell > 1) {
+      const marginal = (await this.conditionalTable(column, [], "synthor_real_codes")).get(codeKey([]));
+      for (const [k, code] of (marginal?.codes ?? []).entries()) {
+        if ((marginal?.counts[k] ?? 0) < this.minCell) rare.add(code);
+      }
+    }
+    this.rare.set(column, rare);
+    return rare;
   }
 
   private async conditionalTable(
@@ -481,6 +528,11 @@ export class StatsPlanner implements Planner {
     return table;
   }
 
+  /** What fewer real rows hold is not drawn from as it is (Summary.minCell; at most 1: no rule). */
+  private get minCell(): number {
+    return this.summary.minCell;
+  }
+
   private isNumeric(column: string): boolean {
     return this.summary.columns.find((c) => c.name === column)?.kind !== "categorical";
   }
@@ -512,6 +564,82 @@ export function weightedPick(rng: () => number, weights: number[]): number {
   }
   for (let i = weights.length - 1; i >= 0; i--) if ((weights[i] ?? 0) > 0) return i;
   return -1;
+}
+
+/**
+ * Sub-bins cut into runs of neighbours that at least `minCell` real rows hold each: left to right, a run
+ * closes once it holds minCell rows; a short last run joins the one before (all one run if the bin holds
+ * fewer). Each run as [first, last].
+ *
+ * @example subBinRuns([0, 6, 0, 1, 4, 0, 0, 1], 5) // [[0, 1], [2, 7]]
+ */
+export function subBinRuns(counts: number[], minCell: number): [number, number][] {
+  const runs: [number, number][] = [];
+  let start = 0;
+  let held = 0;
+  for (const [i, n] of counts.entries()) {
+    held += n;
+    if (held >= minCell) {
+      runs.push([start, i]);
+      start = i + 1;
+      held = 0;
+    }
+  }
+  if (start < counts.length) {
+    const last = runs.pop();
+    runs.push([last ? last[0] : start, counts.length - 1]);
+  }
+  return runs;
+}
+
+/**
+ * The conditional to draw from, given a way to read it with the first n parents: all of them first, then
+ * one fewer at a time down to none (the marginal). A context fewer than `minCell` real rows hold is
+ * passed over (its rows' values would be handed on), as is one never seen; the marginal is taken as it is.
+ *
+ * @example await backOff(2, 5, async (n) => [{ codes: ["x"], counts: [1] }, { codes: ["x", "y"], counts: [3, 4] }, undefined][2 - n]) // the one-parent conditional
+ */
+export async function backOff(
+  parents: number,
+  minCell: number,
+  read: (n: number) => Promise<Conditional | undefined>,
+): Promise<Conditional | undefined> {
+  for (let n = parents; n >= 0; n--) {
+    const found = await read(n);
+    const rows = found?.counts.reduce((a, x) => a + x, 0) ?? 0;
+    if (!found || rows <= 0 || (n > 0 && rows < minCell)) continue;
+    return found;
+  }
+  return undefined;
+}
+
+/**
+ * A conditional with the column's rare values (fewer than `minCell` real rows in all, per `marginal`) given
+ * their share of the whole column in place of their share in this context: a rare value is drawn apart
+ * from the other columns, so it does not bring the values of its few rows with it
+ * (docs/decisions/rare-values.md).
+ *
+ * @example detachRare({ codes: ["a", "z"], counts: [9, 1] }, { codes: ["a", "b", "z"], counts: [60, 39, 1] }, 5)
+ * // { codes: ["a", "z"], counts: [9, 0.1] }
+ */
+export function detachRare(conditional: Conditional, marginal: Conditional, minCell: number): Conditional {
+  const rare = new Set(marginal.codes.filter((_, k) => (marginal.counts[k] ?? 0) < minCell));
+  if (rare.size === 0) return conditional;
+  const total = marginal.counts.reduce((a, x) => a + x, 0);
+  const rows = conditional.counts.reduce((a, x) => a + x, 0);
+  const codes: Code[] = [];
+  const counts: number[] = [];
+  for (const [k, code] of conditional.codes.entries()) {
+    if (rare.has(code)) continue;
+    codes.push(code);
+    counts.push(conditional.counts[k] ?? 0);
+  }
+  for (const [k, code] of marginal.codes.entries()) {
+    if (!rare.has(code) || total <= 0) continue;
+    codes.push(code);
+    counts.push(((marginal.counts[k] ?? 0) * rows) / total);
+  }
+  return { codes, counts };
 }
 
 /** Every pair of the columns, in their order. */

@@ -609,8 +609,15 @@ function privacySection(e: Evaluation): string {
     ]);
     const row = (name: string, x: typeof d.synth) =>
       `<tr><td>${name}</td>${td(x.n)}${td(x.min)}${td(x.p05)}${td(x.p25)}${td(x.p50)}${td(x.p75)}${td(x.p95)}${td(x.mean)}</tr>`;
-    dcr = `<div class="row"><div class="panel">${chart}</div><div><table><tr><th>rows</th><th>n</th><th>min</th><th>5%</th><th>25%</th><th>median</th><th>75%</th><th>95%</th><th>mean</th></tr>${row("synthetic → real", d.synth)}${row(base, d.baseline)}</table>
-<p>${fmt(100 * d.closerThanBaselineP05, 3)}% of synthetic rows are closer to a real row than the baseline's 5th percentile (about 5% is expected); ${fmt(100 * d.zeroShare, 3)}% are at distance 0.</p></div></div>`;
+    const rare = p.rare;
+    const rareRows = rare
+      ? `${rare.synth ? row(`synthetic with a rare category (${rare.synthRows})`, rare.synth) : ""}${rare.baseline ? row(`${base} with a rare category`, rare.baseline) : ""}`
+      : "";
+    const rareText = rare
+      ? ` Rows with a rare category (one of the ${rare.values} fewer than ${rare.minCell} real rows hold): ${rare.synthRows} synthetic, ${rare.synthNearCopies} of them near copies; ${rare.baselineRows} ${d.baselineKind === "holdout" ? "holdout" : "real"}, ${rare.baselineNearCopies} near copies.`
+      : "";
+    dcr = `<div class="row"><div class="panel">${chart}</div><div><table><tr><th>rows</th><th>n</th><th>min</th><th>5%</th><th>25%</th><th>median</th><th>75%</th><th>95%</th><th>mean</th></tr>${row("synthetic → real", d.synth)}${row(base, d.baseline)}${rareRows}</table>
+<p>${fmt(100 * d.closerThanBaselineP05, 3)}% of synthetic rows are closer to a real row than the baseline's 5th percentile (about 5% is expected); ${fmt(100 * d.zeroShare, 3)}% are at distance 0; ${fmt(100 * d.nearCopies.synth, 3)}% are near copies, within ${fmt(d.nearCopies.distance, 3)} of a real row (${base}: ${fmt(100 * d.nearCopies.baseline, 3)}%).${esc(rareText)}</p></div></div>`;
   }
   const warnings = p.warnings.length
     ? p.warnings.map((w) => `<div class="warn">⚠ ${esc(w)}</div>`).join("")

@@ -15,6 +15,7 @@ import { renderReport } from "../../report/html.ts";
 import { readSource, type SourceInfo, type SourceSpec } from "../../source.ts";
 import { type Cell, formatJson, formatTable, num } from "../format.ts";
 import {
+  fraction,
   type InputOptions,
   parseGroups,
   positiveInt,
@@ -39,6 +40,8 @@ interface EvalCliOptions extends InputOptions {
   seed: number;
   detection: boolean;
   privacy: boolean;
+  minCell: number;
+  nearCopy: number;
   json?: boolean;
   quiet?: boolean;
   threads?: number;
@@ -115,6 +118,16 @@ export function evalCommand(): Command {
     .addOption(new Option("--seed <n>", "seed for samples, folds and forests").argParser(Number).default(0))
     .option("--no-detection", "skip the classifier two-sample test")
     .option("--no-privacy", "skip exact-match and distance-to-closest-record checks")
+    .addOption(
+      new Option("--min-cell <k>", "privacy: a category fewer than k real rows hold is rare (as synth's)")
+        .argParser(positiveInt("--min-cell"))
+        .default(5),
+    )
+    .addOption(
+      new Option("--near-copy <distance>", "privacy: a row this close to a real row is a near copy")
+        .argParser(fraction("--near-copy"))
+        .default(0.01),
+    )
     .option(
       "--categorical <cols>",
       "treat these columns as categorical (comma-separated; repeatable)",
@@ -253,6 +266,8 @@ Examples:
           seed: opts.seed,
           detection: opts.detection,
           privacy: opts.privacy,
+          minCell: opts.minCell,
+          nearCopy: opts.nearCopy,
           onStep: (step) => say(`${step} ...`),
           ...(flows
             ? {
@@ -575,6 +590,15 @@ function summary(e: Evaluation, _profiles: ColumnProfile[], report: string | und
       const d = p.dcr;
       out.push(
         `distance to closest record, median (5th percentile): synthetic ${num(d.synth.p50, 3)} (${num(d.synth.p05, 3)}), ${d.baselineKind === "holdout" ? "holdout" : "real to real"} ${num(d.baseline.p50, 3)} (${num(d.baseline.p05, 3)})`,
+        `near copies (within ${num(d.nearCopies.distance, 3)} of a real row): synthetic ${num(100 * d.nearCopies.synth, 3)}%, ${d.baselineKind === "holdout" ? "holdout" : "real to real"} ${num(100 * d.nearCopies.baseline, 3)}%`,
+      );
+    }
+    if (p.rare) {
+      const r = p.rare;
+      const median = (x: typeof r.synth) => (x ? num(x.p50, 3) : "-");
+      const least = (x: typeof r.synth) => (x ? num(x.min, 3) : "-");
+      out.push(
+        `rows with a rare category (${r.values} categor${r.values === 1 ? "y" : "ies"} fewer than ${r.minCell} real rows hold): synthetic ${r.synthRows}, closest ${least(r.synth)}, median ${median(r.synth)}, ${r.synthNearCopies} near copies; ${p.dcr?.baselineKind === "real" ? "real to real" : "holdout"} ${r.baselineRows}, closest ${least(r.baseline)}, median ${median(r.baseline)}, ${r.baselineNearCopies} near copies`,
       );
     }
     for (const w of p.warnings) out.push(`warning: ${w}`);

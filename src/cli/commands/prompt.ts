@@ -88,7 +88,8 @@ Examples:
   cmd.action(async (source: string | undefined, opts: PromptCliOptions) => {
     const { db, info, profiles } = await openInput(source, opts);
     try {
-      const summary = await summarizeTable(db, info, profiles);
+      // As a run summarizes (its grids' ends pulled in at --min-cell), so the prompt is the one it sends.
+      const summary = await summarizeTable(db, info, profiles, { minCell: opts.minCell });
       const model = opts.model ?? (opts.modelFile ? basename(opts.modelFile) : DEFAULT_MODEL);
       const planner = new LlmPlanner(summary, {
         client: noCalls(model),

@@ -32,6 +32,7 @@ export interface LoopCliOptions extends InputOptions {
   maxEmptyIterations: number;
   bins: number;
   subBins: number;
+  minCell: number;
 }
 
 /** Those options as the loop's (flat `synthesize` and `synthesizeNested` name them the same). */
@@ -51,6 +52,7 @@ export function loopOptionsFrom(opts: LoopCliOptions) {
     maxEmptyIterations: opts.maxEmptyIterations,
     bins: opts.bins,
     subBins: opts.subBins,
+    minCell: opts.minCell,
   };
 }
 

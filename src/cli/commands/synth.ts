@@ -479,7 +479,10 @@ export function addLlmOptions(cmd: Command): Command {
         .default(0.8),
     )
     .addOption(
-      new Option("--min-cell <k>", "never show the LLM a value, bin or cell with fewer than k real rows")
+      new Option(
+        "--min-cell <k>",
+        "draw nothing from fewer than k real rows, and never show the LLM a value, bin or cell they hold (1: off)",
+      )
         .argParser(positiveInt("--min-cell"))
         .default(5),
     )

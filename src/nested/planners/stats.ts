@@ -1,7 +1,7 @@
 import seedrandom from "seedrandom";
 import type { Db } from "../../db/connection.ts";
 import { varcharList } from "../../db/connection.ts";
-import { StatsPlanner, weightedPick } from "../../planners/stats.ts";
+import { backOff, detachRare, StatsPlanner, weightedPick } from "../../planners/stats.ts";
 import type { PlanContext } from "../../planners/types.ts";
 import type { ProposalValue } from "../../proposals.ts";
 import type { ModelColumn } from "../../summarize.ts";
@@ -287,11 +287,19 @@ export class NestedStatsPlanner implements NestedPlanner {
     parents: string[],
     fixed: Map<string, Code>,
   ): Promise<Conditional> {
-    for (let n = parents.length; n >= 0; n--) {
+    // As the flat planner: a context fewer than min-cell real members hold is backed off from, and a value
+    // fewer than min-cell members hold in all is drawn with its overall share, apart from the context.
+    const minCell = this.s.members.minCell;
+    const found = await backOff(parents.length, minCell, async (n) => {
       const use = parents.slice(0, n);
-      const table = await this.conditionalTable(child, use);
-      const found = table.get(JSON.stringify(use.map((p) => fixed.get(p) ?? null)));
-      if (found?.counts.some((x) => x > 0)) return { codes: [...found.codes], counts: [...found.counts] };
+      return (await this.conditionalTable(child, use)).get(
+        JSON.stringify(use.map((p) => fixed.get(p) ?? null)),
+      );
+    });
+    if (found) {
+      const marginal = minCell > 1 ? (await this.conditionalTable(child, [])).get("[]") : undefined;
+      const out = marginal ? detachRare(found, marginal, minCell) : found;
+      return { codes: [...out.codes], counts: [...out.counts] };
     }
     throw new Error(`no real values for member column ${child}`);
   }
