@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { Db } from "./db/connection.ts";
 import { quoteIdent } from "./db/quote.ts";
+import { closeWithoutRealRows } from "./db/real-rows.ts";
 import { computeDiscrepancy, type Discrepancy, gapTable, subBinGaps } from "./discrepancy.ts";
 import { SynthorError } from "./errors.ts";
 import { createHistoryTables, finishRun, recordIteration, startRun, unfinishedRun } from "./history.ts";
@@ -74,6 +75,12 @@ export interface SynthOptions {
   out?: string;
   overwrite?: boolean;
   resume?: boolean;
+  /**
+   * Keep the real rows in `db` (the source, the reference, their model and codes: src/db/real-rows.ts),
+   * for debugging or evaluating against them later. By default they are temporary and never reach the
+   * file, and real rows a file kept from an earlier run are dropped when this one ends.
+   */
+  keepReal?: boolean;
   onProgress?: (event: ProgressEvent) => void;
   /** Checked between iterations: when it returns true the run stops cleanly and can be resumed. */
   shouldStop?: () => boolean;
@@ -159,12 +166,28 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
       "resume reads the interrupted run from its database: pass the same --db",
     );
   }
-  const db = await Db.open(dbPath, options.threads ? { threads: options.threads } : {});
+  const db = await Db.open(dbPath, {
+    ...(options.threads ? { threads: options.threads } : {}),
+    keepReal: options.keepReal ?? false,
+  });
+  // On every way out (finished, interrupted, failed) the file is left without real rows; a user's own
+  // table that is the source stays.
+  const keep = options.source.kind === "table" ? sourceTableNames(options.source.table) : [];
+  let result: SynthResult;
   try {
-    return await run(db, options, started);
-  } finally {
-    db.close();
+    result = await run(db, options, started);
+  } catch (err) {
+    // The run's error is what the user needs to see; the cleanup is tried again by the next command.
+    await closeWithoutRealRows(db, { keep }).catch(() => undefined);
+    throw err;
   }
+  await closeWithoutRealRows(db, { keep });
+  return result;
+}
+
+/** The names a `--table` source may have in the current schema: as given, and its last part. */
+export function sourceTableNames(table: string): string[] {
+  return [...new Set([table, table.split(".").pop() ?? table])];
 }
 
 async function run(db: Db, options: SynthOptions, started: number): Promise<SynthResult> {
@@ -210,6 +233,9 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
 
   let resumeFrom = 0;
   let runId: number;
+  // The source's row count and checksum as the interrupted run recorded them (runs before they were
+  // recorded have none).
+  let resumedData: SourceData | undefined;
   const unfinished = await unfinishedRun(db);
   if (options.resume) {
     if (!unfinished) {
@@ -219,7 +245,9 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
         "start a new run without --resume",
       );
     }
-    const differ = configDifferences(JSON.parse(unfinished.config) as Record<string, unknown>, config);
+    const { sourceData, ...stored } = JSON.parse(unfinished.config) as Record<string, unknown>;
+    resumedData = sourceData as SourceData | undefined;
+    const differ = configDifferences(stored, config);
     if (differ.length > 0) {
       throw new SynthorError(
         "RUN_STATE",
@@ -243,11 +271,18 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   // summary file has no rows, so it has none.
   const real = stored
     ? { ...(await loadSummary(db, stored.file)), reference: undefined }
-    : await summarizeRows(db, options.source as SourceSpec, options.profile ?? {}, config, {
-        ...options.reference,
-        seed,
-        ...(options.rows !== undefined ? { rows: options.rows } : {}),
-      });
+    : await summarizeRows(
+        db,
+        options.source as SourceSpec,
+        options.profile ?? {},
+        config,
+        {
+          ...options.reference,
+          seed,
+          ...(options.rows !== undefined ? { rows: options.rows } : {}),
+        },
+        resumedData,
+      );
   const { profiles, summary, reference } = real;
   const where = options.reference?.where;
   await createSyntheticModel(db, summary);
@@ -289,7 +324,7 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
       planner: planner.name,
       seed,
       rowsTarget: finalRows,
-      config,
+      config: "sourceData" in real ? { ...config, sourceData: real.sourceData } : config,
     });
   }
 
@@ -511,9 +546,18 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   return result;
 }
 
+/** What a run records of its source, so --resume can tell it re-read the same rows. */
+interface SourceData {
+  rows: number;
+  /** The sum of the rows' hashes (sql/source_checksum.sql), as text. */
+  checksum: string;
+}
+
 /**
  * Reads the real table, builds the reference from it (--where, --targets, --tilt; the rows themselves
- * without them), profiles its columns and summarizes it: the real side from the rows.
+ * without them), profiles its columns and summarizes it: the real side from the rows. The rows are not
+ * kept in the database after the run (unless --keep-real), so --resume reads the source again: `resumed`
+ * is what the interrupted run read, and a source that no longer gives the same rows is refused.
  */
 async function summarizeRows(
   db: Db,
@@ -521,8 +565,23 @@ async function summarizeRows(
   profileOptions: ProfileOptions,
   config: { bins: number; subBins: number },
   referenceOptions: Parameters<typeof buildReference>[2],
-): Promise<{ profiles: ColumnProfile[]; summary: Summary; reference: Reference }> {
+  resumed: SourceData | undefined,
+): Promise<{ profiles: ColumnProfile[]; summary: Summary; reference: Reference; sourceData: SourceData }> {
   const sourceInfo = await readSource(db, spec);
+  const [data] = await db.query<{ n: number; checksum: string }>("source_checksum", {
+    table: sourceInfo.view,
+  });
+  const sourceData = { rows: data?.n ?? 0, checksum: data?.checksum ?? "0" };
+  if (resumed && (resumed.rows !== sourceData.rows || resumed.checksum !== sourceData.checksum)) {
+    throw new SynthorError(
+      "RUN_STATE",
+      resumed.rows !== sourceData.rows
+        ? `${sourceInfo.label} changed since the interrupted run: it had ${resumed.rows} rows, now ${sourceData.rows}`
+        : `${sourceInfo.label} changed since the interrupted run: the same ${sourceData.rows} rows, but other values`,
+      "resume with the data the run started from (the database does not keep the real rows), or start over without --resume",
+      { source: sourceInfo.label },
+    );
+  }
   for (const c of sourceInfo.columns) {
     if (c.name.startsWith("__synthor_")) {
       throw new SynthorError(
@@ -539,7 +598,7 @@ async function summarizeRows(
     subBins: config.subBins,
     materialize: true,
   });
-  return { profiles, summary, reference };
+  return { profiles, summary, reference, sourceData };
 }
 
 /** The groups to ground this iteration: the candidates with the largest TVD now (paper: 3). */

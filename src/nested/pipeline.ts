@@ -1,11 +1,12 @@
 import { existsSync } from "node:fs";
 import { Db } from "../db/connection.ts";
+import { closeWithoutRealRows } from "../db/real-rows.ts";
 import { computeDiscrepancy, type Discrepancy, gapTable, subBinGaps, type UnitTvd } from "../discrepancy.ts";
 import { SynthorError } from "../errors.ts";
 import { inferGroups } from "../groups.ts";
 import { createHistoryTables, finishRun, recordIteration, startRun } from "../history.ts";
 import { checkOutputFile } from "../output.ts";
-import { chooseGroups } from "../pipeline.ts";
+import { chooseGroups, sourceTableNames } from "../pipeline.ts";
 import type { TokenUse } from "../planners/types.ts";
 import type { ProfileOptions } from "../profile.ts";
 import { addGroups, addPairs, type Unit } from "../summarize.ts";
@@ -42,6 +43,8 @@ export interface NestedSynthOptions {
   out?: string;
   childOut?: string;
   overwrite?: boolean;
+  /** Keep the real households and members in `db` (see SynthOptions.keepReal); by default they never reach it. */
+  keepReal?: boolean;
   onProgress?: (event: NestedProgressEvent) => void;
   shouldStop?: () => boolean;
 }
@@ -112,12 +115,25 @@ export async function synthesizeNested(options: NestedSynthOptions): Promise<Nes
   if (dbPath !== ":memory:" && options.source.kind === "nested" && !existsSync(dbPath)) {
     throw new SynthorError("SOURCE_NOT_FOUND", `there is no database ${dbPath}`, "check the --db path");
   }
-  const db = await Db.open(dbPath, options.threads ? { threads: options.threads } : {});
+  const db = await Db.open(dbPath, {
+    ...(options.threads ? { threads: options.threads } : {}),
+    keepReal: options.keepReal ?? false,
+  });
+  // As the flat loop: no real rows left in the file on any way out, the user's own source tables aside.
+  const keep = (
+    options.source.kind === "nested"
+      ? [options.source.source]
+      : [options.source.households, options.source.members]
+  ).flatMap((s) => (s.kind === "table" ? sourceTableNames(s.table) : []));
+  let result: NestedSynthResult;
   try {
-    return await run(db, options, started);
-  } finally {
-    db.close();
+    result = await run(db, options, started);
+  } catch (err) {
+    await closeWithoutRealRows(db, { keep }).catch(() => undefined);
+    throw err;
   }
+  await closeWithoutRealRows(db, { keep });
+  return result;
 }
 
 async function run(db: Db, options: NestedSynthOptions, started: number): Promise<NestedSynthResult> {

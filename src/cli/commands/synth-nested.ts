@@ -31,6 +31,7 @@ export interface LoopCliOptions extends InputOptions {
   patience?: number;
   bins: number;
   subBins: number;
+  keepReal?: boolean;
 }
 
 /** Those options as the loop's (flat `synthesize` and `synthesizeNested` name them the same). */
@@ -49,6 +50,7 @@ export function loopOptionsFrom(opts: LoopCliOptions) {
     ...(opts.patience !== undefined ? { patience: opts.patience } : {}),
     bins: opts.bins,
     subBins: opts.subBins,
+    keepReal: opts.keepReal ?? false,
   };
 }
 
