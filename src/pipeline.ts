@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { Db } from "./db/connection.ts";
 import { quoteIdent } from "./db/quote.ts";
-import { closeWithoutRealRows } from "./db/real-rows.ts";
+import { closeWithoutRealRows, removeLeftovers } from "./db/real-rows.ts";
 import { computeDiscrepancy, type Discrepancy, gapTable, subBinGaps } from "./discrepancy.ts";
 import { SynthorError } from "./errors.ts";
 import { createHistoryTables, finishRun, recordIteration, startRun, unfinishedRun } from "./history.ts";
@@ -175,6 +175,7 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   const keep = options.source.kind === "table" ? sourceTableNames(options.source.table) : [];
   let result: SynthResult;
   try {
+    await removeLeftovers(db);
     result = await run(db, options, started);
   } catch (err) {
     // The run's error is what the user needs to see; the cleanup is tried again by the next command.

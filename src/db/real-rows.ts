@@ -1,4 +1,5 @@
-import { existsSync, renameSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, renameSync, rmdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { SynthorError } from "../errors.ts";
 import { type Db, varcharList } from "./connection.ts";
 import { quoteIdent, quoteLiteral, quoteQualified } from "./quote.ts";
@@ -62,6 +63,32 @@ export async function closeWithoutRealRows(db: Db, options: { keep?: string[] } 
   }
   if (dropped.length > 0) replaceWithCompacted(db.path);
   return dropped;
+}
+
+/**
+ * Removes what a killed process (`kill -9`, a crash) may have left of real rows beside the database:
+ * the files DuckDB spills temporary tables to when memory runs short (in its temporary directory,
+ * `FILE.duckdb.tmp/duckdb_temp_*`; it deletes them when it closes, not when it is killed, nor when it
+ * next opens the file), and a half-written compacted copy. Call it right after opening, before this
+ * process spills anything: DuckDB's lock on the file means no other process is using them.
+ */
+export async function removeLeftovers(db: Db): Promise<void> {
+  if (db.path === ":memory:") return;
+  const [row] = await db.all<{ dir: string }>(
+    "select current_setting('temp_directory') as dir",
+    {},
+    "temporary directory",
+  );
+  const dir = row?.dir ?? "";
+  if (dir !== "" && existsSync(dir)) {
+    for (const f of readdirSync(dir)) {
+      if (f.startsWith("duckdb_temp_")) rmSync(join(dir, f), { force: true });
+    }
+    // DuckDB makes the directory when it first spills and removes it on close: left empty, it goes too.
+    if (dir === `${db.path}.tmp` && readdirSync(dir).length === 0) rmdirSync(dir);
+  }
+  const copy = compactedPath(db.path);
+  for (const f of [copy, `${copy}.wal`]) rmSync(f, { force: true });
 }
 
 /** Drops the real relations kept in the file (not the temporary ones); returns their names. */

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { Db } from "../db/connection.ts";
-import { closeWithoutRealRows } from "../db/real-rows.ts";
+import { closeWithoutRealRows, removeLeftovers } from "../db/real-rows.ts";
 import { computeDiscrepancy, type Discrepancy, gapTable, subBinGaps, type UnitTvd } from "../discrepancy.ts";
 import { SynthorError } from "../errors.ts";
 import { inferGroups } from "../groups.ts";
@@ -127,6 +127,7 @@ export async function synthesizeNested(options: NestedSynthOptions): Promise<Nes
   ).flatMap((s) => (s.kind === "table" ? sourceTableNames(s.table) : []));
   let result: NestedSynthResult;
   try {
+    await removeLeftovers(db);
     result = await run(db, options, started);
   } catch (err) {
     await closeWithoutRealRows(db, { keep }).catch(() => undefined);
