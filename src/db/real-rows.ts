@@ -8,8 +8,8 @@ import { quoteIdent, quoteLiteral, quoteQualified } from "./quote.ts";
  * The relations that hold real rows: one row per real row (or per real household or member), or a view
  * that reads them. Everything else a run leaves in `--db` is aggregates (count tables, bins, grids), the
  * synthetic table and the run's history. They are temporary unless `synth --keep-real` (Db.keepReal), so
- * by default they never reach the database file; a file that holds them from a run with --keep-real (or
- * from a synthor before 0.2) loses them the next time a command opens it without --keep-real.
+ * by default they never reach the database file; a file that holds them (from a run with --keep-real, or
+ * from an earlier synthor) loses them when the next `synth` run on it without --keep-real ends.
  */
 export const REAL_RELATIONS = [
   // The source as read (src/source.ts), and the reference built from it (src/reference.ts).
