@@ -246,9 +246,9 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
         "start a new run without --resume",
       );
     }
-    const { sourceData, ...stored } = JSON.parse(unfinished.config) as Record<string, unknown>;
+    const { sourceData, ...recorded } = JSON.parse(unfinished.config) as Record<string, unknown>;
     resumedData = sourceData as SourceData | undefined;
-    const differ = configDifferences(stored, config);
+    const differ = configDifferences(recorded, config);
     if (differ.length > 0) {
       throw new SynthorError(
         "RUN_STATE",
