@@ -224,7 +224,7 @@ export async function buildReference(
     { json: JSON.stringify(atoms.map((a, i) => ({ key: a.key, total: totals[i] }))) },
   );
   const copies = sqlFile("reference_copies").replace(/;\s*$/, "");
-  await db.dropRelation("synthor_reference");
+  await db.dropReal("synthor_reference");
   await db.exec(
     `create ${db.realKind("table")} synthor_reference as
      select c.* exclude (__synthor_key, __synthor_w, __synthor_hash, __synthor_rank, copies)
@@ -942,8 +942,8 @@ async function describe(db: Db, view: string): Promise<SourceInfo> {
 
 async function replaceRelation(db: Db, name: string, kind: "view" | "table", select: string): Promise<void> {
   const next = `${name}_next`;
-  await db.dropRelation(next);
+  await db.dropReal(next);
   await db.connection.run(`create ${db.realKind(kind)} ${quoteIdent(next)} as ${select}`);
-  await db.dropRelation(name);
+  await db.dropReal(name);
   await db.connection.run(`alter ${kind} ${quoteIdent(next)} rename to ${quoteIdent(name)}`);
 }

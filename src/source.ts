@@ -68,9 +68,9 @@ export async function readSource(db: Db, spec: SourceSpec, view = "synthor_real"
       // --keep-real: the real rows never reach the database file.
       const what = materialize ? "table" : "view";
       const next = `${view}_next`;
-      await db.dropRelation(next);
+      await db.dropReal(next);
       await db.connection.run(`create ${db.realKind(what)} ${quoteIdent(next)} as ${select}`);
-      await db.dropRelation(view);
+      await db.dropReal(view);
       await db.connection.run(`alter ${what} ${quoteIdent(next)} rename to ${quoteIdent(view)}`);
     } catch (err) {
       if (spec.kind === "sql") throw await sqlError(db, spec.sql, err);

@@ -162,7 +162,7 @@ export async function summarizeTable(
     });
   }
 
-  await db.dropRelation("synthor_real_codes");
+  await db.dropReal("synthor_real_codes");
   await db.exec(
     `create or replace ${kind} synthor_real_codes as ${codesSelect(modelled, "synthor_real_model")}`,
     "create real codes view",
@@ -247,7 +247,7 @@ export async function summarizeTable(
     }
     column.summary = numericSummary(column, column.grid ?? []);
   }
-  await db.dropRelation("synthor_real_fine_codes");
+  await db.dropReal("synthor_real_fine_codes");
   await db.exec(
     `create or replace ${kind} synthor_real_fine_codes as ${codesSelect(modelled, "synthor_real_model", { subBins })}`,
     "create real fine codes view",

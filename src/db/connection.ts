@@ -152,11 +152,11 @@ export class Db {
   }
 
   /**
-   * Drops the view or table `name` that holds real rows, whichever it is, so it can be created anew: in
-   * the catalog {@link Db.realKind} creates it in (the temporary one unless {@link Db.keepReal}).
+   * Drops the view or table `name` in the current schema, whichever it is, so it can be created anew;
+   * with `temp`, the temporary one of that name.
    */
-  async dropRelation(name: string): Promise<void> {
-    const temp = !this.keepReal;
+  async dropRelation(name: string, options: { temp?: boolean } = {}): Promise<void> {
+    const temp = options.temp ?? false;
     const [found] = await this.all<{ table_type: string }>(
       `select table_type from information_schema.tables
        where table_catalog = (case when $temp then 'temp' else current_database() end)
@@ -169,6 +169,14 @@ export class Db {
       `drop ${found.table_type === "VIEW" ? "view" : "table"} ${temp ? "temp." : ""}${quoteIdent(name)}`,
       "drop relation",
     );
+  }
+
+  /**
+   * Drops the relation `name` that holds real rows, so it can be created anew: in the catalog
+   * {@link Db.realKind} creates it in (the temporary one unless {@link Db.keepReal}).
+   */
+  async dropReal(name: string): Promise<void> {
+    await this.dropRelation(name, { temp: !this.keepReal });
   }
 
   /** Runs a file from sql/ for its effect. */
