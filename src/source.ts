@@ -129,8 +129,11 @@ async function selectTable(
   )
     .getRowObjectsJS()
     .map((r) => ({ d: String(r.d), s: String(r.s) }));
-  // The exact name first (a table may be called "a.b"), then the name read as schema.table.
-  const exact = rows.find((r) => r.t === table && r.d === current?.d && r.s === current?.s);
+  // The exact name first (a table may be called "a.b"), then the name read as schema.table. A temporary
+  // relation (readSource's own, earlier in the same session) is found by its name too, as DuckDB does.
+  const exact = rows.find(
+    (r) => r.t === table && (r.d === "temp" || (r.d === current?.d && r.s === current?.s)),
+  );
   if (exact) return { select: `select * from ${quoteIdent(table)}`, label, materialize: false };
   const parts = table.split(".");
   const qualified = rows.find(
