@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { Db } from "./db/connection.ts";
 import { quoteIdent } from "./db/quote.ts";
+import { closeWithoutRealRows, removeLeftovers } from "./db/real-rows.ts";
 import { checkQuery } from "./db/sql-guard.ts";
 import { computeDiscrepancy, type Discrepancy, gapTable, subBinGaps } from "./discrepancy.ts";
 import { SynthorError } from "./errors.ts";
@@ -102,6 +103,12 @@ export interface SynthOptions {
   out?: string;
   overwrite?: boolean;
   resume?: boolean;
+  /**
+   * Keep the real rows in `db` (the source, the reference, their model and codes: src/db/real-rows.ts),
+   * for debugging or evaluating against them later. By default they are temporary and never reach the
+   * file, and real rows a file kept from an earlier run are dropped when this one ends.
+   */
+  keepReal?: boolean;
   onProgress?: (event: ProgressEvent) => void;
   /** Checked between iterations: when it returns true the run stops cleanly and can be resumed. */
   shouldStop?: () => boolean;
@@ -206,19 +213,34 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   // The SQL of --sql, --where, --tilt and --targets-sql is checked before the database is opened: a
   // refused option leaves no new file, and every table (and the previous run's state) as it was.
   await checkOptionSql(options);
-  const db = await Db.open(dbPath, options.threads ? { threads: options.threads } : {});
+  const db = await Db.open(dbPath, {
+    ...(options.threads ? { threads: options.threads } : {}),
+    keepReal: options.keepReal ?? false,
+  });
+  // On every way out (finished, interrupted, failed) the file is left without real rows; a user's own
+  // table that is the source stays.
+  const keep = options.source.kind === "table" ? sourceTableNames(options.source.table) : [];
   const state: RunState = {};
+  let result: SynthResult;
   try {
-    return await run(db, options, started, state);
+    await removeLeftovers(db);
+    result = await run(db, options, started, state);
   } catch (err) {
     // A run that an error stopped is recorded as failed, with the error as its reason.
     if (state.runId !== undefined && !(err instanceof RunFailed)) {
-      await recordFailure(db, state.runId, err, (Date.now() - started) / 1000);
+      await recordFailure(db, state.runId, err, (Date.now() - started) / 1000).catch(() => undefined);
     }
+    // The run's error is what the user needs to see; the cleanup is tried again by the next command.
+    await closeWithoutRealRows(db, { keep }).catch(() => undefined);
     throw err;
-  } finally {
-    db.close();
   }
+  await closeWithoutRealRows(db, { keep });
+  return result;
+}
+
+/** The names a `--table` source may have in the current schema: as given, and its last part. */
+export function sourceTableNames(table: string): string[] {
+  return [...new Set([table, table.split(".").pop() ?? table])];
 }
 
 /** What the caller of run() needs to know when it throws: the run it had started, if any. */
@@ -270,6 +292,9 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
 
   let resumeFrom = 0;
   let runId: number;
+  // The source's row count and checksum as the interrupted run recorded them (runs before they were
+  // recorded have none).
+  let resumedData: SourceData | undefined;
   const unfinished = await unfinishedRun(db);
   if (options.resume) {
     if (!unfinished) {
@@ -279,7 +304,9 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
         "start a new run without --resume",
       );
     }
-    const differ = configDifferences(JSON.parse(unfinished.config) as Record<string, unknown>, config);
+    const { sourceData, ...recorded } = JSON.parse(unfinished.config) as Record<string, unknown>;
+    resumedData = sourceData as SourceData | undefined;
+    const differ = configDifferences(recorded, config);
     if (differ.length > 0) {
       throw new SynthorError(
         "RUN_STATE",
@@ -317,11 +344,19 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
   };
   const real = stored
     ? { ...(await loadSummary(db, stored.file)), reference: undefined }
-    : await summarizeRows(db, options.source as SourceSpec, options.profile ?? {}, config, warn, {
-        ...options.reference,
-        seed,
-        ...(options.rows !== undefined ? { rows: options.rows } : {}),
-      });
+    : await summarizeRows(
+        db,
+        options.source as SourceSpec,
+        options.profile ?? {},
+        config,
+        warn,
+        {
+          ...options.reference,
+          seed,
+          ...(options.rows !== undefined ? { rows: options.rows } : {}),
+        },
+        resumedData,
+      );
   const { profiles, summary, reference } = real;
   for (const w of parquetLossWarnings(profiles, options.out)) warn(w);
   const where = options.reference?.where;
@@ -338,7 +373,7 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
       planner: planner.name,
       seed,
       rowsTarget: finalRows,
-      config,
+      config: "sourceData" in real ? { ...config, sourceData: real.sourceData } : config,
     });
     state.runId = runId;
   }
@@ -650,6 +685,13 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
   return result;
 }
 
+/** What a run records of its source, so --resume can tell it re-read the same rows. */
+interface SourceData {
+  rows: number;
+  /** The sum of the rows' hashes (sql/source_checksum.sql), as text. */
+  checksum: string;
+}
+
 /**
  * Checks every option that holds SQL (src/db/sql-guard.ts), in a database of its own (the parser needs
  * one; the run's is not opened yet). A condition DuckDB cannot parse is reported with the source's
@@ -703,7 +745,9 @@ async function columnsOf(
 
 /**
  * Reads the real table, builds the reference from it (--where, --targets, --tilt; the rows themselves
- * without them), profiles its columns and summarizes it: the real side from the rows.
+ * without them), profiles its columns and summarizes it: the real side from the rows. The rows are not
+ * kept in the database after the run (unless --keep-real), so --resume reads the source again: `resumed`
+ * is what the interrupted run read, and a source that no longer gives the same rows is refused.
  */
 async function summarizeRows(
   db: Db,
@@ -712,10 +756,25 @@ async function summarizeRows(
   config: { bins: number; subBins: number; minCell: number },
   warn: (message: string) => void,
   referenceOptions: Parameters<typeof buildReference>[2],
-): Promise<{ profiles: ColumnProfile[]; summary: Summary; reference: Reference }> {
+  resumed: SourceData | undefined,
+): Promise<{ profiles: ColumnProfile[]; summary: Summary; reference: Reference; sourceData: SourceData }> {
   const sourceInfo = await readSource(db, spec);
   const renamed = renamedWarning(sourceInfo);
   if (renamed) warn(renamed);
+  const [data] = await db.query<{ n: number; checksum: string }>("source_checksum", {
+    table: sourceInfo.view,
+  });
+  const sourceData = { rows: data?.n ?? 0, checksum: data?.checksum ?? "0" };
+  if (resumed && (resumed.rows !== sourceData.rows || resumed.checksum !== sourceData.checksum)) {
+    throw new SynthorError(
+      "RUN_STATE",
+      resumed.rows !== sourceData.rows
+        ? `${sourceInfo.label} changed since the interrupted run: it had ${resumed.rows} rows, now ${sourceData.rows}`
+        : `${sourceInfo.label} changed since the interrupted run: the same ${sourceData.rows} rows, but other values`,
+      "resume with the data the run started from (the database does not keep the real rows), or start over without --resume",
+      { source: sourceInfo.label },
+    );
+  }
   for (const c of sourceInfo.columns) {
     if (c.name.startsWith("__synthor_")) {
       throw new SynthorError(
@@ -733,7 +792,7 @@ async function summarizeRows(
     minCell: config.minCell,
     materialize: true,
   });
-  return { profiles, summary, reference };
+  return { profiles, summary, reference, sourceData };
 }
 
 /** The groups to ground this iteration: the candidates with the largest TVD now (paper: 3). */

@@ -231,9 +231,9 @@ export async function buildReference(
     { json: JSON.stringify(atoms.map((a, i) => ({ key: a.key, total: totals[i] }))) },
   );
   const copies = sqlFile("reference_copies").replace(/;\s*$/, "");
-  await db.dropRelation("synthor_reference");
+  await db.dropReal("synthor_reference");
   await db.exec(
-    `create table synthor_reference as
+    `create ${db.realKind("table")} synthor_reference as
      select c.* exclude (__synthor_key, __synthor_w, __synthor_hash, __synthor_rank, copies)
      from (${copies}) as c, range(c.copies) as r(__synthor_copy)
      order by c.__synthor_hash, c.__synthor_key, r.__synthor_copy`,
@@ -1005,8 +1005,8 @@ async function describe(db: Db, view: string): Promise<SourceInfo> {
 
 async function replaceRelation(db: Db, name: string, kind: "view" | "table", select: string): Promise<void> {
   const next = `${name}_next`;
-  await db.dropRelation(next);
-  await db.connection.run(`create ${kind} ${quoteIdent(next)} as ${select}`);
-  await db.dropRelation(name);
+  await db.dropReal(next);
+  await db.connection.run(`create ${db.realKind(kind)} ${quoteIdent(next)} as ${select}`);
+  await db.dropReal(name);
   await db.connection.run(`alter ${kind} ${quoteIdent(next)} rename to ${quoteIdent(name)}`);
 }

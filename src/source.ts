@@ -58,7 +58,8 @@ export function sourceSpec(file: string | undefined, opts: { table?: string; sql
 
 /**
  * Makes the real table readable as the view `view` (default `synthor_real`) and checks it is usable:
- * the file exists, can be read, and holds at least one row.
+ * the file exists, can be read, and holds at least one row. The view (or table, for text formats) is
+ * temporary unless the database keeps real rows (`Db.keepReal`).
  *
  * @example await readSource(db, { kind: "file", path: "adult.csv" }) // view synthor_real
  */
@@ -73,12 +74,13 @@ export async function readSource(db: Db, spec: SourceSpec, view = "synthor_real"
   if (select !== `select * from ${quoteIdent(view)}`) {
     try {
       // Text formats are parsed once into a table; Parquet and tables are read in place through a view.
-      // Built under a new name first: a --sql query may read the previous run's view.
+      // Built under a new name first: a --sql query may read the previous run's view. Temporary unless
+      // --keep-real: the real rows never reach the database file.
       const what = materialize ? "table" : "view";
       const next = `${view}_next`;
-      await db.dropRelation(next);
-      await db.connection.run(`create ${what} ${quoteIdent(next)} as ${select}`);
-      await db.dropRelation(view);
+      await db.dropReal(next);
+      await db.connection.run(`create ${db.realKind(what)} ${quoteIdent(next)} as ${select}`);
+      await db.dropReal(view);
       await db.connection.run(`alter ${what} ${quoteIdent(next)} rename to ${quoteIdent(view)}`);
     } catch (err) {
       if (spec.kind === "sql") throw await sqlError(db, spec.sql, err);
@@ -171,8 +173,11 @@ async function selectTable(
   )
     .getRowObjectsJS()
     .map((r) => ({ d: String(r.d), s: String(r.s) }));
-  // The exact name first (a table may be called "a.b"), then the name read as schema.table.
-  const exact = rows.find((r) => r.t === table && r.d === current?.d && r.s === current?.s);
+  // The exact name first (a table may be called "a.b"), then the name read as schema.table. A temporary
+  // relation (readSource's own, earlier in the same session) is found by its name too, as DuckDB does.
+  const exact = rows.find(
+    (r) => r.t === table && (r.d === "temp" || (r.d === current?.d && r.s === current?.s)),
+  );
   if (exact) return { select: `select * from ${quoteIdent(table)}`, label, materialize: false };
   const parts = table.split(".");
   const qualified = rows.find(

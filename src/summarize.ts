@@ -126,11 +126,12 @@ export async function summarizeTable(
   const bins = options.bins ?? 6;
   const subBins = options.subBins ?? 8;
   // Views cost nothing to create; tables are worth it when the codes are read many times (synthesis).
-  const kind = options.materialize ? "table" : "view";
+  // Both hold real rows: temporary unless the database keeps them (Db.keepReal).
+  const kind = db.realKind(options.materialize ? "table" : "view");
   const modelled = profiles.filter((p) => modelledKinds.includes(p.kind));
   throwIfProblems(groupProblems(options.groups ?? [], profiles));
   await db.exec(
-    `create or replace view synthor_real_model as ${modelSelect(modelled, quoteIdent(source.view))};
+    `create or replace ${db.realKind("view")} synthor_real_model as ${modelSelect(modelled, quoteIdent(source.view))};
      create or replace table synthor_edges ("column" varchar, edges double[]);
      create or replace table synthor_bins ("column" varchar, bin bigint, lo double, hi double, n bigint, share double);
      create or replace table synthor_grid ("column" varchar, grid double[]);`,
@@ -168,7 +169,7 @@ export async function summarizeTable(
     });
   }
 
-  await db.dropRelation("synthor_real_codes");
+  await db.dropReal("synthor_real_codes");
   await db.exec(
     `create or replace ${kind} synthor_real_codes as ${codesSelect(modelled, "synthor_real_model")}`,
     "create real codes view",
@@ -265,7 +266,7 @@ export async function summarizeTable(
     }
     column.summary = numericSummary(column, column.grid ?? []);
   }
-  await db.dropRelation("synthor_real_fine_codes");
+  await db.dropReal("synthor_real_fine_codes");
   await db.exec(
     `create or replace ${kind} synthor_real_fine_codes as ${codesSelect(modelled, "synthor_real_model", { subBins })}`,
     "create real fine codes view",

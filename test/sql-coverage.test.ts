@@ -59,6 +59,7 @@ const GOLDEN_TESTS: Record<string, string> = {
   "sql/reference_atoms.sql": "test/reference.golden.test.ts",
   "sql/reference_copies.sql": "test/reference.golden.test.ts",
   "sql/same_values.sql": "test/nested.golden.test.ts",
+  "sql/source_checksum.sql": "test/sql.golden.test.ts",
   "sql/sub_bins.sql": "test/sql.golden.test.ts",
   "sql/target_excess.sql": "test/reference.golden.test.ts",
   "sql/target_fit.sql": "test/reference.golden.test.ts",

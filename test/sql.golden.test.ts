@@ -364,3 +364,34 @@ describe("sql/winsorized_moments.sql", () => {
     });
   });
 });
+
+describe("sql/source_checksum.sql", () => {
+  // The row count is counted by hand; the checksum is, by definition, the sum of DuckDB's hash() of each
+  // row (as a struct of its columns), so it is pinned by its properties: the same rows in another order
+  // give the same sum, a repeated row adds its hash again (an xor would cancel it), one changed value
+  // changes it, and an empty table has 0 rows and checksum 0.
+  const checksum = (db: Db, table: string) =>
+    db.query<{ n: number; checksum: string }>("source_checksum", { table }).then((r) => r[0]);
+  it("counts the rows and sums their hashes, whatever their order", async () => {
+    await withDb(async (db) => {
+      await db.exec(
+        `create table a (id integer, s varchar, v double);
+         insert into a values (1, 'x', 2.5), (2, null, 0), (2, null, 0);
+         create table b as from a order by id desc;
+         create table once as select distinct * from a;
+         create table changed as from a;
+         update changed set v = 0.01 where id = 2 and rowid = (select max(rowid) from changed);
+         create table empty (id integer);`,
+      );
+      const [rowA] = await db.all<{ sum: string }>(
+        `select (hash({'id': 1::integer, 's': 'x', 'v': 2.5::double})::hugeint
+                 + 2 * hash({'id': 2::integer, 's': null::varchar, 'v': 0::double})::hugeint)::varchar as sum`,
+      );
+      expect(await checksum(db, "a")).toEqual({ n: 3, checksum: rowA?.sum });
+      expect(await checksum(db, "b")).toEqual({ n: 3, checksum: rowA?.sum });
+      expect((await checksum(db, "once"))?.checksum).not.toBe(rowA?.sum);
+      expect((await checksum(db, "changed"))?.checksum).not.toBe(rowA?.sum);
+      expect(await checksum(db, "empty")).toEqual({ n: 0, checksum: "0" });
+    });
+  });
+});

@@ -37,6 +37,8 @@ const COLUMNS = [
   ["score", "DOUBLE"],
   ["grade", "VARCHAR"],
 ];
+/** The real rows, for comparing with the output: the run's database does not keep them. */
+const REAL = `(${MIXED}\n)`;
 const ECOMMERCE = "examples/ecommerce/ecommerce.csv";
 const ITERATIONS = 10;
 
@@ -101,7 +103,7 @@ describe("synthesize", () => {
   it("regenerates identifiers as fresh unique values: text, and a dense integer key", async () => {
     const [row] = await inDb(path("a.duckdb"), (db) =>
       db.all(`select count(distinct order_code)::integer as codes,
-                     count(*) filter (where order_code in (select order_code from synthor_real))::integer as reused,
+                     count(*) filter (where order_code in (select order_code from ${REAL}))::integer as reused,
                      min(order_code) as first_code, max(order_code) as last_code,
                      count(distinct id)::integer as ids, min(id)::integer as min_id, max(id)::integer as max_id,
                      count(*) filter (where order_code is null or id is null)::integer as nulls
@@ -122,9 +124,9 @@ describe("synthesize", () => {
   it("restores dates, whole-second timestamps, booleans, integer categories and the constant", async () => {
     const [row] = await inDb(path("a.duckdb"), (db) =>
       db.all(`select
-          min(day) >= (select min(day) from synthor_real) and max(day) <= (select max(day) from synthor_real) as days_in_range,
-          min(seen_at) >= (select min(seen_at) from synthor_real)
-            and max(seen_at) <= (select max(seen_at) from synthor_real) as times_in_range,
+          min(day) >= (select min(day) from ${REAL}) and max(day) <= (select max(day) from ${REAL}) as days_in_range,
+          min(seen_at) >= (select min(seen_at) from ${REAL})
+            and max(seen_at) <= (select max(seen_at) from ${REAL}) as times_in_range,
           bool_and(seen_at = date_trunc('second', seen_at)) as whole_seconds,
           list_sort(list_distinct(list(active))) as active,
           list_sort(list_distinct(list(stars))) as stars,
@@ -160,7 +162,7 @@ describe("synthesize", () => {
     const tvd = (column: string) => a.discrepancy.marginals.find((m) => m.columns.join() === column)?.tvd;
     const shares = await inDb(path("a.duckdb"), (db) =>
       db.all<{ side: string; score: number; grade: number }>(`
-        select 'real' as side, avg((score is null)::int) as score, avg((grade is null)::int) as grade from synthor_real
+        select 'real' as side, avg((score is null)::int) as score, avg((grade is null)::int) as grade from ${REAL}
         union all
         select 'synthetic', avg((score is null)::int), avg((grade is null)::int) from synthetic
         order by side`),

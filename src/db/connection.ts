@@ -48,20 +48,32 @@ export type ParamValue = string | number | boolean | null | TypedParam;
  * identifiers quoted by db/quote.ts).
  */
 export class Db {
+  /**
+   * Whether the relations that hold real rows (src/db/real-rows.ts: the source, the reference, their
+   * model and codes) are created in the database file, as `synth --keep-real` asks. By default they are
+   * temporary: they live in memory (DuckDB spills them to its temporary directory when memory runs
+   * short, and deletes that directory on close), never reach the file, and are gone when it closes.
+   */
+  readonly keepReal: boolean;
+
   private constructor(
     readonly instance: DuckDBInstance,
     readonly connection: DuckDBConnection,
     readonly path: string,
-  ) {}
+    keepReal: boolean,
+  ) {
+    this.keepReal = keepReal;
+  }
 
   /**
    * Opens (or creates) a database file, or an in-memory one for `:memory:`, and loads the macros as
    * temporary macros, so opening a user's database does not change it. `persistMacros` creates them in
-   * the file instead (`synthor macros --install`); `readOnly` lets several processes read one file.
+   * the file instead (`synthor macros --install`); `readOnly` lets several processes read one file;
+   * `keepReal` creates the relations that hold real rows in the file (see {@link Db.keepReal}).
    */
   static async open(
     path = ":memory:",
-    options: { threads?: number; persistMacros?: boolean; readOnly?: boolean } = {},
+    options: { threads?: number; persistMacros?: boolean; readOnly?: boolean; keepReal?: boolean } = {},
   ): Promise<Db> {
     // A query never installs a DuckDB extension (a download, and a file written under ~/.duckdb): reading
     // https:// or calling an extension's function works once the user has installed it.
@@ -70,7 +82,7 @@ export class Db {
     if (options.readOnly && path !== ":memory:") config.access_mode = "READ_ONLY";
     const instance = await openInstance(path, config);
     const connection = await instance.connect();
-    const db = new Db(instance, connection, path);
+    const db = new Db(instance, connection, path, options.keepReal ?? false);
     const script = options.persistMacros
       ? macroScript()
       : macroScript().replaceAll(/create or replace macro/gi, "create or replace temp macro");
@@ -139,19 +151,42 @@ export class Db {
     }
   }
 
-  /** Drops the view or table `name` in the current schema, whichever it is, so it can be created anew. */
-  async dropRelation(name: string): Promise<void> {
+  /**
+   * `table` or `view` as a relation that holds real rows is created: `temp table` unless
+   * {@link Db.keepReal}.
+   *
+   * @example await db.exec(`create or replace ${db.realKind("view")} synthor_real_model as ...`)
+   */
+  realKind(kind: "table" | "view"): string {
+    return this.keepReal ? kind : `temp ${kind}`;
+  }
+
+  /**
+   * Drops the view or table `name` in the current schema, whichever it is, so it can be created anew;
+   * with `temp`, the temporary one of that name.
+   */
+  async dropRelation(name: string, options: { temp?: boolean } = {}): Promise<void> {
+    const temp = options.temp ?? false;
     const [found] = await this.all<{ table_type: string }>(
       `select table_type from information_schema.tables
-       where table_catalog = current_database() and table_schema = current_schema() and table_name = $name`,
-      { name },
+       where table_catalog = (case when $temp then 'temp' else current_database() end)
+         and table_schema = current_schema() and table_name = $name`,
+      { name, temp },
       "find relation",
     );
     if (!found) return;
     await this.exec(
-      `drop ${found.table_type === "VIEW" ? "view" : "table"} ${quoteIdent(name)}`,
+      `drop ${found.table_type === "VIEW" ? "view" : "table"} ${temp ? "temp." : ""}${quoteIdent(name)}`,
       "drop relation",
     );
+  }
+
+  /**
+   * Drops the relation `name` that holds real rows, so it can be created anew: in the catalog
+   * {@link Db.realKind} creates it in (the temporary one unless {@link Db.keepReal}).
+   */
+  async dropReal(name: string): Promise<void> {
+    await this.dropRelation(name, { temp: !this.keepReal });
   }
 
   /** Runs a file from sql/ for its effect. */

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { Db } from "../db/connection.ts";
+import { closeWithoutRealRows, removeLeftovers } from "../db/real-rows.ts";
 import { checkQuery } from "../db/sql-guard.ts";
 import { computeDiscrepancy, type Discrepancy, gapTable, subBinGaps, type UnitTvd } from "../discrepancy.ts";
 import { SynthorError } from "../errors.ts";
@@ -15,7 +16,7 @@ import {
   type UnusableTally,
 } from "../outcome.ts";
 import { checkOutputFile } from "../output.ts";
-import { chooseGroups } from "../pipeline.ts";
+import { chooseGroups, sourceTableNames } from "../pipeline.ts";
 import type { TokenUse } from "../planners/types.ts";
 import type { ProfileOptions } from "../profile.ts";
 import { SQL_SOURCE } from "../source.ts";
@@ -58,6 +59,8 @@ export interface NestedSynthOptions {
   out?: string;
   childOut?: string;
   overwrite?: boolean;
+  /** Keep the real households and members in `db` (see SynthOptions.keepReal); by default they never reach it. */
+  keepReal?: boolean;
   onProgress?: (event: NestedProgressEvent) => void;
   shouldStop?: () => boolean;
 }
@@ -164,19 +167,31 @@ export async function synthesizeNested(options: NestedSynthOptions): Promise<Nes
       check.close();
     }
   }
-  const db = await Db.open(dbPath, options.threads ? { threads: options.threads } : {});
+  const db = await Db.open(dbPath, {
+    ...(options.threads ? { threads: options.threads } : {}),
+    keepReal: options.keepReal ?? false,
+  });
+  // As the flat loop: no real rows left in the file on any way out, the user's own source tables aside.
+  const keep = (
+    options.source.kind === "nested"
+      ? [options.source.source]
+      : [options.source.households, options.source.members]
+  ).flatMap((s) => (s.kind === "table" ? sourceTableNames(s.table) : []));
   const state: { runId?: number } = {};
+  let result: NestedSynthResult;
   try {
-    return await run(db, options, started, state);
+    await removeLeftovers(db);
+    result = await run(db, options, started, state);
   } catch (err) {
     // As in the flat loop: a run that an error stopped is recorded as failed, with the error as its reason.
     if (state.runId !== undefined && !(err instanceof RunFailed)) {
-      await recordFailure(db, state.runId, err, (Date.now() - started) / 1000);
+      await recordFailure(db, state.runId, err, (Date.now() - started) / 1000).catch(() => undefined);
     }
+    await closeWithoutRealRows(db, { keep }).catch(() => undefined);
     throw err;
-  } finally {
-    db.close();
   }
+  await closeWithoutRealRows(db, { keep });
+  return result;
 }
 
 async function run(

@@ -28,7 +28,8 @@ export const HOUSEHOLDS = "synthor_nested_households";
 export const MEMBERS = "synthor_nested_members";
 
 /**
- * Reads both levels into tables `synthor_nested_households` and `synthor_nested_members`, each with the
+ * Reads both levels into tables `synthor_nested_households` and `synthor_nested_members` (temporary
+ * unless the database keeps real rows, `Db.keepReal`), each with the
  * key as text in `__synthor_key`, members with their position in the household (`__synthor_member`, in
  * the order the members file lists them). Checks that the key exists in both, is unique among households,
  * and that every member names a household.
@@ -55,9 +56,9 @@ export async function readNested(db: Db, spec: NestedSpec): Promise<NestedSource
   const type = households.columns.find((c) => c.name === spec.key)?.type ?? "VARCHAR";
   const k = quoteIdent(spec.key);
   await db.exec(
-    `create or replace table ${HOUSEHOLDS} as
+    `create or replace ${db.realKind("table")} ${HOUSEHOLDS} as
        select *, ${k}::varchar as __synthor_key from ${quoteIdent(households.view)};
-     create or replace table ${MEMBERS} as
+     create or replace ${db.realKind("table")} ${MEMBERS} as
        select * exclude (__synthor_seq),
               row_number() over (partition by __synthor_key order by __synthor_seq) as __synthor_member
        from (select *, ${k}::varchar as __synthor_key, row_number() over () as __synthor_seq
@@ -109,11 +110,11 @@ async function readNestedTable(db: Db, spec: Extract<NestedSpec, { kind: "nested
   }
   const l = quoteIdent(chosen.name);
   await db.exec(
-    `create or replace table ${HOUSEHOLDS} as
+    `create or replace ${db.realKind("table")} ${HOUSEHOLDS} as
        select * exclude (${l}), row_number() over ()::varchar as __synthor_key from ${quoteIdent(info.view)};
-     create or replace table synthor_nested_lists as
+     create or replace ${db.realKind("table")} synthor_nested_lists as
        select ${l} as lst, row_number() over ()::varchar as __synthor_key from ${quoteIdent(info.view)};
-     create or replace table ${MEMBERS} as
+     create or replace ${db.realKind("table")} ${MEMBERS} as
        select s.*, __synthor_key, __synthor_member
        from (select __synthor_key, unnest(lst) as s, generate_subscripts(lst, 1) as __synthor_member
              from synthor_nested_lists)`,

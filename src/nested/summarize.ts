@@ -177,7 +177,7 @@ export async function summarizeNested(
   }
   const memberModelled = members.columns;
   await db.exec(
-    `create or replace table ${REAL_MEMBER_MODEL} as
+    `create or replace ${db.realKind("table")} ${REAL_MEMBER_MODEL} as
        select __synthor_key, __synthor_member, ${modelSelect(memberModelled, MEMBERS).slice("select ".length)};
      create or replace temp table synthor_nested_stash_edges as from synthor_edges;
      create or replace temp table synthor_nested_stash_bins as from synthor_bins;
@@ -207,7 +207,7 @@ export async function summarizeNested(
     );
   }
   await db.exec(
-    `create or replace table synthor_nested_real_aug as
+    `create or replace ${db.realKind("table")} synthor_nested_real_aug as
      ${augmentedSelect({
        households: HOUSEHOLDS,
        householdExprs: householdNames.map((n) => `h.${quoteIdent(n)}`),
@@ -289,7 +289,7 @@ export async function summarizeNested(
     ...memberModelled.map((c) => `${FIRST}${c.name}`),
   ];
   await db.exec(
-    `create or replace table ${REAL_MEMBER_CODES} as
+    `create or replace ${db.realKind("table")} ${REAL_MEMBER_CODES} as
      ${memberCodesSelect(householdCodeColumns, memberModelled, "synthor_nested_real_aug", REAL_MEMBER_MODEL)}`,
     "nested: real member codes",
   );

@@ -33,6 +33,7 @@ export interface LoopCliOptions extends InputOptions {
   bins: number;
   subBins: number;
   minCell: number;
+  keepReal?: boolean;
 }
 
 /** Those options as the loop's (flat `synthesize` and `synthesizeNested` name them the same). */
@@ -53,6 +54,7 @@ export function loopOptionsFrom(opts: LoopCliOptions) {
     bins: opts.bins,
     subBins: opts.subBins,
     minCell: opts.minCell,
+    keepReal: opts.keepReal ?? false,
   };
 }
 

@@ -142,6 +142,10 @@ export function synthCommand(): Command {
     .option("--out-table <name>", "name of the synthetic table in --db", "synthetic")
     .option("--overwrite", "replace an existing --out (or --child-out) file")
     .option("--resume", "continue the interrupted (or failed) run kept in --db")
+    .option(
+      "--keep-real",
+      "keep the real rows in --db too (synthor_real, synthor_reference, their model and codes), to debug or evaluate against; by default --db holds no real rows",
+    )
     .addOption(
       new Option("--threads <n>", "DuckDB worker threads (the result does not depend on it)").argParser(
         positiveInt("--threads"),
@@ -177,7 +181,9 @@ export function synthCommand(): Command {
       "after",
       `
 The run's history stays in --db: synthor_runs, synthor_iterations (the convergence curve),
-synthor_proposals. Without --db nothing is kept but --out.
+synthor_proposals. Without --db nothing is kept but --out. The real rows never reach --db (unless
+--keep-real): it holds aggregates, the synthetic table and the history; --resume reads the source again
+and refuses it if its rows changed.
 
 Examples:
   $ synthor synth examples/ecommerce/ecommerce.csv --rows 2000 --out synth.parquet --seed 7
@@ -344,6 +350,8 @@ const NEEDS_ROWS: [string, string][] = [
   ["targets", "--targets"],
   ["targetsSql", "--targets-sql"],
   ["tilt", "--tilt"],
+  // There are no real rows to keep.
+  ["keepReal", "--keep-real"],
 ];
 
 /** The source of `synth --from-summary FILE`, refusing what would need the rows too. */
