@@ -46,6 +46,8 @@ export interface ModelColumn extends ColumnProfile {
   summary?: NumericSummary;
   /** Datetimes: every real value is a whole second, so synthetic ones are rounded to seconds. */
   wholeSeconds?: boolean;
+  /** Which ends of the grid privateGrid pulled in (fewer than min-cell rows held them): prompts say so. */
+  pulledIn?: { lo: boolean; hi: boolean };
 }
 
 /** A structure unit: one column (a marginal) or a group of 2 to 4 columns (a joint). */
@@ -147,7 +149,9 @@ export async function summarizeTable(
       k: options.gridSize ?? gridSizeFor(column),
       bins,
     });
-    column.grid = privateGrid(row?.grid ?? [], column.rows - column.nulls, options.minCell ?? 0);
+    const raw = row?.grid ?? [];
+    column.grid = privateGrid(raw, column.rows - column.nulls, options.minCell ?? 0);
+    column.pulledIn = { lo: column.grid[0] !== raw[0], hi: column.grid.at(-1) !== raw.at(-1) };
     column.edges = row?.edges ?? [];
     if (column.kind === "datetime") {
       const q = quoteIdent(column.name);
