@@ -46,6 +46,8 @@ export interface ModelColumn extends ColumnProfile {
   summary?: NumericSummary;
   /** Datetimes: every real value is a whole second, so synthetic ones are rounded to seconds. */
   wholeSeconds?: boolean;
+  /** Which ends of the grid privateGrid pulled in (fewer than min-cell rows held them): prompts say so. */
+  pulledIn?: { lo: boolean; hi: boolean };
 }
 
 /** A structure unit: one column (a marginal) or a group of 2 to 4 columns (a joint). */
@@ -148,7 +150,15 @@ export async function summarizeTable(
       k: options.gridSize ?? gridSizeFor(column),
       bins,
     });
-    column.grid = privateGrid(row?.grid ?? [], column.rows - column.nulls, options.minCell ?? 0);
+    const raw = row?.grid ?? [];
+    // Never pulled in past the first (last) main-bin edge, an observed value at least n/6 ranks in: a
+    // coarse grid over few rows would otherwise make the outer bin a reversed range.
+    const edges = row?.edges ?? [];
+    column.grid = privateGrid(raw, column.rows - column.nulls, options.minCell ?? 0, [
+      edges[0],
+      edges.at(-1),
+    ]);
+    column.pulledIn = { lo: column.grid[0] !== raw[0], hi: column.grid.at(-1) !== raw.at(-1) };
     column.edges = row?.edges ?? [];
     if (column.kind === "datetime") {
       const q = quoteIdent(column.name);
@@ -325,12 +335,18 @@ function gridSizeFor(column: ModelColumn): number {
  * A quantile grid that shows no value fewer than `k` real rows vouch for (k <= 1: the grid as it is).
  * Thinned first so every interval spans at least k rows (a fine grid over few rows would list them all),
  * re-read from the piecewise-linear quantile function; then the ends are pulled in to the quantile at rank
- * k unless at least k rows hold the minimum (maximum), as prompts show them. Inner points are quantiles
- * interpolated between neighbouring sorted values, at least k ranks from either end.
+ * k unless at least k rows hold the minimum (maximum), as prompts show them, but not past `within` (the
+ * first and last main-bin edges, observed values n/6 ranks in). Inner points are quantiles interpolated
+ * between neighbouring sorted values, at least k ranks from either end.
  *
  * @example privateGrid([1, 2, 3, 4, 100], 41, 5) // [2, 2, 3, 4, 4]
  */
-export function privateGrid(grid: number[], nonNull: number, k: number): number[] {
+export function privateGrid(
+  grid: number[],
+  nonNull: number,
+  k: number,
+  within: [number | undefined, number | undefined] = [undefined, undefined],
+): number[] {
   if (k <= 1 || grid.length < 2 || nonNull <= 1) return grid;
   let g = grid;
   const intervals = Math.max(1, Math.floor((nonNull - 1) / k));
@@ -350,8 +366,8 @@ export function privateGrid(grid: number[], nonNull: number, k: number): number[
   const loIsReal = g[Math.min(last, Math.ceil(at(k - 1)))] === min;
   const hiIsReal = g[Math.max(0, Math.floor(last - at(k - 1)))] === max;
   const i = Math.min(Math.floor(last / 2), Math.ceil(at(k) - 1e-9));
-  const lo = loIsReal ? min : (g[i] as number);
-  const hi = hiIsReal ? max : (g[last - i] as number);
+  const lo = loIsReal ? min : Math.min(g[i] as number, within[0] ?? Number.POSITIVE_INFINITY);
+  const hi = hiIsReal ? max : Math.max(g[last - i] as number, within[1] ?? Number.NEGATIVE_INFINITY);
   return g.map((x) => Math.min(hi, Math.max(lo, x)));
 }
 

@@ -206,6 +206,12 @@ export async function evaluatePrivacy(db: Db, options: PrivacyOptions): Promise<
     baseline: baselineRareD.dcr.length > 0 ? percentiles(baselineRareD.dcr) : null,
     baselineNearCopies: baselineRareD.near.filter((d) => d < near).length,
   };
+  const baseShare = holdoutExactMatches?.share ?? null;
+  if ((exactMatches.share ?? 0) > 0 && (baseShare === null || (exactMatches.share ?? 0) > baseShare)) {
+    warnings.push(
+      `${exactMatches.matches} synthetic rows (${fmt(100 * (exactMatches.share ?? 0))}%) are identical to a real row${baseShare === null ? "" : ` (holdout rows: ${fmt(100 * baseShare)}%)`}`,
+    );
+  }
   // More near copies than the baseline by over two standard errors of the difference (sampling noise).
   const nearExcess = (n: { synth: number; baseline: number }) =>
     n.synth - n.baseline >
@@ -222,12 +228,6 @@ export async function evaluatePrivacy(db: Db, options: PrivacyOptions): Promise<
   if (rare.synthNearCopies > 0) {
     warnings.push(
       `${rare.synthNearCopies} synthetic row${rare.synthNearCopies === 1 ? "" : "s"} with a category fewer than ${minCell} real rows hold ${rare.synthNearCopies === 1 ? "is" : "are"} within ${fmt(near)} of a real row (${baselineKind === "holdout" ? "holdout" : "real"} rows: ${rare.baselineNearCopies} of ${rare.baselineRows}): likely copies of rare real rows`,
-    );
-  }
-  const baseShare = holdoutExactMatches?.share ?? null;
-  if ((exactMatches.share ?? 0) > 0 && (baseShare === null || (exactMatches.share ?? 0) > baseShare)) {
-    warnings.push(
-      `${exactMatches.matches} synthetic rows (${fmt(100 * (exactMatches.share ?? 0))}%) are identical to a real row${baseShare === null ? "" : ` (holdout rows: ${fmt(100 * baseShare)}%)`}`,
     );
   }
   return { exactMatches, holdoutExactMatches, dcr, rare, warnings };

@@ -225,8 +225,9 @@ function shownEnds(
   // i * (n - 1) / last (0-based). The grid may be coarse (one interval per 10 rows).
   const indexAtRank = (rank: number) => (rank * last) / (n - 1);
   // The minimum is held by at least k rows when the value at rank k - 1 is the minimum too.
-  const loIsReal = grid[Math.min(last, Math.ceil(indexAtRank(k - 1)))] === min;
-  const hiIsReal = grid[Math.max(0, Math.floor(last - indexAtRank(k - 1)))] === max;
+  // A grid whose end the summary already pulled in (synthesis at --min-cell) no longer shows the real end.
+  const loIsReal = !column.pulledIn?.lo && grid[Math.min(last, Math.ceil(indexAtRank(k - 1)))] === min;
+  const hiIsReal = !column.pulledIn?.hi && grid[Math.max(0, Math.floor(last - indexAtRank(k - 1)))] === max;
   // Otherwise the ends shown are grid points at the 1st percentile or further in, and never closer to the
   // end than rank k, so neither they nor their interpolation involve the k most extreme rows.
   const i = Math.min(Math.floor(last / 2), Math.ceil(Math.max(0.01 * last, indexAtRank(k)) - 1e-9));
