@@ -17,7 +17,9 @@ export type ErrorCode =
   | "PROPOSAL_INVALID"
   | "OUTPUT_EXISTS"
   | "RUN_STATE"
-  | "CONFIG_INVALID";
+  | "CONFIG_INVALID"
+  /** Stopped on purpose (Ctrl-C): src/interrupt.ts. */
+  | "INTERRUPTED";
 
 /** One problem found in the user's input; several are collected and reported together. */
 export interface Problem {

@@ -146,17 +146,46 @@ function identifierExpr(p: ColumnProfile, rn: string, seed: number, rows: number
 
 /** Writes the output table to a file atomically: a temporary file beside it, renamed at the end. */
 export async function writeOutputFile(db: Db, table: string, path: string): Promise<void> {
+  (await stageOutputFile(db, table, path)).publish();
+}
+
+/** An output file written to its temporary name, not yet in place. */
+export interface StagedFile {
+  /** Renames it into place (synchronous: nothing can interrupt it halfway). */
+  publish(): void;
+  /** Removes it. */
+  discard(): void;
+}
+
+/**
+ * Writes the output table to a temporary file beside `path`, to be renamed into place later: a run that
+ * writes two files (households and members), or must record itself finished first, renames them only
+ * when everything else is done, so an interruption leaves no file half of a pair or ahead of its run.
+ * The temporary file is removed if the write fails or is interrupted.
+ */
+export async function stageOutputFile(db: Db, table: string, path: string): Promise<StagedFile> {
   const target = resolve(path);
   const format = formats[extname(target).toLowerCase()] as string;
   // No process id in the name: a file left by a run killed while writing is replaced by the next write.
   const tmp = join(dirname(target), `.synthor-tmp-${basename(target)}`);
+  const discard = () => rmSync(tmp, { force: true });
   try {
     await db.exec(
       `copy (select * from ${quoteIdent(table)}) to ${quoteLiteral(tmp)} ${format}`,
       "write output file",
     );
-    renameSync(tmp, target);
-  } finally {
-    rmSync(tmp, { force: true });
+  } catch (err) {
+    discard();
+    throw err;
   }
+  return {
+    publish() {
+      try {
+        renameSync(tmp, target);
+      } finally {
+        discard();
+      }
+    },
+    discard,
+  };
 }

@@ -5,7 +5,14 @@ import { quoteIdent } from "./db/quote.ts";
 import { computeDiscrepancy, type Discrepancy, gapTable, subBinGaps } from "./discrepancy.ts";
 import { SynthorError } from "./errors.ts";
 import { createHistoryTables, finishRun, recordIteration, startRun, unfinishedRun } from "./history.ts";
-import { checkOutputFile, outputSelect, writeOutputFile } from "./output.ts";
+import { Interrupted, throwIfAborted } from "./interrupt.ts";
+import {
+  checkOutputFile,
+  outputSelect,
+  type StagedFile,
+  stageOutputFile,
+  writeOutputFile,
+} from "./output.ts";
 import type { Planner, TokenUse } from "./planners/types.ts";
 import type { ColumnProfile, ProfileOptions } from "./profile.ts";
 import { normalizeProposal, Proposal, type ValidProposal, validateProposal } from "./proposals.ts";
@@ -77,7 +84,24 @@ export interface SynthOptions {
   onProgress?: (event: ProgressEvent) => void;
   /** Checked between iterations: when it returns true the run stops cleanly and can be resumed. */
   shouldStop?: () => boolean;
+  /**
+   * Stops the run at once, in any phase (Ctrl-C): the query running is interrupted, the LLM request in
+   * flight cancelled, long planning loops left, the iteration in flight rolled back. A run stopped in
+   * its loop returns with `stoppedBecause: "interrupted"` and can be resumed; before its loop, or a run
+   * without a --db, throws {@link Interrupted}. Nothing is written either way.
+   */
+  signal?: AbortSignal;
 }
+
+/** What the run is doing, as `phase` progress events report it (and the interruption message names it). */
+export type Phase =
+  | "reading the source"
+  | "summarizing"
+  | "finding dependency groups"
+  | "measuring"
+  | "planning"
+  | "sampling"
+  | "finishing";
 
 export type ProgressEvent =
   | {
@@ -99,6 +123,8 @@ export type ProgressEvent =
       seconds: number;
       notes: string[];
     }
+  /** A phase begins; `iteration` for those of an iteration. */
+  | { kind: "phase"; phase: Phase; iteration?: number }
   | { kind: "done"; result: SynthResult };
 
 export interface SynthResult {
@@ -129,6 +155,8 @@ export interface SynthResult {
   };
   /** How close each target table ended, per named cell. */
   targets?: TargetFit[];
+  /** With `signal`: what the run was doing when it stopped, e.g. "planning iteration 3". */
+  interruptedWhile?: string;
 }
 
 /**
@@ -160,14 +188,90 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
     );
   }
   const db = await Db.open(dbPath, options.threads ? { threads: options.threads } : {});
+  const unwatch = options.signal ? db.watch(options.signal) : undefined;
+  const state: RunState = { phase: "reading the source" };
   try {
-    return await run(db, options, started);
+    return await run(db, options, started, state);
+  } catch (err) {
+    // Once the signal has fired, whatever surfaced (an interrupted query, a cancelled request, a
+    // checkpoint) is the interruption.
+    if (!options.signal?.aborted) throw err;
+    unwatch?.();
+    return await stopped(db, options, started, state);
   } finally {
+    unwatch?.();
     db.close();
   }
 }
 
-async function run(db: Db, options: SynthOptions, started: number): Promise<SynthResult> {
+/** How far a run got, kept up to date so an interruption can record it. */
+interface RunState {
+  phase: string;
+  runId?: number;
+  plannerName?: string;
+  outTable?: string;
+  /** From the loop's start: the last committed iteration and what the table held then. */
+  committed?: { iteration: number; rows: number; discrepancy: Discrepancy; tokens: TokenUse };
+}
+
+/**
+ * After an interruption: rolls back the iteration (or the end of the run) in flight, marks the run
+ * interrupted, and returns what the committed iterations hold; before the loop, throws Interrupted.
+ */
+async function stopped(
+  db: Db,
+  options: SynthOptions,
+  started: number,
+  state: RunState,
+): Promise<SynthResult> {
+  try {
+    await db.exec("rollback", "roll back after an interruption");
+  } catch {
+    // No transaction was open.
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const c = state.committed;
+  if (state.runId !== undefined) {
+    await finishRun(db, state.runId, {
+      status: "interrupted",
+      rows: c?.rows ?? 0,
+      iterations: c?.iteration ?? 0,
+      seconds,
+    });
+  }
+  const resumable = state.runId !== undefined && db.path !== ":memory:";
+  if (!c || state.runId === undefined) {
+    throw new Interrupted(
+      state.phase,
+      resumable
+        ? "nothing was written; continue with the same command and --resume"
+        : "nothing was written; run the same command again",
+    );
+  }
+  const result: SynthResult = {
+    runId: state.runId,
+    planner: state.plannerName ?? "",
+    rows: c.rows,
+    iterations: c.iteration,
+    seconds,
+    stoppedBecause: "interrupted",
+    discrepancy: c.discrepancy,
+    outTable: state.outTable ?? "synthetic",
+    db: db.path,
+    tokens: c.tokens,
+    interruptedWhile: state.phase,
+  };
+  options.onProgress?.({ kind: "done", result });
+  return result;
+}
+
+async function run(db: Db, options: SynthOptions, started: number, state: RunState): Promise<SynthResult> {
+  const signal = options.signal;
+  const enter = (phase: Phase, iteration?: number) => {
+    state.phase = iteration === undefined ? phase : `${phase} iteration ${iteration}`;
+    options.onProgress?.({ kind: "phase", phase, ...(iteration === undefined ? {} : { iteration }) });
+    throwIfAborted(signal, state.phase);
+  };
   const seed = options.seed ?? 0;
   const iterations = options.iterations ?? 100;
   const outTable = options.outTable ?? "synthetic";
@@ -229,6 +333,7 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
     }
     runId = unfinished.runId;
     resumeFrom = unfinished.iteration;
+    state.runId = runId;
   } else {
     await db.exec(
       // The previous output table stays until this run writes its own: an interrupted re-run loses nothing.
@@ -241,13 +346,21 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
 
   // The reference (the real rows under --where, --targets, --tilt) is what the loop treats as real; a
   // summary file has no rows, so it has none.
+  enter("reading the source");
   const real = stored
     ? { ...(await loadSummary(db, stored.file)), reference: undefined }
-    : await summarizeRows(db, options.source as SourceSpec, options.profile ?? {}, config, {
-        ...options.reference,
-        seed,
-        ...(options.rows !== undefined ? { rows: options.rows } : {}),
-      });
+    : await summarizeRows(
+        db,
+        options.source as SourceSpec,
+        options.profile ?? {},
+        config,
+        {
+          ...options.reference,
+          seed,
+          ...(options.rows !== undefined ? { rows: options.rows } : {}),
+        },
+        () => enter("summarizing"),
+      );
   const { profiles, summary, reference } = real;
   const where = options.reference?.where;
   await createSyntheticModel(db, summary);
@@ -255,7 +368,10 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   // (addGroups counts the groups' synthetic cells itself).
   if (resumeFrom > 0) await addBatchCounts(db, summary, "synthor_synth_model");
   const planner = options.planner(db, summary);
-  const candidates = summary.columns.length > 1 ? await planner.inferGroups() : [];
+  state.plannerName = planner.name;
+  state.outTable = outTable;
+  enter("finding dependency groups");
+  const candidates = summary.columns.length > 1 ? await planner.inferGroups(signal) : [];
   const targetColumns = reference ? targetGroups(reference, profiles) : [];
   await addGroups(db, summary, [...candidates, ...targetColumns]);
   // The units whose cells the end of the run cuts to their targets: target groups, and the marginals of
@@ -291,6 +407,7 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
       rowsTarget: finalRows,
       config,
     });
+    state.runId = runId;
   }
 
   const [countRow] = await db.all<{ n: number }>("select count(*) as n from synthor_synth_model");
@@ -306,6 +423,7 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   });
 
   const tokens: TokenUse = { prompt: 0, completion: 0, calls: 0 };
+  enter("measuring");
   let discrepancy = await computeDiscrepancy(db, summary);
   let best = discrepancy.meanTvd;
   let sinceBest = 0;
@@ -330,6 +448,10 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
   let stoppedBecause: SynthResult["stoppedBecause"] = "iterations";
   let iteration = resumeFrom;
   let whereDropped = 0;
+  const commit = () => {
+    state.committed = { iteration, rows, discrepancy, tokens: { ...tokens } };
+  };
+  commit();
   // Rounds: the loop, then (with --where) the rows that fail it are dropped; if fewer than --rows are
   // left, a few more iterations grow the rest, more by the share that failed (at most 5 more rounds).
   let limit = iterations;
@@ -355,6 +477,7 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
       const t0 = Date.now();
       const batchRows = Math.ceil((rowsTarget - rows) / (limit - iteration + 1));
       const groups = chooseGroups(summary.groups, discrepancy, config.groupsPerIteration);
+      enter("planning", iteration);
       const gaps = await gapTable(db, summary, [
         ...summary.marginals,
         ...summary.groups,
@@ -374,10 +497,12 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
         discrepancy,
         gaps,
         subBins,
+        ...(signal ? { signal } : {}),
       });
       const t1 = Date.now();
       const notes = [...(plan.notes ?? [])];
       const valid = acceptProposals(plan.proposals, summary, batchRows, notes);
+      enter("sampling", iteration);
       await db.exec("begin transaction", "begin iteration");
       try {
         const added = await sampleProposals(db, summary, valid, {
@@ -410,6 +535,7 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
           valid,
         );
         await db.exec("commit", "commit iteration");
+        commit();
       } catch (err) {
         await db.exec("rollback", "roll back iteration");
         throw err;
@@ -439,11 +565,21 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
     if (where === undefined || !["rows", "iterations"].includes(stoppedBecause)) break;
     // Only rows of this round's iterations: a run resumed in a later round must not drop that round's
     // rows early, or it would diverge from the uninterrupted run.
-    const dropped = await dropViolations(db, profiles, seed, where, limit);
-    if (dropped > 0) {
-      rows -= dropped;
-      await rebuildCounts(db, summary);
-      discrepancy = await computeDiscrepancy(db, summary);
+    enter("finishing");
+    // One transaction, like an iteration: an interruption leaves the rows and their counts as they were.
+    await db.exec("begin transaction", "begin --where round");
+    try {
+      const dropped = await dropViolations(db, profiles, seed, where, limit);
+      if (dropped > 0) {
+        rows -= dropped;
+        await rebuildCounts(db, summary);
+        discrepancy = await computeDiscrepancy(db, summary);
+      }
+      await db.exec("commit", "commit --where round");
+      commit();
+    } catch (err) {
+      await db.exec("rollback", "roll back --where round");
+      throw err;
     }
     // Rows sampled so far minus rows kept: the share that failed --where, read from the history so a
     // resumed run plans its next round as the uninterrupted one did.
@@ -462,24 +598,40 @@ async function run(db: Db, options: SynthOptions, started: number): Promise<Synt
     stoppedBecause = "iterations";
   }
 
-  if (stoppedBecause !== "interrupted" && rows > finalRows) {
-    if (tilts.length > 0) rows = await fitTilts(db, summary, profiles, tilts, finalRows, seed);
-    for (const unit of targetUnits) rows = await fitTargetCells(db, summary, unit, finalRows, seed);
-    rows = await trimSurplus(db, summary, finalRows, seed, targetUnits);
-    discrepancy = await computeDiscrepancy(db, summary);
-  }
-  const seconds = (Date.now() - started) / 1000;
+  let seconds = (Date.now() - started) / 1000;
   let targets: TargetFit[] | undefined;
   let whereViolations = 0;
   if (stoppedBecause === "interrupted") {
     await finishRun(db, runId, { status: "interrupted", rows, iterations: iteration, seconds });
   } else {
-    await writeOutputs(db, profiles, summary, seed, rows, outTable, options.out);
-    if (reference && reference.targets.length > 0) {
-      targets = await measureTargets(db, runId, outTable, reference.targets);
+    enter("finishing");
+    // The end of the run is one transaction: interrupted, it leaves the rows as the last iteration did
+    // (a resumed run trims and writes them as this one would have) and the run unfinished. The file is
+    // renamed into place after the commit, so it exists only if the run is recorded finished.
+    let staged: StagedFile | undefined;
+    await db.exec("begin transaction", "begin the end of the run");
+    try {
+      if (rows > finalRows) {
+        if (tilts.length > 0) rows = await fitTilts(db, summary, profiles, tilts, finalRows, seed);
+        for (const unit of targetUnits) rows = await fitTargetCells(db, summary, unit, finalRows, seed);
+        rows = await trimSurplus(db, summary, finalRows, seed, targetUnits);
+        discrepancy = await computeDiscrepancy(db, summary);
+      }
+      seconds = (Date.now() - started) / 1000;
+      await writeOutputs(db, profiles, summary, seed, rows, outTable, undefined);
+      if (reference && reference.targets.length > 0) {
+        targets = await measureTargets(db, runId, outTable, reference.targets);
+      }
+      if (where !== undefined) whereViolations = await countViolations(db, outTable, where);
+      await finishRun(db, runId, { status: "finished", rows, iterations: iteration, seconds });
+      if (options.out) staged = await stageOutputFile(db, outTable, options.out);
+      await db.exec("commit", "commit the end of the run");
+    } catch (err) {
+      staged?.discard();
+      await db.exec("rollback", "roll back the end of the run");
+      throw err;
     }
-    if (where !== undefined) whereViolations = await countViolations(db, outTable, where);
-    await finishRun(db, runId, { status: "finished", rows, iterations: iteration, seconds });
+    staged?.publish();
   }
   const result: SynthResult = {
     runId,
@@ -521,6 +673,7 @@ async function summarizeRows(
   profileOptions: ProfileOptions,
   config: { bins: number; subBins: number },
   referenceOptions: Parameters<typeof buildReference>[2],
+  onSummarize: () => void = () => {},
 ): Promise<{ profiles: ColumnProfile[]; summary: Summary; reference: Reference }> {
   const sourceInfo = await readSource(db, spec);
   for (const c of sourceInfo.columns) {
@@ -533,6 +686,7 @@ async function summarizeRows(
     }
   }
   const reference = await buildReference(db, sourceInfo, referenceOptions);
+  onSummarize();
   const profiles = await profileReference(db, reference, profileOptions);
   const summary = await summarizeTable(db, reference, profiles, {
     bins: config.bins,

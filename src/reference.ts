@@ -943,7 +943,7 @@ async function describe(db: Db, view: string): Promise<SourceInfo> {
 async function replaceRelation(db: Db, name: string, kind: "view" | "table", select: string): Promise<void> {
   const next = `${name}_next`;
   await db.dropRelation(next);
-  await db.connection.run(`create ${kind} ${quoteIdent(next)} as ${select}`);
+  await db.execRaw(`create ${kind} ${quoteIdent(next)} as ${select}`);
   await db.dropRelation(name);
-  await db.connection.run(`alter ${kind} ${quoteIdent(next)} rename to ${quoteIdent(name)}`);
+  await db.execRaw(`alter ${kind} ${quoteIdent(next)} rename to ${quoteIdent(name)}`);
 }

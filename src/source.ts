@@ -3,6 +3,7 @@ import { extname, resolve } from "node:path";
 import type { Db } from "./db/connection.ts";
 import { quoteIdent, quoteLiteral, quoteQualified } from "./db/quote.ts";
 import { SynthorError } from "./errors.ts";
+import { Interrupted } from "./interrupt.ts";
 
 /** Where the real table comes from: a file, a table in the DuckDB database, or any SQL query. */
 export type SourceSpec =
@@ -67,10 +68,11 @@ export async function readSource(db: Db, spec: SourceSpec, view = "synthor_real"
       const what = materialize ? "table" : "view";
       const next = `${view}_next`;
       await db.dropRelation(next);
-      await db.connection.run(`create ${what} ${quoteIdent(next)} as ${select}`);
+      await db.execRaw(`create ${what} ${quoteIdent(next)} as ${select}`);
       await db.dropRelation(view);
-      await db.connection.run(`alter ${what} ${quoteIdent(next)} rename to ${quoteIdent(view)}`);
+      await db.execRaw(`alter ${what} ${quoteIdent(next)} rename to ${quoteIdent(view)}`);
     } catch (err) {
+      if (err instanceof Interrupted) throw err;
       if (spec.kind === "sql") throw await sqlError(db, spec.sql, err);
       throw unreadable(spec, label, err);
     }
@@ -78,13 +80,12 @@ export async function readSource(db: Db, spec: SourceSpec, view = "synthor_real"
   let rows: number;
   let columns: { name: string; type: string }[];
   try {
-    const described = await db.connection.runAndReadAll(`describe ${quoteIdent(view)}`);
-    columns = described
-      .getRowObjectsJS()
-      .map((c) => ({ name: String(c.column_name), type: String(c.column_type) }));
-    const count = await db.connection.runAndReadAll(`select count(*) as n from ${quoteIdent(view)}`);
-    rows = Number(count.getRowObjectsJS()[0]?.n ?? 0);
+    const described = await db.allRaw(`describe ${quoteIdent(view)}`);
+    columns = described.map((c) => ({ name: String(c.column_name), type: String(c.column_type) }));
+    const count = await db.allRaw(`select count(*) as n from ${quoteIdent(view)}`);
+    rows = Number(count[0]?.n ?? 0);
   } catch (err) {
+    if (err instanceof Interrupted) throw err;
     throw unreadable(spec, label, err);
   }
   if (rows === 0) {

@@ -1,6 +1,6 @@
 import type { Db } from "../db/connection.ts";
 import { quoteIdent } from "../db/quote.ts";
-import { outputSelect, writeOutputFile } from "../output.ts";
+import { outputSelect, type StagedFile, stageOutputFile } from "../output.ts";
 import type { ColumnProfile } from "../profile.ts";
 import { SYNTH_MEMBERS } from "./sample.ts";
 import { type LinkCheck, linkCheck } from "./source.ts";
@@ -24,7 +24,7 @@ export async function writeNestedOutputs(
     childOut?: string;
     write: boolean;
   },
-): Promise<{ integrity: LinkCheck & { linkedShare: number } }> {
+): Promise<{ integrity: LinkCheck & { linkedShare: number }; files: StagedFile[] }> {
   const seed = Math.floor(o.seed);
   const [count] = await db.all<{ n: number }>("select count(*) as n from synthor_synth_model");
   const rows = count?.n ?? 0;
@@ -84,7 +84,10 @@ export async function writeNestedOutputs(
   );
   if (!o.write) {
     const c = await linkCheck(db, "synthor_nested_hh_out", "synthor_nested_members_out", "__synthor_k");
-    return { integrity: { ...c, linkedShare: c.members ? (c.members - c.orphans) / c.members : 1 } };
+    return {
+      integrity: { ...c, linkedShare: c.members ? (c.members - c.orphans) / c.members : 1 },
+      files: [],
+    };
   }
   if (s.source.list) {
     const fields = s.memberProfiles.filter((p) => p.role !== "ignored" && p.role !== "key");
@@ -98,9 +101,14 @@ export async function writeNestedOutputs(
        order by h.__synthor_k`,
       "nested: write the nested table",
     );
-    if (o.out) await writeOutputFile(db, o.outTable, o.out);
-    const c = await linkCheck(db, "synthor_nested_hh_out", "synthor_nested_members_out", "__synthor_k");
-    return { integrity: { ...c, linkedShare: c.members ? (c.members - c.orphans) / c.members : 1 } };
+    const files = o.out ? [await stageOutputFile(db, o.outTable, o.out)] : [];
+    try {
+      const c = await linkCheck(db, "synthor_nested_hh_out", "synthor_nested_members_out", "__synthor_k");
+      return { integrity: { ...c, linkedShare: c.members ? (c.members - c.orphans) / c.members : 1 }, files };
+    } catch (err) {
+      for (const f of files) f.discard();
+      throw err;
+    }
   }
   const child = o.childOutTable as string;
   await db.exec(
@@ -110,10 +118,17 @@ export async function writeNestedOutputs(
        select * exclude (__synthor_k, __synthor_member) from synthor_nested_members_out order by __synthor_k, __synthor_member`,
     "nested: write households and members",
   );
-  if (o.out) await writeOutputFile(db, o.outTable, o.out);
-  if (o.childOut) await writeOutputFile(db, child, o.childOut);
-  const c = hasKey
-    ? await linkCheck(db, o.outTable, child, keyName)
-    : await linkCheck(db, "synthor_nested_hh_out", "synthor_nested_members_out", "__synthor_k");
-  return { integrity: { ...c, linkedShare: c.members ? (c.members - c.orphans) / c.members : 1 } };
+  // Both files or neither: the caller renames them into place once the run is recorded.
+  const files: StagedFile[] = [];
+  try {
+    if (o.out) files.push(await stageOutputFile(db, o.outTable, o.out));
+    if (o.childOut) files.push(await stageOutputFile(db, child, o.childOut));
+    const c = hasKey
+      ? await linkCheck(db, o.outTable, child, keyName)
+      : await linkCheck(db, "synthor_nested_hh_out", "synthor_nested_members_out", "__synthor_k");
+    return { integrity: { ...c, linkedShare: c.members ? (c.members - c.orphans) / c.members : 1 }, files };
+  } catch (err) {
+    for (const f of files) f.discard();
+    throw err;
+  }
 }

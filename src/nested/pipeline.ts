@@ -4,6 +4,7 @@ import { computeDiscrepancy, type Discrepancy, gapTable, subBinGaps, type UnitTv
 import { SynthorError } from "../errors.ts";
 import { inferGroups } from "../groups.ts";
 import { createHistoryTables, finishRun, recordIteration, startRun } from "../history.ts";
+import { Interrupted, throwIfAborted } from "../interrupt.ts";
 import { checkOutputFile } from "../output.ts";
 import { chooseGroups } from "../pipeline.ts";
 import type { TokenUse } from "../planners/types.ts";
@@ -44,6 +45,11 @@ export interface NestedSynthOptions {
   overwrite?: boolean;
   onProgress?: (event: NestedProgressEvent) => void;
   shouldStop?: () => boolean;
+  /**
+   * Stops the run at once, in any phase (Ctrl-C): as in the flat loop (SynthOptions.signal), but a nested
+   * run cannot be resumed, so it always throws {@link Interrupted}; nothing is written.
+   */
+  signal?: AbortSignal;
 }
 
 export type NestedProgressEvent =
@@ -113,14 +119,52 @@ export async function synthesizeNested(options: NestedSynthOptions): Promise<Nes
     throw new SynthorError("SOURCE_NOT_FOUND", `there is no database ${dbPath}`, "check the --db path");
   }
   const db = await Db.open(dbPath, options.threads ? { threads: options.threads } : {});
+  const unwatch = options.signal ? db.watch(options.signal) : undefined;
+  const state: { phase: string; runId?: number; households: number; iteration: number } = {
+    phase: "reading the source",
+    households: 0,
+    iteration: 0,
+  };
   try {
-    return await run(db, options, started);
+    return await run(db, options, started, state);
+  } catch (err) {
+    // Once the signal has fired, whatever surfaced is the interruption (see the flat loop's).
+    if (!options.signal?.aborted) throw err;
+    unwatch?.();
+    try {
+      await db.exec("rollback", "roll back after an interruption");
+    } catch {
+      // No transaction was open.
+    }
+    if (state.runId !== undefined) {
+      await finishRun(db, state.runId, {
+        status: "interrupted",
+        rows: state.households,
+        iterations: state.iteration,
+        seconds: (Date.now() - started) / 1000,
+      });
+    }
+    throw new Interrupted(
+      state.phase,
+      "nothing was written; run the same command again (a nested run cannot be resumed)",
+    );
   } finally {
+    unwatch?.();
     db.close();
   }
 }
 
-async function run(db: Db, options: NestedSynthOptions, started: number): Promise<NestedSynthResult> {
+async function run(
+  db: Db,
+  options: NestedSynthOptions,
+  started: number,
+  state: { phase: string; runId?: number; households: number; iteration: number },
+): Promise<NestedSynthResult> {
+  const signal = options.signal;
+  const enter = (phase: string) => {
+    state.phase = phase;
+    throwIfAborted(signal, phase);
+  };
   const seed = options.seed ?? 0;
   const iterations = options.iterations ?? 100;
   const outTable = options.outTable ?? "synthetic";
@@ -168,7 +212,9 @@ async function run(db: Db, options: NestedSynthOptions, started: number): Promis
      update synthor_runs set status = 'abandoned' where status in ('running', 'interrupted')`,
     "reset run state",
   );
+  enter("reading the source");
   const source = await readNested(db, options.source);
+  enter("summarizing");
   const summary = await summarizeNested(db, source, {
     ...(options.profile ? { profile: options.profile } : {}),
     bins: config.bins,
@@ -176,7 +222,8 @@ async function run(db: Db, options: NestedSynthOptions, started: number): Promis
   });
   await createNestedSynthetic(db, summary);
   const planner = options.planner(db, summary);
-  const candidates = summary.households.columns.length > 1 ? await planner.inferGroups() : [];
+  enter("finding dependency groups");
+  const candidates = summary.households.columns.length > 1 ? await planner.inferGroups(signal) : [];
   // The household columns' own dependencies as groups too: among the compositions, which depend on each
   // other strongly, they would not make the planner's short list (region x dwelling fell to TVD 0.14).
   const own =
@@ -197,6 +244,7 @@ async function run(db: Db, options: NestedSynthOptions, started: number): Promis
     rowsTarget: target,
     config,
   });
+  state.runId = runId;
   options.onProgress?.({
     kind: "start",
     runId,
@@ -236,6 +284,7 @@ async function run(db: Db, options: NestedSynthOptions, started: number): Promis
       const batch = Math.ceil((target - households) / (iterations - iteration + 1));
       const h = summary.households;
       const groups = chooseGroups(h.groups, discrepancy, config.groupsPerIteration);
+      enter(`planning iteration ${iteration}`);
       const gaps = await gapTable(db, h, [
         ...h.marginals,
         ...h.groups,
@@ -256,10 +305,12 @@ async function run(db: Db, options: NestedSynthOptions, started: number): Promis
         discrepancy,
         gaps,
         subBins,
+        ...(signal ? { signal } : {}),
       });
       const t1 = Date.now();
       const notes = [...(plan.notes ?? [])];
       const valid = acceptNestedProposals(plan.proposals, scope, batch, notes);
+      enter(`sampling iteration ${iteration}`);
       await db.exec("begin transaction", "begin iteration");
       try {
         const added = await sampleNested(db, summary, valid, {
@@ -295,6 +346,8 @@ async function run(db: Db, options: NestedSynthOptions, started: number): Promis
         );
         await recordNestedProposals(db, runId, iteration, valid);
         await db.exec("commit", "commit iteration");
+        state.households = households;
+        state.iteration = iteration;
         if (both.meanTvd < best - 1e-12) {
           best = both.meanTvd;
           sinceBest = 0;
@@ -331,23 +384,37 @@ async function run(db: Db, options: NestedSynthOptions, started: number): Promis
       seconds: seconds(),
     });
   }
-  const written = await writeNestedOutputs(db, summary, {
-    seed,
-    outTable,
-    ...(childOutTable ? { childOutTable } : {}),
-    ...(options.out ? { out: options.out } : {}),
-    ...(options.childOut ? { childOut: options.childOut } : {}),
-    write: stoppedBecause !== "interrupted",
-  });
-  const fidelity = await nestedFidelity(db, summary, runId);
-  if (stoppedBecause !== "interrupted") {
-    await finishRun(db, runId, {
-      status: "finished",
-      rows: households,
-      iterations: iteration,
-      seconds: seconds(),
+  enter("finishing");
+  // One transaction, the files renamed into place after it: an interruption leaves neither the tables
+  // nor the files half replaced (households without their members).
+  await db.exec("begin transaction", "nested: begin the end of the run");
+  let written: Awaited<ReturnType<typeof writeNestedOutputs>> | undefined;
+  let fidelity: NestedFidelity;
+  try {
+    written = await writeNestedOutputs(db, summary, {
+      seed,
+      outTable,
+      ...(childOutTable ? { childOutTable } : {}),
+      ...(options.out ? { out: options.out } : {}),
+      ...(options.childOut ? { childOut: options.childOut } : {}),
+      write: stoppedBecause !== "interrupted",
     });
+    fidelity = await nestedFidelity(db, summary, runId);
+    if (stoppedBecause !== "interrupted") {
+      await finishRun(db, runId, {
+        status: "finished",
+        rows: households,
+        iterations: iteration,
+        seconds: seconds(),
+      });
+    }
+    await db.exec("commit", "nested: commit the end of the run");
+  } catch (err) {
+    for (const f of written?.files ?? []) f.discard();
+    await db.exec("rollback", "nested: roll back the end of the run");
+    throw err;
   }
+  for (const f of written.files) f.publish();
   const result: NestedSynthResult = {
     runId,
     planner: planner.name,

@@ -2,6 +2,7 @@ import seedrandom from "seedrandom";
 import type { Db } from "../db/connection.ts";
 import { cellLabel } from "../discrepancy.ts";
 import { groupsFromPairs, type PairAssociation } from "../groups.ts";
+import { pacer } from "../interrupt.ts";
 import type { Proposal, ProposalValue } from "../proposals.ts";
 import type { ModelColumn, Summary, Unit } from "../summarize.ts";
 import type { PlanContext, Planner, PlanResult } from "./types.ts";
@@ -85,7 +86,8 @@ export class StatsPlanner implements Planner {
     };
   }
 
-  async inferGroups(): Promise<string[][]> {
+  async inferGroups(_signal?: AbortSignal): Promise<string[][]> {
+    // Only queries: the database interrupts them.
     const pairs = await this.summary.real.pairs(this.summary.columns, this.options.seed);
     const { candidates } = groupsFromPairs(pairs, this.summary.columns);
     this.pairs = pairs;
@@ -108,11 +110,14 @@ export class StatsPlanner implements Planner {
       ctx.proposals ??
       Math.max(1, Math.min(this.options.maxProposals, Math.ceil(ctx.rows / this.options.rowsPerProposal)));
     const nums = split(ctx.rows, Math.min(count, ctx.rows));
+    // With many cells (a column of thousands of values) this loop runs for minutes: Ctrl-C must get in.
+    const checkpoint = pacer(ctx.signal, `planning iteration ${ctx.iteration}`);
 
     // Deficits: rows each cell lacks once this iteration's rows are in.
     const deficits = new Map<string, Map<string, number>>();
     const realShares = new Map<string, Map<string, number>>();
     for (const g of ctx.gaps) {
+      await checkpoint();
       const key = codeKey(g.cell);
       const d = deficits.get(g.unit) ?? new Map<string, number>();
       d.set(key, g.realShare * target - g.synthN);
@@ -143,18 +148,21 @@ export class StatsPlanner implements Planner {
         const inside = tracked.filter(
           (u) => u.id !== group.id && u.columns.every((c) => group.columns.includes(c)),
         );
-        const weights = cells.map(([key, v]) => {
+        const weights: number[] = [];
+        for (const [key, v] of cells) {
+          await checkpoint();
           let w = Math.max(0, v);
-          if (w === 0 || inside.length === 0) return w;
-          const cell = JSON.parse(key) as Code[];
-          for (const u of inside) {
-            const sub = codeKey(u.columns.map((c) => cell[group.columns.indexOf(c)] ?? null));
-            const expected = (realShares.get(u.id)?.get(sub) ?? 0) * ctx.rows;
-            const need = Math.max(0, deficits.get(u.id)?.get(sub) ?? 0);
-            w *= expected > 0 ? Math.min(3, need / expected) : 0;
+          if (w > 0 && inside.length > 0) {
+            const cell = JSON.parse(key) as Code[];
+            for (const u of inside) {
+              const sub = codeKey(u.columns.map((c) => cell[group.columns.indexOf(c)] ?? null));
+              const expected = (realShares.get(u.id)?.get(sub) ?? 0) * ctx.rows;
+              const need = Math.max(0, deficits.get(u.id)?.get(sub) ?? 0);
+              w *= expected > 0 ? Math.min(3, need / expected) : 0;
+            }
           }
-          return w;
-        });
+          weights.push(w);
+        }
         let pick = weightedPick(rng, weights);
         if (pick < 0) {
           pick = weightedPick(
@@ -175,6 +183,7 @@ export class StatsPlanner implements Planner {
       }
       // Complete the rest, in the order and from the parents completionFor gives for what is fixed.
       for (const { column, parents } of await this.completionFor([...fixed.keys()])) {
+        await checkpoint();
         parentsOf.set(column, parents);
         const conditional = await this.conditionalFor(column, parents, fixed, "synthor_real_codes");
         // Favour values whose cells are in deficit in every tracked unit this choice completes: the
@@ -206,6 +215,7 @@ export class StatsPlanner implements Planner {
       }
       const values: Record<string, ProposalValue> = {};
       for (const c of this.summary.columns) {
+        await checkpoint();
         const parents = parentsOf.get(c.name) ?? (await this.parentsAmong(c.name, [...fixed.keys()])).parents;
         values[c.name] = await this.valueFor(c, fixed, parents, num, fine, rng);
       }
