@@ -144,6 +144,8 @@ export async function synthesizeNested(options: NestedSynthOptions): Promise<Nes
         seconds: (Date.now() - started) / 1000,
       });
     }
+    // As in the flat loop: the next open replays the write-ahead log rather than this close folding it in.
+    await db.exec("pragma disable_checkpoint_on_shutdown", "skip the checkpoint");
     throw new Interrupted(
       state.phase,
       "nothing was written; run the same command again (a nested run cannot be resumed)",
