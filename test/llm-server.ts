@@ -12,7 +12,9 @@ export type Step =
   | { reply: string; delayMs?: number; finishReason?: string }
   | { status: number; message?: string; headers?: Record<string, string>; delayMs?: number }
   /** Never answer: the client's timeout fires. */
-  | { hang: true };
+  | { hang: true }
+  /** Send the status line, the headers and the start of a JSON body, then nothing more, ever. */
+  | { stall: true };
 
 export interface ChatBody {
   model: string;
@@ -107,6 +109,11 @@ export async function startScriptedServer(options: ServerOptions): Promise<Scrip
         inFlight--;
       });
       if ("hang" in step) return;
+      if ("stall" in step) {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.write('{"id": "chatcmpl-stalled", "object": "chat.completion", "choices": [');
+        return;
+      }
       const send = () => {
         if ("reply" in step) {
           const promptTokens = Math.ceil(raw.length / 4);
