@@ -24,7 +24,9 @@ export type ErrorCode =
   | "RUN_FAILED"
   | "LLM_CONTEXT_EXCEEDED"
   | "LLM_REQUEST_REFUSED"
-  | "CONFIG_INVALID";
+  | "CONFIG_INVALID"
+  /** Stopped on purpose (Ctrl-C): src/interrupt.ts. */
+  | "INTERRUPTED";
 
 /** One problem found in the user's input; several are collected and reported together. */
 export interface Problem {

@@ -244,16 +244,52 @@ export async function writeOutputFile(
   path: string,
   options: PublishOptions = { flag: "--out", overwrite: false },
 ): Promise<void> {
+  (await stageOutputFile(db, table, path, options)).publish();
+}
+
+/** An output file written to its temporary name, not yet in place. */
+export interface StagedFile {
+  /** Publishes it (synchronous: nothing can interrupt it halfway), as {@link writeFileAtomically} does. */
+  publish(): void;
+  /** Removes it. */
+  discard(): void;
+}
+
+/**
+ * Writes the output table to a per-run temporary file beside `path`, to be published later: a run that
+ * writes two files (households and members), or must record itself finished first, publishes them only
+ * when everything else is done, so an interruption leaves no file half of a pair or ahead of its run.
+ * The temporary file is removed if the write fails or is interrupted, and by `discard`.
+ */
+export async function stageOutputFile(
+  db: Db,
+  table: string,
+  path: string,
+  options: PublishOptions = { flag: "--out", overwrite: false },
+): Promise<StagedFile> {
   const format = formats[extname(path).toLowerCase()] as string;
-  await writeFileAtomically(
-    path,
-    async (tmp) =>
-      db.exec(
-        `copy (${await fileSelect(db, table, format)}) to ${quoteLiteral(tmp)} ${format}`,
-        "write output file",
-      ),
-    options,
-  );
+  const tmp = startTemp(resolve(path));
+  try {
+    await db.exec(
+      `copy (${await fileSelect(db, table, format)}) to ${quoteLiteral(tmp)} ${format}`,
+      "write output file",
+    );
+  } catch (err) {
+    endTemp(tmp);
+    throw err;
+  }
+  return {
+    publish() {
+      try {
+        publish(tmp, path, options);
+      } finally {
+        endTemp(tmp);
+      }
+    },
+    discard() {
+      endTemp(tmp);
+    },
+  };
 }
 
 /**

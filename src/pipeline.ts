@@ -14,6 +14,7 @@ import {
   startRun,
   unfinishedRun,
 } from "./history.ts";
+import { Interrupted, throwIfAborted } from "./interrupt.ts";
 import {
   failureOf,
   qualityStopLine,
@@ -22,7 +23,13 @@ import {
   UnusableCounter,
   type UnusableTally,
 } from "./outcome.ts";
-import { checkOutputFile, outputSelect, parquetLossWarnings, writeOutputFile } from "./output.ts";
+import {
+  checkOutputFile,
+  outputSelect,
+  parquetLossWarnings,
+  type StagedFile,
+  stageOutputFile,
+} from "./output.ts";
 import type { Planner, TokenUse } from "./planners/types.ts";
 import type { ColumnProfile, ProfileOptions } from "./profile.ts";
 import { normalizeProposal, Proposal, type ValidProposal, validateProposal } from "./proposals.ts";
@@ -112,7 +119,24 @@ export interface SynthOptions {
   onProgress?: (event: ProgressEvent) => void;
   /** Checked between iterations: when it returns true the run stops cleanly and can be resumed. */
   shouldStop?: () => boolean;
+  /**
+   * Stops the run at once, in any phase (Ctrl-C): the query running is interrupted, the LLM request in
+   * flight cancelled, long planning loops left, the iteration in flight rolled back. A run stopped in
+   * its loop returns with `stoppedBecause: "interrupted"` and can be resumed; before its loop, or a run
+   * without a --db, throws {@link Interrupted}. Nothing is written either way.
+   */
+  signal?: AbortSignal;
 }
+
+/** What the run is doing, as `phase` progress events report it (and the interruption message names it). */
+export type Phase =
+  | "reading the source"
+  | "summarizing"
+  | "finding dependency groups"
+  | "measuring"
+  | "planning"
+  | "sampling"
+  | "finishing";
 
 export type ProgressEvent =
   | {
@@ -135,6 +159,8 @@ export type ProgressEvent =
       notes: string[];
     }
   | { kind: "warning"; message: string }
+  /** A phase begins; `iteration` for those of an iteration. */
+  | { kind: "phase"; phase: Phase; iteration?: number }
   | { kind: "done"; result: SynthResult };
 
 export interface SynthResult {
@@ -180,6 +206,8 @@ export interface SynthResult {
   targets?: TargetFit[];
   /** What the user should know about the input or the output (renamed columns, types a file cannot hold). */
   warnings: string[];
+  /** With `signal`: what the run was doing when it stopped, e.g. "planning iteration 3". */
+  interruptedWhile?: string;
 }
 
 /**
@@ -217,23 +245,35 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
     ...(options.threads ? { threads: options.threads } : {}),
     keepReal: options.keepReal ?? false,
   });
+  const unwatch = options.signal ? db.watch(options.signal) : undefined;
   // On every way out (finished, interrupted, failed) the file is left without real rows; a user's own
   // table that is the source stays.
   const keep = options.source.kind === "table" ? sourceTableNames(options.source.table) : [];
-  const state: RunState = {};
+  const state: RunState = { phase: "reading the source" };
   let result: SynthResult;
   try {
     await removeLeftovers(db);
     result = await run(db, options, started, state);
   } catch (err) {
-    // A run that an error stopped is recorded as failed, with the error as its reason.
-    if (state.runId !== undefined && !(err instanceof RunFailed)) {
-      await recordFailure(db, state.runId, err, (Date.now() - started) / 1000).catch(() => undefined);
+    unwatch?.();
+    try {
+      // Once the signal has fired, whatever surfaced (an interrupted query, a cancelled request, a
+      // checkpoint) is the interruption.
+      if (!options.signal?.aborted) {
+        // A run that an error stopped is recorded as failed, with the error as its reason.
+        if (state.runId !== undefined && !(err instanceof RunFailed)) {
+          await recordFailure(db, state.runId, err, (Date.now() - started) / 1000).catch(() => undefined);
+        }
+        throw err;
+      }
+      result = await stopped(db, options, started, state);
+    } catch (thrown) {
+      // The run's error is what the user needs to see; the cleanup is tried again by the next command.
+      await closeWithoutRealRows(db, { keep }).catch(() => undefined);
+      throw thrown;
     }
-    // The run's error is what the user needs to see; the cleanup is tried again by the next command.
-    await closeWithoutRealRows(db, { keep }).catch(() => undefined);
-    throw err;
   }
+  unwatch?.();
   await closeWithoutRealRows(db, { keep });
   return result;
 }
@@ -243,12 +283,83 @@ export function sourceTableNames(table: string): string[] {
   return [...new Set([table, table.split(".").pop() ?? table])];
 }
 
-/** What the caller of run() needs to know when it throws: the run it had started, if any. */
+/** How far a run got, kept up to date so an interruption can record it. */
 interface RunState {
+  phase: string;
   runId?: number;
+  plannerName?: string;
+  outTable?: string;
+  rowsAsked?: number;
+  unusable?: UnusableCounter;
+  warnings?: string[];
+  /** From the loop's start: the last committed iteration and what the table held then. */
+  committed?: { iteration: number; rows: number; discrepancy: Discrepancy; tokens: TokenUse };
+}
+
+/**
+ * After an interruption: rolls back the iteration (or the end of the run) in flight, marks the run
+ * interrupted, and returns what the committed iterations hold; before the loop, throws Interrupted.
+ */
+async function stopped(
+  db: Db,
+  options: SynthOptions,
+  started: number,
+  state: RunState,
+): Promise<SynthResult> {
+  try {
+    await db.exec("rollback", "roll back after an interruption");
+  } catch {
+    // No transaction was open.
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const c = state.committed;
+  if (state.runId !== undefined) {
+    await finishRun(db, state.runId, {
+      status: "interrupted",
+      rows: c?.rows ?? 0,
+      iterations: c?.iteration ?? 0,
+      seconds,
+    });
+  }
+  // Closing would fold the write-ahead log into the file first (seconds on a large run): the next open
+  // replays it instead.
+  await db.exec("pragma disable_checkpoint_on_shutdown", "skip the checkpoint");
+  const resumable = state.runId !== undefined && db.path !== ":memory:";
+  if (!c || state.runId === undefined) {
+    throw new Interrupted(
+      state.phase,
+      resumable
+        ? "nothing was written; continue with the same command and --resume"
+        : "nothing was written; run the same command again",
+    );
+  }
+  const result: SynthResult = {
+    runId: state.runId,
+    planner: state.plannerName ?? "",
+    rows: c.rows,
+    iterations: c.iteration,
+    seconds,
+    stoppedBecause: "interrupted",
+    discrepancy: c.discrepancy,
+    outTable: state.outTable ?? "synthetic",
+    db: db.path,
+    tokens: c.tokens,
+    interruptedWhile: state.phase,
+    rowsAsked: state.rowsAsked ?? c.rows,
+    unusableIterations: (state.unusable ?? new UnusableCounter()).tally(),
+    warnings: state.warnings ?? [],
+  };
+  options.onProgress?.({ kind: "done", result });
+  return result;
 }
 
 async function run(db: Db, options: SynthOptions, started: number, state: RunState): Promise<SynthResult> {
+  const signal = options.signal;
+  const enter = (phase: Phase, iteration?: number) => {
+    state.phase = iteration === undefined ? phase : `${phase} iteration ${iteration}`;
+    options.onProgress?.({ kind: "phase", phase, ...(iteration === undefined ? {} : { iteration }) });
+    throwIfAborted(signal, state.phase);
+  };
   const seed = options.seed ?? 0;
   const iterations = options.iterations ?? 100;
   const outTable = options.outTable ?? "synthetic";
@@ -338,10 +449,12 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
   // The reference (the real rows under --where, --targets, --tilt) is what the loop treats as real; a
   // summary file has no rows, so it has none.
   const warnings: string[] = [];
+  state.warnings = warnings;
   const warn = (message: string) => {
     warnings.push(message);
     options.onProgress?.({ kind: "warning", message });
   };
+  enter("reading the source");
   const real = stored
     ? { ...(await loadSummary(db, stored.file)), reference: undefined }
     : await summarizeRows(
@@ -356,6 +469,7 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
           ...(options.rows !== undefined ? { rows: options.rows } : {}),
         },
         resumedData,
+        () => enter("summarizing"),
       );
   const { profiles, summary, reference } = real;
   for (const w of parquetLossWarnings(profiles, options.out)) warn(w);
@@ -366,6 +480,7 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
   if (resumeFrom > 0) await addBatchCounts(db, summary, "synthor_synth_model");
   const planner = options.planner(db, summary);
   const finalRows = options.rows ?? summary.rows;
+  state.rowsAsked = finalRows;
   // Recorded before the planner's first call (the copula step), so a run that fails there says so too.
   if (!options.resume) {
     runId = await startRun(db, {
@@ -377,7 +492,10 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
     });
     state.runId = runId;
   }
-  const candidates = summary.columns.length > 1 ? await planner.inferGroups() : [];
+  state.plannerName = planner.name;
+  state.outTable = outTable;
+  enter("finding dependency groups");
+  const candidates = summary.columns.length > 1 ? await planner.inferGroups(signal) : [];
   const targetColumns = reference ? targetGroups(reference, profiles) : [];
   await addGroups(db, summary, [...candidates, ...targetColumns]);
   // The units whose cells the end of the run cuts to their targets: target groups, and the marginals of
@@ -419,8 +537,10 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
 
   const tokens: TokenUse = { prompt: 0, completion: 0, calls: 0 };
   const unusable = new UnusableCounter();
+  state.unusable = unusable;
   const maxEmpty = options.maxEmptyIterations ?? 3;
   let stopReason: string | undefined;
+  enter("measuring");
   let discrepancy = await computeDiscrepancy(db, summary);
   let best = discrepancy.meanTvd;
   let sinceBest = 0;
@@ -446,6 +566,10 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
   let stoppedBecause: SynthResult["stoppedBecause"] = "iterations";
   let iteration = resumeFrom;
   let whereDropped = 0;
+  const commit = () => {
+    state.committed = { iteration, rows, discrepancy, tokens: { ...tokens } };
+  };
+  commit();
   // Rounds: the loop, then (with --where) the rows that fail it are dropped; if fewer than --rows are
   // left, a few more iterations grow the rest, more by the share that failed (at most 5 more rounds).
   let limit = iterations;
@@ -471,6 +595,7 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
       const t0 = Date.now();
       const batchRows = Math.ceil((rowsTarget - rows) / (limit - iteration + 1));
       const groups = chooseGroups(summary.groups, discrepancy, config.groupsPerIteration);
+      enter("planning", iteration);
       const gaps = await gapTable(db, summary, [
         ...summary.marginals,
         ...summary.groups,
@@ -490,11 +615,13 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
         discrepancy,
         gaps,
         subBins,
+        ...(signal ? { signal } : {}),
       });
       const t1 = Date.now();
       const notes = [...(plan.notes ?? [])];
       const valid = acceptProposals(plan.proposals, summary, batchRows, notes);
       let added = 0;
+      enter("sampling", iteration);
       await db.exec("begin transaction", "begin iteration");
       try {
         added = await sampleProposals(db, summary, valid, {
@@ -527,6 +654,7 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
           valid,
         );
         await db.exec("commit", "commit iteration");
+        commit();
       } catch (err) {
         await db.exec("rollback", "roll back iteration");
         throw err;
@@ -569,11 +697,21 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
     if (where === undefined || !["rows", "iterations"].includes(stoppedBecause)) break;
     // Only rows of this round's iterations: a run resumed in a later round must not drop that round's
     // rows early, or it would diverge from the uninterrupted run.
-    const dropped = await dropViolations(db, profiles, seed, where, limit);
-    if (dropped > 0) {
-      rows -= dropped;
-      await rebuildCounts(db, summary);
-      discrepancy = await computeDiscrepancy(db, summary);
+    enter("finishing");
+    // One transaction, like an iteration: an interruption leaves the rows and their counts as they were.
+    await db.exec("begin transaction", "begin --where round");
+    try {
+      const dropped = await dropViolations(db, profiles, seed, where, limit);
+      if (dropped > 0) {
+        rows -= dropped;
+        await rebuildCounts(db, summary);
+        discrepancy = await computeDiscrepancy(db, summary);
+      }
+      await db.exec("commit", "commit --where round");
+      commit();
+    } catch (err) {
+      await db.exec("rollback", "roll back --where round");
+      throw err;
     }
     // Rows sampled so far minus rows kept: the share that failed --where, read from the history so a
     // resumed run plans its next round as the uninterrupted one did.
@@ -592,13 +730,7 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
     stoppedBecause = "iterations";
   }
 
-  if (stoppedBecause !== "interrupted" && rows > finalRows) {
-    if (tilts.length > 0) rows = await fitTilts(db, summary, profiles, tilts, finalRows, seed);
-    for (const unit of targetUnits) rows = await fitTargetCells(db, summary, unit, finalRows, seed);
-    rows = await trimSurplus(db, summary, finalRows, seed, targetUnits);
-    discrepancy = await computeDiscrepancy(db, summary);
-  }
-  const seconds = (Date.now() - started) / 1000;
+  let seconds = (Date.now() - started) / 1000;
   let targets: TargetFit[] | undefined;
   let whereViolations = 0;
   const ending = {
@@ -638,18 +770,46 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
       failure.hint,
     );
   } else {
-    await writeOutputs(db, profiles, summary, seed, rows, outTable, options.out, options.overwrite ?? false);
-    if (reference && reference.targets.length > 0) {
-      targets = await measureTargets(db, runId, outTable, reference.targets);
+    enter("finishing");
+    // The end of the run is one transaction: interrupted, it leaves the rows as the last iteration did
+    // (a resumed run trims and writes them as this one would have) and the run unfinished. The file is
+    // renamed into place after the commit, so it exists only if the run is recorded finished.
+    let staged: StagedFile | undefined;
+    await db.exec("begin transaction", "begin the end of the run");
+    try {
+      if (rows > finalRows) {
+        if (tilts.length > 0) rows = await fitTilts(db, summary, profiles, tilts, finalRows, seed);
+        for (const unit of targetUnits) rows = await fitTargetCells(db, summary, unit, finalRows, seed);
+        rows = await trimSurplus(db, summary, finalRows, seed, targetUnits);
+        discrepancy = await computeDiscrepancy(db, summary);
+      }
+      seconds = (Date.now() - started) / 1000;
+      await writeOutputTable(db, profiles, summary, seed, rows, outTable);
+      if (reference && reference.targets.length > 0) {
+        targets = await measureTargets(db, runId, outTable, reference.targets);
+      }
+      if (where !== undefined) whereViolations = await countViolations(db, outTable, where);
+      await finishRun(db, runId, {
+        status: "finished",
+        rows,
+        iterations: iteration,
+        seconds,
+        reason: stoppedShort,
+      });
+      if (options.out) {
+        staged = await stageOutputFile(db, outTable, options.out, {
+          flag: "--out",
+          overwrite: options.overwrite ?? false,
+          ...(db.path !== ":memory:" ? { keptIn: `table ${outTable} of ${db.path}` } : {}),
+        });
+      }
+      await db.exec("commit", "commit the end of the run");
+    } catch (err) {
+      staged?.discard();
+      await db.exec("rollback", "roll back the end of the run");
+      throw err;
     }
-    if (where !== undefined) whereViolations = await countViolations(db, outTable, where);
-    await finishRun(db, runId, {
-      status: "finished",
-      rows,
-      iterations: iteration,
-      seconds,
-      reason: stoppedShort,
-    });
+    staged?.publish();
   }
   const result: SynthResult = {
     runId,
@@ -757,6 +917,7 @@ async function summarizeRows(
   warn: (message: string) => void,
   referenceOptions: Parameters<typeof buildReference>[2],
   resumed: SourceData | undefined,
+  onSummarize: () => void = () => {},
 ): Promise<{ profiles: ColumnProfile[]; summary: Summary; reference: Reference; sourceData: SourceData }> {
   const sourceInfo = await readSource(db, spec);
   const renamed = renamedWarning(sourceInfo);
@@ -785,6 +946,7 @@ async function summarizeRows(
     }
   }
   const reference = await buildReference(db, sourceInfo, referenceOptions);
+  onSummarize();
   const profiles = await profileReference(db, reference, profileOptions);
   const summary = await summarizeTable(db, reference, profiles, {
     bins: config.bins,
@@ -839,15 +1001,13 @@ export function acceptProposals(
   return valid;
 }
 
-async function writeOutputs(
+async function writeOutputTable(
   db: Db,
   profiles: ColumnProfile[],
   summary: Summary,
   seed: number,
   rows: number,
   outTable: string,
-  out: string | undefined,
-  overwrite: boolean,
 ): Promise<void> {
   const wholeSeconds = new Map(
     summary.columns.flatMap((c) => (c.wholeSeconds === undefined ? [] : [[c.name, c.wholeSeconds] as const])),
@@ -856,13 +1016,6 @@ async function writeOutputs(
     `create or replace table ${quoteIdent(outTable)} as ${outputSelect(profiles, seed, "synthor_synth_model", rows, { wholeSeconds })}`,
     "write output table",
   );
-  if (out) {
-    await writeOutputFile(db, outTable, out, {
-      flag: "--out",
-      overwrite,
-      ...(db.path !== ":memory:" ? { keptIn: `table ${outTable} of ${db.path}` } : {}),
-    });
-  }
 }
 
 /** The options that differ between a stored run config and this one, as "name: was X, now Y". */

@@ -1006,7 +1006,7 @@ async function describe(db: Db, view: string): Promise<SourceInfo> {
 async function replaceRelation(db: Db, name: string, kind: "view" | "table", select: string): Promise<void> {
   const next = `${name}_next`;
   await db.dropReal(next);
-  await db.connection.run(`create ${db.realKind(kind)} ${quoteIdent(next)} as ${select}`);
+  await db.execRaw(`create ${db.realKind(kind)} ${quoteIdent(next)} as ${select}`);
   await db.dropReal(name);
-  await db.connection.run(`alter ${kind} ${quoteIdent(next)} rename to ${quoteIdent(name)}`);
+  await db.execRaw(`alter ${kind} ${quoteIdent(next)} rename to ${quoteIdent(name)}`);
 }

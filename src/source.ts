@@ -4,6 +4,7 @@ import type { Db } from "./db/connection.ts";
 import { quoteIdent, quoteLiteral, quoteQualified } from "./db/quote.ts";
 import { checkQuery, type SqlUse } from "./db/sql-guard.ts";
 import { SynthorError } from "./errors.ts";
+import { Interrupted } from "./interrupt.ts";
 
 /** Where the real table comes from: a file, a table in the DuckDB database, or any SQL query. */
 export type SourceSpec =
@@ -79,10 +80,11 @@ export async function readSource(db: Db, spec: SourceSpec, view = "synthor_real"
       const what = materialize ? "table" : "view";
       const next = `${view}_next`;
       await db.dropReal(next);
-      await db.connection.run(`create ${db.realKind(what)} ${quoteIdent(next)} as ${select}`);
+      await db.execRaw(`create ${db.realKind(what)} ${quoteIdent(next)} as ${select}`);
       await db.dropReal(view);
-      await db.connection.run(`alter ${what} ${quoteIdent(next)} rename to ${quoteIdent(view)}`);
+      await db.execRaw(`alter ${what} ${quoteIdent(next)} rename to ${quoteIdent(view)}`);
     } catch (err) {
+      if (err instanceof Interrupted) throw err;
       if (spec.kind === "sql") throw await sqlError(db, spec.sql, err);
       throw unreadable(spec, label, err);
     }
@@ -90,13 +92,12 @@ export async function readSource(db: Db, spec: SourceSpec, view = "synthor_real"
   let rows: number;
   let columns: { name: string; type: string }[];
   try {
-    const described = await db.connection.runAndReadAll(`describe ${quoteIdent(view)}`);
-    columns = described
-      .getRowObjectsJS()
-      .map((c) => ({ name: String(c.column_name), type: String(c.column_type) }));
-    const count = await db.connection.runAndReadAll(`select count(*) as n from ${quoteIdent(view)}`);
-    rows = Number(count.getRowObjectsJS()[0]?.n ?? 0);
+    const described = await db.allRaw(`describe ${quoteIdent(view)}`);
+    columns = described.map((c) => ({ name: String(c.column_name), type: String(c.column_type) }));
+    const count = await db.allRaw(`select count(*) as n from ${quoteIdent(view)}`);
+    rows = Number(count[0]?.n ?? 0);
   } catch (err) {
+    if (err instanceof Interrupted) throw err;
     throw unreadable(spec, label, err);
   }
   if (rows === 0) {

@@ -197,7 +197,10 @@ describe("LLM planner over a scripted OpenAI-compatible server", () => {
       expect(notes(5)).toContain("the reply was empty");
       expect(notes(6)).toContain("proposals for iteration 6: HTTP 429: slow down; retrying in 1.0 s");
       expect(notes(7)).toContain("proposals for iteration 7: HTTP 500: boom; retrying in 0.0 s");
-      expect(notes(8)).toContain("proposals for iteration 8: the request timed out; retrying");
+      // A timeout is not retried: the server would take as long again (and may still be computing it).
+      expect(notes(8)).toContain(
+        "proposals for iteration 8: no complete reply within 0.5 s (--timeout 0.5); cancelled, not retried: the server would take as long again (raise --timeout for a slow server)",
+      );
 
       // Retry-After was honoured.
       const [r10, r11] = [server.requests[10], server.requests[11]];

@@ -18,7 +18,9 @@ export type Step =
   /** A chat completion whose message content is these bytes, as sent (they need not be valid UTF-8). */
   | { replyBytes: Buffer }
   /** Never answer: the client's timeout fires. */
-  | { hang: true };
+  | { hang: true }
+  /** Send the status line, the headers and the start of a JSON body, then nothing more, ever. */
+  | { stall: true };
 
 export interface ChatBody {
   model: string;
@@ -113,6 +115,11 @@ export async function startScriptedServer(options: ServerOptions): Promise<Scrip
         inFlight--;
       });
       if ("hang" in step) return;
+      if ("stall" in step) {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.write('{"id": "chatcmpl-stalled", "object": "chat.completion", "choices": [');
+        return;
+      }
       const send = () => {
         if ("html" in step) {
           if (res.destroyed) return;

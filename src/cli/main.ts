@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { SynthorError } from "../errors.ts";
+import { Interrupted } from "../interrupt.ts";
 import { evalCommand } from "./commands/eval.ts";
 import { macrosCommand } from "./commands/macros.ts";
 import { profileCommand } from "./commands/profile.ts";
@@ -29,7 +30,10 @@ export function createCli(): Command {
   return program;
 }
 
-/** Runs the CLI and returns the exit code: 0 on success, 1 on a user error, 2 on a usage error. */
+/**
+ * Runs the CLI and returns the exit code: 0 on success, 1 on a user error, 2 on a usage error, 130 when
+ * interrupted (Ctrl-C).
+ */
 export async function main(argv: string[]): Promise<number> {
   const program = createCli();
   program.exitOverride();
@@ -40,6 +44,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof Interrupted) {
+      process.stderr.write(`synthor: ${err.message}; ${err.hint}\n`);
+      return 130;
     }
     if (err instanceof SynthorError) {
       process.stderr.write(`${err.describe()}\n`);

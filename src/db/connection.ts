@@ -9,6 +9,7 @@ import {
   VARCHAR,
 } from "@duckdb/node-api";
 import { SqlError, SynthorError } from "../errors.ts";
+import { Interrupted } from "../interrupt.ts";
 import { macroScript, sqlFile } from "./files.ts";
 import { quoteIdent } from "./quote.ts";
 
@@ -55,6 +56,9 @@ export class Db {
    * short, and deletes that directory on close), never reach the file, and are gone when it closes.
    */
   readonly keepReal: boolean;
+  private signal: AbortSignal | undefined;
+  /** Queries started and not yet settled. */
+  private running = 0;
 
   private constructor(
     readonly instance: DuckDBInstance,
@@ -90,6 +94,62 @@ export class Db {
     return db;
   }
 
+  /**
+   * Stops this database's queries when `signal` fires: the query running is interrupted (DuckDB's
+   * `interrupt()`, asked again every 50 ms until it settles, in case it had not started yet) and no new
+   * one starts; both throw {@link Interrupted}. Returns a function that stops watching, for the queries
+   * that clean up after an interruption (rollback, marking the run interrupted).
+   */
+  watch(signal: AbortSignal): () => void {
+    this.signal = signal;
+    const onAbort = () => {
+      if (this.running === 0) return;
+      this.connection.interrupt();
+      const again = setInterval(() => {
+        if (this.running === 0) clearInterval(again);
+        else this.connection.interrupt();
+      }, 50);
+      again.unref();
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    return () => {
+      signal.removeEventListener("abort", onAbort);
+      if (this.signal === signal) this.signal = undefined;
+    };
+  }
+
+  /**
+   * Runs one statement, refusing to start (and reporting an interruption) once the watched signal fired.
+   * DuckDB's own error is wrapped in an SqlError naming `label`, or passed on as it is (label null).
+   */
+  private async guarded<T>(label: string | null, fn: () => Promise<T>): Promise<T> {
+    const signal = this.signal;
+    if (signal?.aborted) throw new Interrupted("running queries");
+    this.running++;
+    try {
+      return await fn();
+    } catch (err) {
+      if (signal?.aborted) throw new Interrupted("running queries");
+      throw label === null ? err : new SqlError(label, err);
+    } finally {
+      this.running--;
+    }
+  }
+
+  /**
+   * Runs SQL for its effect and lets DuckDB's error through unwrapped, for callers that turn it into an
+   * error about the user's input (an unreadable file, a bad --sql). Interruptible like the others.
+   */
+  async execRaw(sql: string): Promise<void> {
+    await this.guarded(null, () => this.connection.run(sql));
+  }
+
+  /** A query's rows with DuckDB's error unwrapped (see {@link Db.execRaw}). */
+  async allRaw<T extends Row = Row>(sql: string): Promise<T[]> {
+    const reader = await this.guarded(null, () => this.connection.runAndReadAll(sql));
+    return reader.getRowObjectsJS().map((r) => plain(r) as T);
+  }
+
   /** Runs a file from sql/ with named parameters and returns its rows as plain objects. */
   async query<T extends Row = Row>(file: string, params: Record<string, ParamValue> = {}): Promise<T[]> {
     return this.all<T>(sqlFile(file), params, `sql/${file}.sql`);
@@ -104,10 +164,8 @@ export class Db {
     const [values, types] = bind(params);
     const t0 = performance.now();
     try {
-      const reader = await this.connection.runAndReadAll(sql, values, types);
+      const reader = await this.guarded(label, () => this.connection.runAndReadAll(sql, values, types));
       return reader.getRowObjectsJS().map((r) => plain(r) as T);
-    } catch (err) {
-      throw new SqlError(label, err);
     } finally {
       trace(label === "inline query" ? `inline: ${sql.replaceAll(/\s+/g, " ").slice(0, 60)}` : label, t0);
     }
@@ -122,9 +180,9 @@ export class Db {
     const [values, types] = bind(params);
     const t0 = performance.now();
     try {
-      await this.connection.run(sql, Object.keys(values).length ? values : undefined, types);
-    } catch (err) {
-      throw new SqlError(label, err);
+      await this.guarded(label, () =>
+        this.connection.run(sql, Object.keys(values).length ? values : undefined, types),
+      );
     } finally {
       trace(label, t0);
     }

@@ -1,6 +1,6 @@
 import type { Db } from "../db/connection.ts";
 import { quoteIdent } from "../db/quote.ts";
-import { outputSelect, type PublishOptions, writeOutputFile } from "../output.ts";
+import { outputSelect, type PublishOptions, type StagedFile, stageOutputFile } from "../output.ts";
 import type { ColumnProfile } from "../profile.ts";
 import { SYNTH_MEMBERS } from "./sample.ts";
 import { type LinkCheck, linkCheck } from "./source.ts";
@@ -26,7 +26,7 @@ export async function writeNestedOutputs(
     overwrite?: boolean;
     write: boolean;
   },
-): Promise<{ integrity: LinkCheck & { linkedShare: number } }> {
+): Promise<{ integrity: LinkCheck & { linkedShare: number }; files: StagedFile[] }> {
   const seed = Math.floor(o.seed);
   const [count] = await db.all<{ n: number }>("select count(*) as n from synthor_synth_model");
   const rows = count?.n ?? 0;
@@ -86,7 +86,10 @@ export async function writeNestedOutputs(
   );
   if (!o.write) {
     const c = await linkCheck(db, "synthor_nested_hh_out", "synthor_nested_members_out", "__synthor_k");
-    return { integrity: { ...c, linkedShare: c.members ? (c.members - c.orphans) / c.members : 1 } };
+    return {
+      integrity: { ...c, linkedShare: c.members ? (c.members - c.orphans) / c.members : 1 },
+      files: [],
+    };
   }
   if (s.source.list) {
     const fields = s.memberProfiles.filter((p) => p.role !== "ignored" && p.role !== "key");
@@ -100,9 +103,16 @@ export async function writeNestedOutputs(
        order by h.__synthor_k`,
       "nested: write the nested table",
     );
-    if (o.out) await writeOutputFile(db, o.outTable, o.out, publishing(db, o.outTable, "--out", o.overwrite));
-    const c = await linkCheck(db, "synthor_nested_hh_out", "synthor_nested_members_out", "__synthor_k");
-    return { integrity: { ...c, linkedShare: c.members ? (c.members - c.orphans) / c.members : 1 } };
+    const files = o.out
+      ? [await stageOutputFile(db, o.outTable, o.out, publishing(db, o.outTable, "--out", o.overwrite))]
+      : [];
+    try {
+      const c = await linkCheck(db, "synthor_nested_hh_out", "synthor_nested_members_out", "__synthor_k");
+      return { integrity: { ...c, linkedShare: c.members ? (c.members - c.orphans) / c.members : 1 }, files };
+    } catch (err) {
+      for (const f of files) f.discard();
+      throw err;
+    }
   }
   const child = o.childOutTable as string;
   await db.exec(
@@ -112,14 +122,25 @@ export async function writeNestedOutputs(
        select * exclude (__synthor_k, __synthor_member) from synthor_nested_members_out order by __synthor_k, __synthor_member`,
     "nested: write households and members",
   );
-  if (o.out) await writeOutputFile(db, o.outTable, o.out, publishing(db, o.outTable, "--out", o.overwrite));
-  if (o.childOut) {
-    await writeOutputFile(db, child, o.childOut, publishing(db, child, "--child-out", o.overwrite));
+  // Both files or neither: the caller renames them into place once the run is recorded.
+  const files: StagedFile[] = [];
+  try {
+    if (o.out)
+      files.push(
+        await stageOutputFile(db, o.outTable, o.out, publishing(db, o.outTable, "--out", o.overwrite)),
+      );
+    if (o.childOut)
+      files.push(
+        await stageOutputFile(db, child, o.childOut, publishing(db, child, "--child-out", o.overwrite)),
+      );
+    const c = hasKey
+      ? await linkCheck(db, o.outTable, child, keyName)
+      : await linkCheck(db, "synthor_nested_hh_out", "synthor_nested_members_out", "__synthor_k");
+    return { integrity: { ...c, linkedShare: c.members ? (c.members - c.orphans) / c.members : 1 }, files };
+  } catch (err) {
+    for (const f of files) f.discard();
+    throw err;
   }
-  const c = hasKey
-    ? await linkCheck(db, o.outTable, child, keyName)
-    : await linkCheck(db, "synthor_nested_hh_out", "synthor_nested_members_out", "__synthor_k");
-  return { integrity: { ...c, linkedShare: c.members ? (c.members - c.orphans) / c.members : 1 } };
 }
 
 /** How an output file is published: the table it is kept in names where the rows are if it is refused. */

@@ -7,6 +7,7 @@ import { computeDiscrepancy, type Discrepancy, gapTable, subBinGaps, type UnitTv
 import { SynthorError } from "../errors.ts";
 import { inferGroups } from "../groups.ts";
 import { createHistoryTables, finishRun, recordFailure, recordIteration, startRun } from "../history.ts";
+import { Interrupted, throwIfAborted } from "../interrupt.ts";
 import {
   failureOf,
   qualityStopLine,
@@ -63,6 +64,11 @@ export interface NestedSynthOptions {
   keepReal?: boolean;
   onProgress?: (event: NestedProgressEvent) => void;
   shouldStop?: () => boolean;
+  /**
+   * Stops the run at once, in any phase (Ctrl-C): as in the flat loop (SynthOptions.signal), but a nested
+   * run cannot be resumed, so it always throws {@link Interrupted}; nothing is written.
+   */
+  signal?: AbortSignal;
 }
 
 export type NestedProgressEvent =
@@ -171,25 +177,54 @@ export async function synthesizeNested(options: NestedSynthOptions): Promise<Nes
     ...(options.threads ? { threads: options.threads } : {}),
     keepReal: options.keepReal ?? false,
   });
+  const unwatch = options.signal ? db.watch(options.signal) : undefined;
   // As the flat loop: no real rows left in the file on any way out, the user's own source tables aside.
   const keep = (
     options.source.kind === "nested"
       ? [options.source.source]
       : [options.source.households, options.source.members]
   ).flatMap((s) => (s.kind === "table" ? sourceTableNames(s.table) : []));
-  const state: { runId?: number } = {};
+  const state: { phase: string; runId?: number; households: number; iteration: number } = {
+    phase: "reading the source",
+    households: 0,
+    iteration: 0,
+  };
   let result: NestedSynthResult;
   try {
     await removeLeftovers(db);
     result = await run(db, options, started, state);
   } catch (err) {
-    // As in the flat loop: a run that an error stopped is recorded as failed, with the error as its reason.
-    if (state.runId !== undefined && !(err instanceof RunFailed)) {
-      await recordFailure(db, state.runId, err, (Date.now() - started) / 1000).catch(() => undefined);
+    unwatch?.();
+    try {
+      if (!options.signal?.aborted) {
+        // As in the flat loop: a run that an error stopped is recorded as failed, with the error as its reason.
+        if (state.runId !== undefined && !(err instanceof RunFailed)) {
+          await recordFailure(db, state.runId, err, (Date.now() - started) / 1000).catch(() => undefined);
+        }
+        throw err;
+      }
+      // Once the signal has fired, whatever surfaced is the interruption (see the flat loop's).
+      await db.exec("rollback", "roll back after an interruption").catch(() => undefined);
+      if (state.runId !== undefined) {
+        await finishRun(db, state.runId, {
+          status: "interrupted",
+          rows: state.households,
+          iterations: state.iteration,
+          seconds: (Date.now() - started) / 1000,
+        });
+      }
+      // As in the flat loop: the next open replays the write-ahead log rather than this close folding it in.
+      await db.exec("pragma disable_checkpoint_on_shutdown", "skip the checkpoint");
+      throw new Interrupted(
+        state.phase,
+        "nothing was written; run the same command again (a nested run cannot be resumed)",
+      );
+    } catch (thrown) {
+      await closeWithoutRealRows(db, { keep }).catch(() => undefined);
+      throw thrown;
     }
-    await closeWithoutRealRows(db, { keep }).catch(() => undefined);
-    throw err;
   }
+  unwatch?.();
   await closeWithoutRealRows(db, { keep });
   return result;
 }
@@ -198,8 +233,13 @@ async function run(
   db: Db,
   options: NestedSynthOptions,
   started: number,
-  state: { runId?: number },
+  state: { phase: string; runId?: number; households: number; iteration: number },
 ): Promise<NestedSynthResult> {
+  const signal = options.signal;
+  const enter = (phase: string) => {
+    state.phase = phase;
+    throwIfAborted(signal, phase);
+  };
   const seed = options.seed ?? 0;
   const iterations = options.iterations ?? 100;
   const outTable = options.outTable ?? "synthetic";
@@ -248,7 +288,9 @@ async function run(
      update synthor_runs set status = 'abandoned' where status in ('running', 'interrupted')`,
     "reset run state",
   );
+  enter("reading the source");
   const source = await readNested(db, options.source);
+  enter("summarizing");
   const summary = await summarizeNested(db, source, {
     ...(options.profile ? { profile: options.profile } : {}),
     bins: config.bins,
@@ -257,7 +299,8 @@ async function run(
   });
   await createNestedSynthetic(db, summary);
   const planner = options.planner(db, summary);
-  const candidates = summary.households.columns.length > 1 ? await planner.inferGroups() : [];
+  enter("finding dependency groups");
+  const candidates = summary.households.columns.length > 1 ? await planner.inferGroups(signal) : [];
   // The household columns' own dependencies as groups too: among the compositions, which depend on each
   // other strongly, they would not make the planner's short list (region x dwelling fell to TVD 0.14).
   const own =
@@ -321,6 +364,7 @@ async function run(
       const batch = Math.ceil((target - households) / (iterations - iteration + 1));
       const h = summary.households;
       const groups = chooseGroups(h.groups, discrepancy, config.groupsPerIteration);
+      enter(`planning iteration ${iteration}`);
       const gaps = await gapTable(db, h, [
         ...h.marginals,
         ...h.groups,
@@ -341,11 +385,13 @@ async function run(
         discrepancy,
         gaps,
         subBins,
+        ...(signal ? { signal } : {}),
       });
       const t1 = Date.now();
       const notes = [...(plan.notes ?? [])];
       const valid = acceptNestedProposals(plan.proposals, scope, batch, notes);
       let added = 0;
+      enter(`sampling iteration ${iteration}`);
       await db.exec("begin transaction", "begin iteration");
       try {
         added = await sampleNested(db, summary, valid, {
@@ -381,6 +427,8 @@ async function run(
         );
         await recordNestedProposals(db, runId, iteration, valid);
         await db.exec("commit", "commit iteration");
+        state.households = households;
+        state.iteration = iteration;
         // As in the flat loop: an iteration without households does not count towards --patience.
         if (added > 0) {
           if (both.meanTvd < best - 1e-12) {
@@ -463,25 +511,39 @@ async function run(
       seconds: seconds(),
     });
   }
-  const written = await writeNestedOutputs(db, summary, {
-    seed,
-    outTable,
-    ...(childOutTable ? { childOutTable } : {}),
-    ...(options.out ? { out: options.out } : {}),
-    ...(options.childOut ? { childOut: options.childOut } : {}),
-    overwrite: options.overwrite ?? false,
-    write: stoppedBecause !== "interrupted",
-  });
-  const fidelity = await nestedFidelity(db, summary, runId);
-  if (stoppedBecause !== "interrupted") {
-    await finishRun(db, runId, {
-      status: "finished",
-      rows: households,
-      iterations: iteration,
-      seconds: seconds(),
-      reason: stoppedShort,
+  enter("finishing");
+  // One transaction, the files renamed into place after it: an interruption leaves neither the tables
+  // nor the files half replaced (households without their members).
+  await db.exec("begin transaction", "nested: begin the end of the run");
+  let written: Awaited<ReturnType<typeof writeNestedOutputs>> | undefined;
+  let fidelity: NestedFidelity;
+  try {
+    written = await writeNestedOutputs(db, summary, {
+      seed,
+      outTable,
+      ...(childOutTable ? { childOutTable } : {}),
+      ...(options.out ? { out: options.out } : {}),
+      ...(options.childOut ? { childOut: options.childOut } : {}),
+      overwrite: options.overwrite ?? false,
+      write: stoppedBecause !== "interrupted",
     });
+    fidelity = await nestedFidelity(db, summary, runId);
+    if (stoppedBecause !== "interrupted") {
+      await finishRun(db, runId, {
+        status: "finished",
+        rows: households,
+        iterations: iteration,
+        seconds: seconds(),
+        reason: stoppedShort,
+      });
+    }
+    await db.exec("commit", "nested: commit the end of the run");
+  } catch (err) {
+    for (const f of written?.files ?? []) f.discard();
+    await db.exec("rollback", "nested: roll back the end of the run");
+    throw err;
   }
+  for (const f of written.files) f.publish();
   const result: NestedSynthResult = {
     runId,
     planner: planner.name,

@@ -60,6 +60,7 @@ export class LlmPlanner implements Planner {
   private groups: string[][] | undefined;
   private readonly jobs = new Map<number, Promise<JobResult>>();
   private readonly abort = new AbortController();
+  private readonly followed = new WeakSet<AbortSignal>();
   private pendingNotes: string[] = [];
   private pendingTokens: TokenUse = { prompt: 0, completion: 0, calls: 0 };
   /** Tokens of the replies consumed so far (what the budget counts). */
@@ -92,7 +93,8 @@ export class LlmPlanner implements Planner {
   }
 
   /** The copula step: p_copula once per run (see the class comment). */
-  async inferGroups(): Promise<string[][]> {
+  async inferGroups(signal?: AbortSignal): Promise<string[][]> {
+    this.follow(signal);
     if (this.groups) return this.groups;
     const view = this.promptView();
     const max = this.options.maxGroups;
@@ -139,6 +141,7 @@ export class LlmPlanner implements Planner {
   }
 
   async plan(ctx: PlanContext): Promise<PlanResult> {
+    this.follow(ctx.signal);
     const notes = this.pendingNotes;
     const tokens = this.pendingTokens;
     this.pendingNotes = [];
@@ -192,6 +195,14 @@ export class LlmPlanner implements Planner {
   close(): void {
     this.abort.abort();
     this.jobs.clear();
+  }
+
+  /** The run's signal (Ctrl-C) cancels every request in flight, as close() does. */
+  private follow(signal: AbortSignal | undefined): void {
+    if (!signal || this.followed.has(signal)) return;
+    this.followed.add(signal);
+    if (signal.aborted) this.abort.abort(signal.reason);
+    else signal.addEventListener("abort", () => this.abort.abort(signal.reason), { once: true });
   }
 
   /** The proposal prompt for a context: what iteration `ctx.iteration` sends (for `synthor prompt`). */

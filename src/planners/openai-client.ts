@@ -1,5 +1,6 @@
 import OpenAI from "openai";
 import { SynthorError } from "../errors.ts";
+import { nodeHttpFetch } from "./http-fetch.ts";
 import { ChatCallFailed, type ChatClient, type ChatReply, type ChatRequest } from "./llm.ts";
 
 export interface OpenAiClientOptions {
@@ -8,7 +9,10 @@ export interface OpenAiClientOptions {
   baseURL?: string | undefined;
   /** Default: OPENAI_API_KEY; servers that need none get a placeholder. */
   apiKey?: string | undefined;
-  /** Per attempt (default 120 s). */
+  /**
+   * Per attempt, headers and body together (default 120 s): a reply not complete by then is cancelled
+   * and not sent again (the same request would take as long).
+   */
   timeoutMs?: number;
   /** Retries after the first attempt on 429, 5xx, timeouts and connection errors (default 5). */
   maxRetries?: number;
@@ -18,7 +22,7 @@ export interface OpenAiClientOptions {
   maxRetryWaitMs?: number;
   /** Send the JSON schema as `response_format` (`auto`: until the server refuses it). Default auto. */
   structured?: "auto" | "always" | "never";
-  /** For tests: a fetch to use instead of the global one. */
+  /** A fetch to use instead of nodeHttpFetch (tests). */
   fetch?: typeof fetch;
 }
 
@@ -27,14 +31,16 @@ export interface OpenAiClientOptions {
  * llama.cpp's server, LM Studio, ...), through the `openai` package.
  *
  * Retries are its own (the package's are turned off) so each one lands in the run's notes: 429, 408,
- * 5xx, timeouts and dropped connections are retried with exponential backoff, honouring Retry-After
- * (and retry-after-ms). Structured outputs: the request carries `response_format: {type: "json_schema"}`
- * until a server answers 400 or 422 saying it cannot take it (its error names response_format, the JSON
- * schema or the grammar); from then on it asks for plain JSON. A prompt larger than the model's context
- * (llama.cpp's `exceed_context_size_error`, OpenAI's `context_length_exceeded`) stops the run with the
- * prompt's size and the fix; so does any other 4xx the server gives (its message quoted), a refused key
- * (401, 403) or an unknown model (404). A 200 that is not a chat completion (a web page: --base-url points
- * at the wrong place) fails the request without retries.
+ * 5xx and dropped connections are retried with exponential backoff, honouring Retry-After (and
+ * retry-after-ms). A reply not complete within `timeoutMs` (headers and body) is cancelled, which closes
+ * the connection, and not retried: the server took that long for this request and would again, and one
+ * that does not notice the closed connection would compute both. Structured outputs: the request carries
+ * `response_format: {type: "json_schema"}` until a server answers 400 or 422 saying it cannot take it
+ * (its error names response_format, the JSON schema or the grammar); from then on it asks for plain JSON.
+ * A prompt larger than the model's context (llama.cpp's `exceed_context_size_error`, OpenAI's
+ * `context_length_exceeded`) stops the run with the prompt's size and the fix; so does any other 4xx the
+ * server gives (its message quoted), a refused key (401, 403) or an unknown model (404). A 200 that is not
+ * a chat completion (a web page: --base-url points at the wrong place) fails the request without retries.
  */
 export class OpenAiChatClient implements ChatClient {
   readonly model: string;
@@ -57,7 +63,8 @@ export class OpenAiChatClient implements ChatClient {
       apiKey,
       ...(baseURL ? { baseURL } : {}),
       maxRetries: 0,
-      ...(options.fetch ? { fetch: options.fetch } : {}),
+      // Not Node's global fetch: it ends a request at 300 s whatever --timeout says (http-fetch.ts).
+      fetch: options.fetch ?? nodeHttpFetch,
     });
     this.baseURL = this.client.baseURL;
     this.model = options.model;
@@ -109,12 +116,18 @@ export class OpenAiChatClient implements ChatClient {
             }
           : {}),
       };
+      // One deadline for the whole attempt: the package's own timeout stops at the headers.
+      const attemptSignal = new AbortController();
+      const deadline = setTimeout(() => attemptSignal.abort(TIMED_OUT), this.options.timeoutMs);
+      const cancel = () => attemptSignal.abort(signal?.reason);
+      if (signal?.aborted) cancel();
+      else signal?.addEventListener("abort", cancel, { once: true });
       try {
         calls++;
         const res = await this.client.chat.completions.create(body, {
           timeout: this.options.timeoutMs,
           maxRetries: 0,
-          ...(signal ? { signal } : {}),
+          signal: attemptSignal.signal,
         });
         if (typeof res !== "object" || res === null || !Array.isArray(res.choices)) {
           const wrong = notACompletion(request.label, res);
@@ -135,6 +148,12 @@ export class OpenAiChatClient implements ChatClient {
         };
       } catch (err) {
         if (signal?.aborted || err instanceof ChatCallFailed) throw err;
+        if (attemptSignal.signal.reason === TIMED_OUT || err instanceof OpenAI.APIConnectionTimeoutError) {
+          const seconds = this.options.timeoutMs / 1000;
+          const said = `${request.label}: no complete reply within ${seconds} s (--timeout ${seconds}); cancelled, not retried: the server would take as long again (raise --timeout for a slow server)`;
+          notes.push(said);
+          throw new ChatCallFailed(said, notes, calls);
+        }
         const status = err instanceof OpenAI.APIError ? err.status : undefined;
         if (status !== undefined && refusal(status)) {
           const tooLong = contextExceeded(err as InstanceType<typeof OpenAI.APIError>, request);
@@ -191,6 +210,9 @@ export class OpenAiChatClient implements ChatClient {
         );
         notes.push(`${request.label}: ${describe(err)}; retrying in ${(wait / 1000).toFixed(1)} s`);
         await sleep(wait, signal);
+      } finally {
+        clearTimeout(deadline);
+        signal?.removeEventListener("abort", cancel);
       }
     }
   }
@@ -263,6 +285,9 @@ function notACompletion(label: string, res: unknown): { message: string; kind: "
     : `the server's answer is not a chat completion: ${text.replace(/\s+/g, " ").slice(0, 100)}`;
   return { message: `${label}: ${what}`, kind: html ? "html" : "request-failed" };
 }
+
+/** The reason an attempt's signal fires when its time is up. */
+const TIMED_OUT = Symbol("timed out");
 
 function safeHost(url: string): string {
   try {

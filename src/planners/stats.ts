@@ -2,6 +2,7 @@ import seedrandom from "seedrandom";
 import type { Db } from "../db/connection.ts";
 import { cellLabel } from "../discrepancy.ts";
 import { groupsFromPairs, type PairAssociation } from "../groups.ts";
+import { pacer } from "../interrupt.ts";
 import type { Proposal, ProposalValue } from "../proposals.ts";
 import type { ModelColumn, Summary, Unit } from "../summarize.ts";
 import type { PlanContext, Planner, PlanResult } from "./types.ts";
@@ -87,7 +88,8 @@ export class StatsPlanner implements Planner {
     };
   }
 
-  async inferGroups(): Promise<string[][]> {
+  async inferGroups(_signal?: AbortSignal): Promise<string[][]> {
+    // Only queries: the database interrupts them.
     const pairs = await this.summary.real.pairs(this.summary.columns, this.options.seed);
     const { candidates } = groupsFromPairs(pairs, this.summary.columns);
     this.pairs = pairs;
@@ -110,12 +112,15 @@ export class StatsPlanner implements Planner {
       ctx.proposals ??
       Math.max(1, Math.min(this.options.maxProposals, Math.ceil(ctx.rows / this.options.rowsPerProposal)));
     const nums = split(ctx.rows, Math.min(count, ctx.rows));
+    // With many cells (a column of thousands of values) this loop runs for minutes: Ctrl-C must get in.
+    const checkpoint = pacer(ctx.signal, `planning iteration ${ctx.iteration}`);
 
     // Deficits: rows each cell lacks once this iteration's rows are in.
     const deficits = new Map<string, Map<string, number>>();
     const realShares = new Map<string, Map<string, number>>();
     const realCounts = new Map<string, Map<string, number>>();
     for (const g of ctx.gaps) {
+      await checkpoint();
       const key = codeKey(g.cell);
       const c = realCounts.get(g.unit) ?? new Map<string, number>();
       c.set(key, g.realN);
@@ -152,18 +157,21 @@ export class StatsPlanner implements Planner {
         // A cell fewer than min-cell real rows hold is never an anchor: drawn whole, it would hand on the
         // combination of those few rows' values; its rows come from completion, which backs off.
         const open = cells.map(([key]) => (realCounts.get(group.id)?.get(key) ?? 0) >= this.minCell);
-        const weights = cells.map(([key, v], at) => {
+        const weights: number[] = [];
+        for (const [at, [key, v]] of cells.entries()) {
+          await checkpoint();
           let w = open[at] ? Math.max(0, v) : 0;
-          if (w === 0 || inside.length === 0) return w;
-          const cell = JSON.parse(key) as Code[];
-          for (const u of inside) {
-            const sub = codeKey(u.columns.map((c) => cell[group.columns.indexOf(c)] ?? null));
-            const expected = (realShares.get(u.id)?.get(sub) ?? 0) * ctx.rows;
-            const need = Math.max(0, deficits.get(u.id)?.get(sub) ?? 0);
-            w *= expected > 0 ? Math.min(3, need / expected) : 0;
+          if (w > 0 && inside.length > 0) {
+            const cell = JSON.parse(key) as Code[];
+            for (const u of inside) {
+              const sub = codeKey(u.columns.map((c) => cell[group.columns.indexOf(c)] ?? null));
+              const expected = (realShares.get(u.id)?.get(sub) ?? 0) * ctx.rows;
+              const need = Math.max(0, deficits.get(u.id)?.get(sub) ?? 0);
+              w *= expected > 0 ? Math.min(3, need / expected) : 0;
+            }
           }
-          return w;
-        });
+          weights.push(w);
+        }
         let pick = weightedPick(rng, weights);
         if (pick < 0) {
           pick = weightedPick(
@@ -184,6 +192,7 @@ export class StatsPlanner implements Planner {
       }
       // Complete the rest, in the order and from the parents completionFor gives for what is fixed.
       for (const { column, parents } of await this.completionFor([...fixed.keys()])) {
+        await checkpoint();
         parentsOf.set(column, parents);
         const conditional = await this.conditionalFor(column, parents, fixed, "synthor_real_codes");
         // Favour values whose cells are in deficit in every tracked unit this choice completes: the
@@ -220,6 +229,7 @@ export class StatsPlanner implements Planner {
       }
       const values: Record<string, ProposalValue> = {};
       for (const c of this.summary.columns) {
+        await checkpoint();
         const parents = parentsOf.get(c.name) ?? (await this.parentsAmong(c.name, [...fixed.keys()])).parents;
         values[c.name] = await this.valueFor(c, fixed, parents, num, fine, rng);
       }

@@ -20,6 +20,8 @@ export interface PlanContext {
   /** Gap table of every marginal and every candidate group. */
   gaps: Gap[];
   subBins: SubBinGap[];
+  /** Fires on Ctrl-C: stop at once (cancel requests, leave long loops); whatever is thrown then is ignored. */
+  signal?: AbortSignal;
 }
 
 /** Token use of LLM calls; zero for planners that call none. */
@@ -49,8 +51,8 @@ export interface PlanResult {
 export interface Planner {
   /** Recorded in the run history: "stats", "llm:gpt-4.1-nano", ... */
   readonly name: string;
-  /** Candidate dependency groups (the paper's copula step), strongest first. */
-  inferGroups(): Promise<string[][]>;
+  /** Candidate dependency groups (the paper's copula step), strongest first; `signal` as in PlanContext. */
+  inferGroups(signal?: AbortSignal): Promise<string[][]>;
   plan(context: PlanContext): Promise<PlanResult>;
   /** Pairs of columns whose tables the loop should also keep counts of for this planner (optional). */
   trackPairs?(): [string, string][];

@@ -89,7 +89,7 @@ export async function synthNested(
   // biome-ignore lint/suspicious/noExplicitAny: the synth command's parsed options, read field by field
   opts: any,
   llm: LlmSetup | undefined,
-  shouldStop: () => boolean,
+  signal: AbortSignal,
 ): Promise<void> {
   const main = sourceSpec(source, opts);
   if (main.kind === "table" && !opts.db) {
@@ -172,7 +172,7 @@ export async function synthNested(
           for (const n of e.notes.slice(0, 3)) say(`  note: ${n}`);
         }
       },
-      shouldStop,
+      signal,
     });
   } finally {
     await llm?.client.close?.();

@@ -219,31 +219,19 @@ Nested data (households and their members):
       const llm = await llmSetup(opts, (line) => {
         if (!opts.quiet) process.stderr.write(`${line}\n`);
       });
+      const stop = onInterrupt();
       if (wantsNested(opts)) {
-        let stop = false;
-        const onStop = () => {
-          if (stop) process.exit(130);
-          stop = true;
-        };
-        process.on("SIGINT", onStop);
         try {
-          await synthNested(source, opts, llm, () => stop);
+          await synthNested(source, opts, llm, stop.signal);
         } catch (err) {
           reportFailure(err, opts);
           throw err;
         } finally {
-          process.off("SIGINT", onStop);
+          stop.dispose();
         }
         return;
       }
       let planner: Planner | undefined;
-      let interrupted = false;
-      const onSignal = () => {
-        if (interrupted) process.exit(130);
-        interrupted = true;
-        process.stderr.write("\nsynthor: stopping after this iteration (Ctrl-C again to abort at once)\n");
-      };
-      process.on("SIGINT", onSignal);
       let result: SynthResult;
       try {
         const spec = opts.fromSummary
@@ -297,13 +285,13 @@ Nested data (households and their members):
           overwrite: opts.overwrite ?? false,
           resume: opts.resume ?? false,
           onProgress: progressReporter({ quiet: opts.quiet ?? false }),
-          shouldStop: () => interrupted,
+          signal: stop.signal,
         });
       } catch (err) {
         reportFailure(err, opts);
         throw err;
       } finally {
-        process.off("SIGINT", onSignal);
+        stop.dispose();
         if (planner instanceof LlmPlanner) planner.close();
         await llm?.client.close?.();
       }
@@ -314,7 +302,7 @@ Nested data (households and their members):
       }
       if (result.stoppedBecause === "interrupted") {
         process.stderr.write(
-          `synthor: interrupted after iteration ${result.iterations}; nothing was written. ` +
+          `synthor: interrupted ${result.interruptedWhile ? `while ${result.interruptedWhile}, ` : ""}after iteration ${result.iterations}; nothing was written. ` +
             `${opts.db ? `Continue with the same command and --resume.` : "Pass --db FILE to be able to resume."}\n`,
         );
         process.exitCode = 130;
@@ -328,6 +316,26 @@ function reportFailure(err: unknown, opts: { json?: boolean }): void {
   if (!(err instanceof RunFailed) || !opts.json) return;
   const error = { code: err.code, message: err.message, hint: err.hint };
   process.stdout.write(`${formatJson({ ...err.failure, error })}\n`);
+}
+
+/**
+ * Ctrl-C (SIGINT) while a run works: the first one fires the signal, which stops the run within moments
+ * in any phase (see SynthOptions.signal); a second one exits at once (130).
+ */
+export function onInterrupt(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const handler = () => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write("\nsynthor: stopping (Ctrl-C again to exit at once)\n");
+    controller.abort();
+  };
+  process.on("SIGINT", handler);
+  return {
+    signal: controller.signal,
+    dispose() {
+      process.off("SIGINT", handler);
+    },
+  };
 }
 
 /**

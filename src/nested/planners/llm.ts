@@ -114,7 +114,7 @@ export class NestedLlmPlanner implements NestedPlanner {
     this.memberView = promptView(s.members, this.o.minCell);
   }
 
-  async inferGroups(): Promise<string[][]> {
+  async inferGroups(_signal?: AbortSignal): Promise<string[][]> {
     return this.o.fallbackGroups ? (await this.o.fallbackGroups()).slice(0, 3) : [];
   }
 
@@ -203,13 +203,16 @@ export class NestedLlmPlanner implements NestedPlanner {
           : `repair ${attempt} of the proposals for iteration ${ctx.iteration}`;
       let text: string;
       try {
-        const reply = await this.o.client.complete({
-          label,
-          messages,
-          temperature: this.o.temperature,
-          maxTokens: this.o.maxReplyTokens,
-          seed: seedFor(this.o.seed, ctx.iteration, attempt),
-        });
+        const reply = await this.o.client.complete(
+          {
+            label,
+            messages,
+            temperature: this.o.temperature,
+            maxTokens: this.o.maxReplyTokens,
+            seed: seedFor(this.o.seed, ctx.iteration, attempt),
+          },
+          ctx.signal,
+        );
         tokens.prompt += reply.promptTokens;
         tokens.completion += reply.completionTokens;
         tokens.calls += reply.calls ?? 1;

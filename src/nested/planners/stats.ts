@@ -1,6 +1,7 @@
 import seedrandom from "seedrandom";
 import type { Db } from "../../db/connection.ts";
 import { varcharList } from "../../db/connection.ts";
+import { pacer } from "../../interrupt.ts";
 import { backOff, detachRare, StatsPlanner, weightedPick } from "../../planners/stats.ts";
 import type { PlanContext } from "../../planners/types.ts";
 import type { ProposalValue } from "../../proposals.ts";
@@ -60,8 +61,8 @@ export class NestedStatsPlanner implements NestedPlanner {
     this.order = new Map(s.memberCodeColumns.map((c, i) => [c, i]));
   }
 
-  async inferGroups(): Promise<string[][]> {
-    const groups = await this.flat.inferGroups();
+  async inferGroups(signal?: AbortSignal): Promise<string[][]> {
+    const groups = await this.flat.inferGroups(signal);
     await this.memberAssociation();
     return groups;
   }
@@ -75,7 +76,9 @@ export class NestedStatsPlanner implements NestedPlanner {
     const flat = await this.flat.plan(ctx);
     const rng = seedrandom(`${ctx.seed}:${ctx.iteration}:nested`);
     const proposals: NestedProposal[] = [];
+    const checkpoint = pacer(ctx.signal, `planning iteration ${ctx.iteration}`);
     for (const p of flat.proposals) {
+      await checkpoint();
       const household: Record<string, ProposalValue> = {};
       const fixed = new Map<string, Code>();
       for (const c of this.s.householdColumns) {
@@ -122,6 +125,7 @@ export class NestedStatsPlanner implements NestedPlanner {
             ) !== p.proposal[c.name],
         );
         if (!off) break;
+        await checkpoint();
         drawn = await this.completeMembers(fixed, size, targets, rng);
       }
       proposals.push({ reason: p.reason, household, members: drawn.members, num: p.num });

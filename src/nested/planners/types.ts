@@ -19,7 +19,7 @@ export interface NestedPlanResult {
  */
 export interface NestedPlanner {
   readonly name: string;
-  inferGroups(): Promise<string[][]>;
+  inferGroups(signal?: AbortSignal): Promise<string[][]>;
   plan(context: PlanContext): Promise<NestedPlanResult>;
   trackPairs?(): [string, string][];
   close?(): void;
