@@ -91,8 +91,9 @@ describe("an interrupted run stops in every phase, writes nothing and resumes to
   const before: { phase: Phase; recorded: boolean; rerun: boolean }[] = [
     { phase: "reading the source", recorded: false, rerun: false },
     { phase: "summarizing", recorded: false, rerun: true },
-    { phase: "finding dependency groups", recorded: false, rerun: false },
-    // The run is recorded by then: it resumes.
+    // The run is recorded before the planner's first call (the copula step), so a run that fails or is
+    // interrupted there says so: it resumes.
+    { phase: "finding dependency groups", recorded: true, rerun: false },
     { phase: "measuring", recorded: true, rerun: true },
   ];
   for (const { phase, recorded, rerun } of before) {
@@ -311,7 +312,7 @@ describe("Ctrl-C while the LLM computes a reply", () => {
       out,
     ];
     try {
-      // The copula step: before the run is recorded, so there is nothing to resume.
+      // The copula step: the run is recorded before it (so a failure there is recorded too).
       hold = (r) => r.kind === "copula";
       let cli = spawnCli(args);
       child = cli.child;
@@ -319,7 +320,7 @@ describe("Ctrl-C while the LLM computes a reply", () => {
       expect(ended.code).toBe(130);
       expect(ended.stderr).toContain("synthor: stopping (Ctrl-C again to exit at once)");
       expect(ended.stderr).toContain(
-        "synthor: interrupted while finding dependency groups; nothing was written; run the same command again",
+        "synthor: interrupted while finding dependency groups; nothing was written; continue with the same command and --resume",
       );
 
       // The first proposal request: the run is recorded, and resumes.

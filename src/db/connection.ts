@@ -102,18 +102,22 @@ export class Db {
    */
   watch(signal: AbortSignal): () => void {
     this.signal = signal;
+    let again: NodeJS.Timeout | undefined;
     const onAbort = () => {
       if (this.running === 0) return;
       this.connection.interrupt();
-      const again = setInterval(() => {
+      again = setInterval(() => {
         if (this.running === 0) clearInterval(again);
         else this.connection.interrupt();
       }, 50);
       again.unref();
     };
     signal.addEventListener("abort", onAbort, { once: true });
+    // Unwatching also stops interrupting: the clean-up after an interruption (rollback, recording the run,
+    // dropping real rows) runs queries of its own that must not be cut short.
     return () => {
       signal.removeEventListener("abort", onAbort);
+      clearInterval(again);
       if (this.signal === signal) this.signal = undefined;
     };
   }
