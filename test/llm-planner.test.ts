@@ -206,7 +206,8 @@ describe("LLM planner over a scripted OpenAI-compatible server", () => {
       expect((r11?.at ?? 0) - (r10?.at ?? 0)).toBeGreaterThanOrEqual(950);
       // Every request the server saw is counted; tokens are recorded per iteration.
       expect(run.iterations.reduce((s, x) => s + x.llm_calls, 0)).toBe(server.requests.length);
-      expect(run.iterations.every((x) => x.prompt_tokens > 0 || x.iteration === 3)).toBe(true);
+      // Iteration 8 timed out: no reply, no tokens.
+      expect(run.iterations.every((x) => x.prompt_tokens > 0 || [3, 8].includes(x.iteration))).toBe(true);
       expect(run.result.tokens.calls).toBe(server.requests.length);
 
       // The requests: the paper's temperature, a seed, the JSON schema as structured output, repairs quote the validator.
