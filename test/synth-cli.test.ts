@@ -210,10 +210,13 @@ describe.concurrent("synthor synth", () => {
       expect((await interruptedRun()).code).toBe(130);
     });
 
-    it("stops after the iteration in flight, writes nothing, and says how to continue", async () => {
+    it("stops at once (the iteration in flight rolled back), writes nothing, and says how to continue", async () => {
       const { stderr } = await interruptedRun();
-      expect(stderr).toContain("\nsynthor: stopping after this iteration (Ctrl-C again to abort at once)\n");
-      const done = /synthor: interrupted after iteration (\d+); nothing was written\. (.*)\n/.exec(stderr);
+      expect(stderr).toContain("\nsynthor: stopping (Ctrl-C again to exit at once)\n");
+      const done =
+        /synthor: interrupted while [a-z ]+ iteration \d+, after iteration (\d+); nothing was written\. (.*)\n/.exec(
+          stderr,
+        );
       expect(done?.[2]).toBe("Continue with the same command and --resume.");
       expect(existsSync(out())).toBe(false);
       expect(leftovers("interrupted.csv")).toEqual([]);
