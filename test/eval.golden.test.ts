@@ -37,6 +37,9 @@ beforeAll(async () => {
   await loadTable(db, "links_parent", "eval_links.parent.csv", { [key]: "bigint", size: "bigint" });
   await loadTable(db, "links_child", "eval_links.child.csv", { age: "bigint" });
   await loadTable(db, "links_clean_child", "eval_links.clean_child.csv");
+  const adherenceTypes = { [key]: "double", day: "date" };
+  await loadTable(db, "adherence_real", "eval_adherence.real.csv", adherenceTypes);
+  await loadTable(db, "adherence_synth", "eval_adherence.synth.csv", adherenceTypes);
   await loadTable(db, "flow_input", "eval_flow_counts.input.csv");
   await loadTable(db, "weights_input", "eval_target_weights.input.csv");
   const weight = { __synthor_weight: "double" };
@@ -180,6 +183,44 @@ describe("sql/eval_links.sql", () => {
       const actual = await db.query("eval_links", {
         ...(tables[field(key, "case")] ?? {}),
         key: 'a"; drop table x; --',
+      });
+      expectGolden(actual, rows, outputs);
+    });
+  }
+});
+
+/** The diagnostic goldens' cases: which table is real and which synthetic. */
+const adherenceTables: Record<string, { real: string; synth: string }> = {
+  real_vs_synth: { real: "adherence_real", synth: "adherence_synth" },
+  synth_vs_real: { real: "adherence_synth", synth: "adherence_real" },
+  real_vs_real: { real: "adherence_real", synth: "adherence_real" },
+};
+
+/** One test per case of a diagnostic golden whose cases name the tables and a column. */
+function adherenceCases(file: string): void {
+  const { outputs, cases } = goldenCases(`${file}.expected.csv`, ["case", "column"]);
+  for (const { key, rows } of cases) {
+    it(`${field(key, "case")}: ${field(key, "column")}`, async () => {
+      const actual = await db.query(file, {
+        ...(adherenceTables[field(key, "case")] ?? {}),
+        column: field(key, "column"),
+      });
+      expectGolden(actual, rows, outputs);
+    });
+  }
+}
+
+describe("sql/eval_null_shares.sql", () => adherenceCases("eval_null_shares"));
+describe("sql/eval_category_adherence.sql", () => adherenceCases("eval_category_adherence"));
+describe("sql/eval_range_adherence.sql", () => adherenceCases("eval_range_adherence"));
+
+describe("sql/eval_key_uniqueness.sql", () => {
+  const { outputs, cases } = goldenCases("eval_key_uniqueness.expected.csv", ["case"]);
+  for (const { key, rows } of cases) {
+    it(field(key, "case"), async () => {
+      const actual = await db.query("eval_key_uniqueness", {
+        table: `adherence_${field(key, "case")}`,
+        key: "id",
       });
       expectGolden(actual, rows, outputs);
     });
