@@ -7,7 +7,9 @@ import type { Db } from "../db/connection.ts";
 import { throwIfProblems } from "../errors.ts";
 import type { ColumnProfile } from "../profile.ts";
 import { c2st, type DetectionResult } from "./detection.ts";
+import { type Diagnostics, diagnose } from "./diagnostics.ts";
 import { evaluateFidelity, type FidelityResult } from "./fidelity.ts";
+import { realFloor } from "./floor.ts";
 import { evaluateFlows, type FlowOptions, type FlowResult } from "./flows.ts";
 import type { Convergence } from "./history.ts";
 import { checkKey, describeLinks, type LinksResult, linkWarnings } from "./links.ts";
@@ -21,9 +23,11 @@ import {
   type QueryTable,
   runQueries,
 } from "./queries.ts";
+import { type SampleRows, sampleRows } from "./samples.ts";
 import { checkSchemas, type EvalColumn, evalColumns, prepareViews, schemaProblems } from "./tables.ts";
 import { compareTargets, type TargetComparison, type TargetSpec, targetColumns } from "./targets.ts";
 import { evaluateUtility, type UtilityResult } from "./utility.ts";
+import { judge, type Verdicts } from "./verdicts.ts";
 
 export interface EvaluationOptions {
   /** Table or view names in `db`, in the user's types. */
@@ -46,6 +50,10 @@ export interface EvaluationOptions {
   child?: ChildOptions;
   /** The run history of the synthetic table, if it came from `synthor synth --db`. */
   convergence?: Convergence | null;
+  /** Why there is no convergence curve, when `convergence` is null (e.g. no run database was given). */
+  convergenceNote?: string;
+  /** Put a few real rows beside the synthetic ones in the samples (default false: synthetic rows only). */
+  showRealRows?: boolean;
   seed?: number;
   /** Skip the classifier two-sample test (the slowest part). */
   detection?: boolean;
@@ -100,6 +108,14 @@ export interface Evaluation {
   childFidelity: FidelityResult | null;
   privacy: PrivacyResult | null;
   convergence: Convergence | null;
+  /** Why `convergence` is null. */
+  convergenceNote: string | null;
+  /** Headline figures and columns against their real floor: "as real", "close" or "off". */
+  verdicts: Verdicts;
+  /** New categories, values outside the real range, repeated keys, NULL shares. */
+  diagnostics: Diagnostics;
+  /** A few synthetic rows (and real rows only when asked for). */
+  samples: SampleRows;
   /** The origin x destination comparison, when asked for. */
   flows?: FlowResult;
   /** The comparison with each target table, when any is given. */
@@ -229,6 +245,35 @@ export async function evaluateSynthetic(db: Db, options: EvaluationOptions): Pro
             ...(options.nearCopy !== undefined ? { nearCopy: options.nearCopy } : {}),
           }),
         );
+  const diagnostics = await timed("diagnostics", () =>
+    diagnose(db, {
+      real: options.real,
+      synth: options.synth,
+      columns,
+      profiles: options.profiles,
+      key: child?.key,
+    }),
+  );
+  const samples = await timed("samples", () =>
+    sampleRows(db, {
+      real: options.real,
+      synth: options.synth,
+      columns: columns.map((c) => c.name),
+      seed,
+      showReal: options.showRealRows ?? false,
+    }),
+  );
+  // After every part that reads the real-vs-synthetic views: the floor rebuilds them over real samples.
+  const floor = await timed("real floor", () =>
+    realFloor(db, {
+      real: options.real,
+      holdout: options.holdout,
+      profiles: options.profiles,
+      seed,
+      rows: fidelity.rows,
+    }),
+  );
+  const verdicts = judge({ fidelity, floor, detection, utility, privacy });
   const childFidelity =
     child?.profiles && childColumns.length > 0
       ? await timed("child fidelity", () =>
@@ -261,6 +306,16 @@ export async function evaluateSynthetic(db: Db, options: EvaluationOptions): Pro
     childFidelity,
     privacy,
     convergence: options.convergence ?? null,
+    convergenceNote:
+      options.convergence && options.convergence.points.length > 0
+        ? null
+        : options.convergence
+          ? `run ${options.convergence.runId} of the run database has no iteration recorded`
+          : (options.convergenceNote ??
+            "no run database was given; pass the database of synthor synth --db with --db to draw it"),
+    verdicts,
+    diagnostics,
+    samples,
     ...(flows ? { flows } : {}),
     ...(targets ? { targets } : {}),
     seconds,

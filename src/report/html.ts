@@ -1,14 +1,18 @@
 /**
  * The evaluation report: one self-contained HTML file (inline CSS, SVG charts, no script, no font, no
- * request to any server), readable offline and small enough to mail. Sections: headline scores, every
- * column's real-vs-synthetic chart, association heatmaps side by side, groups, flows and target tables
- * (when asked for), detection, utility, queries, privacy, the convergence curve of the run, and what
+ * request to any server), readable offline and small enough to mail. Sections: headline figures with
+ * their verdicts against the real floor and each column's TVD (summary.ts), diagnostics (diagnostics.ts),
+ * every column's real-vs-synthetic chart, association heatmaps side by side, groups, flows and target tables
+ * (when asked for), detection, utility, queries, privacy, sample rows, the convergence curve of the run, and what
  * every metric means.
  */
 import type { Evaluation } from "../evaluate/evaluate.ts";
 import type { ColumnFidelity, PairFidelity } from "../evaluate/fidelity.ts";
 import type { FlowCell, FlowResult } from "../evaluate/flows.ts";
 import type { TargetComparison } from "../evaluate/targets.ts";
+import { diagnosticsSection, samplesSection } from "./diagnostics.ts";
+import { fmt, pct, td } from "./parts.ts";
+import { summarySection } from "./summary.ts";
 import {
   barChart,
   esc,
@@ -19,7 +23,6 @@ import {
   percentileRows,
   REAL_COLOR,
   SYNTH_COLOR,
-  scoreBars,
 } from "./svg.ts";
 
 /**
@@ -29,7 +32,8 @@ import {
  */
 export function renderReport(e: Evaluation): string {
   const sections = [
-    headline(e),
+    summarySection(e),
+    diagnosticsSection(e),
     columnsSection(e),
     pairsSection(e),
     groupsSection(e),
@@ -41,6 +45,7 @@ export function renderReport(e: Evaluation): string {
     linksSection(e),
     childSection(e),
     privacySection(e),
+    samplesSection(e),
     convergenceSection(e),
     metricsSection(e),
   ].filter((s) => s !== "");
@@ -96,90 +101,17 @@ th{background:#f0f0f0}
 .ok{color:#2e7d32}
 .muted{color:#777}
 .metrics small{color:#555}
+.card .verdict{font-size:13px;margin-top:2px}
+.card.verdict-as-real{border-left:6px solid #2e8b57}
+.card.verdict-as-real .word{color:#2e7d32}
+.card.verdict-close{border-left:6px solid #d4a017;background:#fffbea}
+.card.verdict-close .word{color:#8a6d00}
+.card.verdict-off{border-left:6px solid #c0392b;background:#fdecea}
+.card.verdict-off .word{color:#b02a1c}
+.card.verdict-none{border-left:6px solid #bbb}
+.card{max-width:260px}
+td.flag{background:#fdecea;font-weight:600}
 `;
-
-function fmt(x: number | null | undefined, digits = 4): string {
-  if (x === null || x === undefined || !Number.isFinite(x)) return "—";
-  if (Number.isInteger(x)) return String(x);
-  return String(Number(x.toPrecision(digits)));
-}
-
-function td(x: number | null | undefined, digits = 4): string {
-  return `<td class="n">${fmt(x, digits)}</td>`;
-}
-
-function card(value: string, label: string, tip: string): string {
-  return `<div class="card" title="${esc(tip)}"><div class="v">${value}</div><div class="l">${esc(label)}</div></div>`;
-}
-
-function headline(e: Evaluation): string {
-  const s = e.fidelity.scores;
-  const cards = [
-    card(
-      fmt(s.quality, 3),
-      "quality score",
-      "SDMetrics QualityReport score: mean of column shapes and column pair trends (1 is best)",
-    ),
-    card(
-      fmt(s.columnShapes, 3),
-      "column shapes",
-      "mean of KSComplement (numeric) and TVComplement (categorical)",
-    ),
-    card(
-      fmt(s.columnPairTrends, 3),
-      "column pair trends",
-      "mean of CorrelationSimilarity and ContingencySimilarity",
-    ),
-  ];
-  for (const m of e.detection?.models ?? []) {
-    cards.push(
-      card(
-        fmt(m.accuracy, 3),
-        `C2ST accuracy, ${m.model.replaceAll("_", " ")}`,
-        `held-out accuracy telling real from synthetic rows; 0.5 is chance; gap |acc - 0.5| = ${fmt(m.gap, 3)}`,
-      ),
-    );
-  }
-  const rf = e.utility?.models.find((m) => m.model === "random_forest") ?? e.utility?.models[0];
-  if (e.utility && rf) {
-    cards.push(
-      card(
-        `${fmt(rf.synth.accuracy, 3)} / ${fmt(rf.real.accuracy, 3)}`,
-        `accuracy on ${e.utility.target}: synthetic / real training`,
-        `${rf.model.replaceAll("_", " ")} trained on synthetic vs real rows, tested on real test rows`,
-      ),
-    );
-  }
-  if (e.privacy) {
-    cards.push(
-      card(
-        `${fmt(100 * (e.privacy.exactMatches.share ?? 0), 3)}%`,
-        "synthetic rows identical to a real row",
-        "exact matches in every compared column",
-      ),
-    );
-    if (e.privacy.dcr) {
-      cards.push(
-        card(
-          `${fmt(e.privacy.dcr.synth.p50, 3)} / ${fmt(e.privacy.dcr.baseline.p50, 3)}`,
-          `median DCR: synthetic / ${e.privacy.dcr.baselineKind === "holdout" ? "holdout" : "real"}`,
-          "distance to the closest real row (0 to 1); synthetic rows should not be closer than real ones",
-        ),
-      );
-    }
-  }
-  const warnings = (e.privacy?.warnings ?? []).map((w) => `<div class="warn">⚠ ${esc(w)}</div>`).join("");
-  const bars = scoreBars(
-    "column shape scores",
-    e.fidelity.columns.map((c) => ({
-      label: c.column,
-      value: c.score,
-      tip: `${c.column}: ${c.metric} ${fmt(c.score)}`,
-    })),
-  );
-  return `<section><h2 id="summary">Summary</h2><div class="cards">${cards.join("")}</div>${warnings}
-<div class="panel" style="margin-top:12px"><h3>Column shape score per column (${e.fidelity.columns[0]?.metric ? "KSComplement / TVComplement" : ""})</h3>${bars}</div></section>`;
-}
 
 function columnsSection(e: Evaluation): string {
   const panels = e.fidelity.columns.map((c) => columnPanel(c)).join("\n");
@@ -256,11 +188,6 @@ function groupsSection(e: Evaluation): string {
     )
     .join("");
   return `<section><h2 id="groups">Groups</h2><table><tr><th>group</th><th>TVD</th><th>JS divergence</th><th>JS distance</th></tr>${rows}</table></section>`;
-}
-
-/** A share as a percentage for labels and tooltips. */
-function pct(x: number, digits = 3): string {
-  return `${fmt(100 * x, digits)}%`;
 }
 
 /** Heatmap axes keep at most this many values: a city of 500 zones would otherwise draw 250,000 cells. */
@@ -628,7 +555,7 @@ function privacySection(e: Evaluation): string {
 function convergenceSection(e: Evaluation): string {
   const c = e.convergence;
   if (!c || c.points.length === 0) {
-    return `<section><h2 id="convergence">Convergence</h2><p class="muted">No run history: the synthetic table did not come with the database of <code>synthor synth --db</code>. Pass that database with <code>--db</code> to see the convergence curve.</p></section>`;
+    return `<section><h2 id="convergence">Convergence</h2><p class="muted">No convergence curve: ${esc(e.convergenceNote ?? "no run history")}.</p></section>`;
   }
   const series = [
     {

@@ -306,28 +306,69 @@ export function percentileRows(
   return svg(width, height, title, parts.join(""));
 }
 
-/** Horizontal bars of scores in [0, 1], one per label, e.g. each column's shape score. */
-export function scoreBars(
+/** Colours of the verdict words (src/evaluate/verdicts.ts); grey for a figure without a floor. */
+export const VERDICT_COLORS: Record<string, string> = {
+  "as real": "#2e8b57",
+  close: "#d4a017",
+  off: "#c0392b",
+  none: "#8a8a8a",
+};
+
+/** A round axis end at or above `x`: 1, 2 or 5 times a power of ten. */
+export function niceCeil(x: number): number {
+  if (!(x > 0) || !Number.isFinite(x)) return 1;
+  const p = 10 ** Math.floor(Math.log10(x));
+  for (const m of [1, 2, 5, 10]) if (m * p >= x) return m * p;
+  return 10 * p;
+}
+
+/**
+ * Horizontal bars of a distance per label (e.g. each column's TVD) on an axis scaled to the data, the
+ * real floor of each row marked as a black tick, bars coloured by verdict. Rows are drawn in the order
+ * given (the caller sorts them worst first).
+ *
+ * @example distanceBars("column TVD", [{ label: "age", value: 0.08, floor: 0.02, word: "off", tip: "..." }], "TVD")
+ */
+export function distanceBars(
   title: string,
-  rows: { label: string; value: number | null; tip: string }[],
+  rows: { label: string; value: number; floor: number | null; word: string; tip: string }[],
+  axisLabel: string,
 ): string {
   const labelWidth = 150;
-  const width = 520;
-  const barArea = width - labelWidth - 60;
+  const width = 600;
+  const barArea = width - labelWidth - 90;
   const rowHeight = 16;
-  const height = rows.length * rowHeight + 10;
-  const parts: string[] = [];
+  const top = 6;
+  const height = top + rows.length * rowHeight + 30;
+  const max = niceCeil(Math.max(1e-6, ...rows.flatMap((r) => [r.value, r.floor ?? 0])) * 1.05);
+  const px = (x: number) => labelWidth + (Math.min(x, max) / max) * barArea;
+  const axisY = top + rows.length * rowHeight + 4;
+  const parts: string[] = [
+    `<line x1="${labelWidth}" y1="${axisY}" x2="${labelWidth + barArea}" y2="${axisY}" stroke="#999"/>`,
+  ];
+  for (const t of [0, max / 2, max]) {
+    parts.push(
+      `<line x1="${f(px(t))}" y1="${top}" x2="${f(px(t))}" y2="${axisY}" stroke="#e4e4e4"/>`,
+      `<text x="${f(px(t))}" y="${axisY + 12}" font-size="10" text-anchor="middle">${esc(short(t))}</text>`,
+    );
+  }
+  parts.push(
+    `<text x="${labelWidth + barArea + 6}" y="${axisY + 12}" font-size="10" fill="#555">${esc(axisLabel)}</text>`,
+  );
   rows.forEach((r, i) => {
-    const y = 4 + i * rowHeight;
+    const y = top + i * rowHeight;
     const label = r.label.length > 24 ? `${r.label.slice(0, 23)}…` : r.label;
-    const v = r.value ?? 0;
-    const color = v >= 0.9 ? "#2e8b57" : v >= 0.75 ? "#d4a017" : "#c0392b";
+    const color = VERDICT_COLORS[r.word] ?? VERDICT_COLORS.none;
     parts.push(
       `<text x="${labelWidth - 6}" y="${y + 11}" font-size="11" text-anchor="end">${esc(label)}<title>${esc(r.label)}</title></text>`,
-      `<rect x="${labelWidth}" y="${y + 2}" width="${barArea}" height="11" fill="#eee"/>`,
-      `<rect class="mark" x="${labelWidth}" y="${y + 2}" width="${f(Math.max(0.5, v * barArea))}" height="11" fill="${r.value === null ? "#bbb" : color}"><title>${esc(r.tip)}</title></rect>`,
-      `<text x="${labelWidth + barArea + 4}" y="${y + 11}" font-size="10">${r.value === null ? "n/a" : v.toFixed(3)}</text>`,
+      `<rect class="mark" x="${labelWidth}" y="${y + 2}" width="${f(Math.max(0.5, px(r.value) - labelWidth))}" height="11" fill="${color}"><title>${esc(r.tip)}</title></rect>`,
+      `<text x="${labelWidth + barArea + 6}" y="${y + 11}" font-size="10">${esc(short(r.value))}${r.floor === null ? "" : ` / ${esc(short(r.floor))}`}</text>`,
     );
+    if (r.floor !== null) {
+      parts.push(
+        `<line class="floor" x1="${f(px(r.floor))}" y1="${y}" x2="${f(px(r.floor))}" y2="${y + 15}" stroke="#111" stroke-width="2"><title>${esc(`${r.label}: real floor ${short(r.floor)}`)}</title></line>`,
+      );
+    }
   });
   return svg(width, height, title, parts.join(""));
 }

@@ -49,6 +49,7 @@ interface EvalCliOptions extends InputOptions {
   flowsFilter?: string;
   flowsBaseline?: string;
   targetTable?: string[];
+  showRealRows?: boolean;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -93,6 +94,10 @@ export function evalCommand(): Command {
     )
     .option("--report <file>", "write a self-contained HTML report (works offline)")
     .option("--overwrite", "replace an existing --report file")
+    .option(
+      "--show-real-rows",
+      "put a few real rows beside the synthetic ones in the report and --json (off: the report may leave the data owner)",
+    )
     .option(
       "--group <cols>",
       "a dependency group to compare jointly, e.g. age,sex,income (repeatable)",
@@ -198,6 +203,10 @@ Examples:
           await attachRun(db, opts.db);
           convergence = await readConvergence(db, RUN_CATALOG);
         }
+        const convergenceNote =
+          opts.db && !convergence
+            ? `${opts.db} has no run history (no synthor_runs and synthor_iterations tables): it was not written by synthor synth --db`
+            : undefined;
         const real = await readSide(db, "real", opts.real, opts.db);
         const synth = await readSide(db, "synth", synthSource, opts.db);
         const holdout = opts.holdout ? await readSide(db, "holdout", opts.holdout, opts.db) : undefined;
@@ -263,6 +272,8 @@ Examples:
           ...(queries ? { queries } : {}),
           ...(child ? { child } : {}),
           convergence,
+          ...(convergenceNote ? { convergenceNote } : {}),
+          showRealRows: opts.showRealRows ?? false,
           seed: opts.seed,
           detection: opts.detection,
           privacy: opts.privacy,
@@ -482,6 +493,39 @@ function summary(e: Evaluation, _profiles: ColumnProfile[], report: string | und
       `detection (C2ST, ${e.detection.rows} rows per side, ${e.detection.folds}-fold): ${parts.join("; ")}`,
     );
   }
+  const v = e.verdicts;
+  if (v.headline.length > 0) {
+    out.push(
+      "",
+      `verdicts against the real floor (${v.floor ? (v.floor.source === "holdout" ? "real vs holdout" : "two halves of the real table") : "no fidelity floor"}):`,
+    );
+    for (const x of v.headline) {
+      out.push(
+        `  ${x.word.padEnd(7)} ${x.label} ${num(x.value, 3)} (real floor ${num(x.floor, 3)}): ${x.meaning}`,
+      );
+    }
+  }
+  const off = v.columns.filter((c) => c.word !== "as real");
+  if (off.length > 0) {
+    out.push(
+      `columns beyond their real floor: ${off.map((c) => `${c.column} ${c.word} (TVD ${num(c.tvd, 3)}, floor ${num(c.floor, 3)})`).join(", ")}`,
+    );
+  }
+  const d = e.diagnostics;
+  const findings = [
+    ...d.categories
+      .filter((c) => c.novelRows > 0)
+      .map((c) => `${c.column}: ${c.novelRows} synthetic rows with a value the real table lacks`),
+    ...d.ranges
+      .filter((r) => r.below + r.above > 0)
+      .map((r) => `${r.column}: ${r.below + r.above} synthetic values outside the real range`),
+    ...d.keys.flatMap((k) =>
+      k.synth && k.synth.surplusRows > 0
+        ? [`${k.column}: ${k.synth.repeatedKeys} synthetic keys repeat`]
+        : [],
+    ),
+  ];
+  if (findings.length > 0) out.push(`diagnostics: ${findings.join("; ")}`);
   out.push("", "columns:");
   out.push(columnsTable(f));
   if (f.pairs.length > 0) {
