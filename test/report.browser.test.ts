@@ -1,6 +1,7 @@
 /**
  * The report opened in headless Chromium (Debian's `chromium` package) driven by playwright-core: the
- * page loads with no console error, every chart has drawn marks, and a screenshot is taken. Skipped,
+ * page loads with no console error, every chart has drawn marks, verdicts are styled apart, the real
+ * floors of the column bars are drawn, and a screenshot is taken. Skipped,
  * with the reason in its name, when /usr/bin/chromium or playwright-core is not installed.
  */
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -100,6 +101,15 @@ describe.skipIf(missing.length > 0)(
               }).length,
             }))
           `);
+          // The border colour of each verdict's cards, and the drawn real-floor ticks of the column bars.
+          const styles = await page.evaluate<Record<string, string[]>>(`
+            Object.fromEntries(["as-real", "close", "off"].map((w) => [w,
+              [...document.querySelectorAll(".card.verdict-" + w)].map((c) => getComputedStyle(c).borderLeftColor)]))
+          `);
+          const floors = await page.evaluate<number>(`
+            [...document.querySelectorAll('svg[aria-label="column TVD"] line.floor')]
+              .filter((l) => l.getBBox().height > 0).length
+          `);
           const shot = join(dir, "report.png");
           await page.screenshot({ path: shot, fullPage: true });
           expect(errors).toEqual([]);
@@ -110,6 +120,13 @@ describe.skipIf(missing.length > 0)(
             expect.arrayContaining(["flows: synthetic − baseline", "synthetic − target"]),
           );
           for (const chart of drawn) expect(chart.marks, `chart ${chart.label}`).toBeGreaterThan(0);
+          expect(drawn.map((d) => d.label)).toContain("column TVD");
+          expect(floors).toBe(e.verdicts.columns.length);
+          // The fixture has figures judged "as real" and "off": their cards look different.
+          expect(styles["as-real"]?.length).toBeGreaterThan(0);
+          expect(styles.off?.length).toBeGreaterThan(0);
+          expect(new Set(styles["as-real"]).size).toBe(1);
+          expect(styles.off).not.toContain(styles["as-real"]?.[0]);
           expect(statSync(shot).size).toBeGreaterThan(10_000);
         } finally {
           await context.close();

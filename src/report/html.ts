@@ -555,7 +555,7 @@ function privacySection(e: Evaluation): string {
 function convergenceSection(e: Evaluation): string {
   const c = e.convergence;
   if (!c || c.points.length === 0) {
-    return `<section><h2 id="convergence">Convergence</h2><p class="muted">No convergence curve: ${esc(e.convergenceNote ?? "no run history")}.</p></section>`;
+    return `<section><h2 id="convergence">Convergence</h2><p class="muted">No run history, so no convergence curve: ${esc(e.convergenceNote ?? "the evaluation was given none")}.</p></section>`;
   }
   const series = [
     {
