@@ -182,6 +182,42 @@ export const METRICS: MetricInfo[] = [
     description:
       "For sampled synthetic rows, the distance to the nearest real row: mean over columns of min(|x - y| / range, 1) for numbers and 0/1 mismatch for categories; percentiles beside the same for holdout rows (or real rows against each other).",
   },
+  {
+    key: "diagnostics.categories[].novelShare",
+    name: "New categories",
+    goal: "minimize",
+    range: "[0, 1]",
+    sdmetrics:
+      "1 - CategoryAdherence when the real column has NULLs (without any, SDMetrics also counts a synthetic NULL as new; here NULLs are compared under nulls)",
+    description:
+      "Share of synthetic rows whose (non-NULL) value of a categorical column no real row has; novelValues counts the distinct new values, examples lists up to 5.",
+  },
+  {
+    key: "diagnostics.ranges[].outsideShare",
+    name: "Values outside the real range",
+    goal: "minimize",
+    range: "[0, 1]",
+    sdmetrics: "1 - BoundaryAdherence (NULLs left out likewise)",
+    description:
+      "Share of a numeric or date column's non-NULL synthetic values below the real minimum or above the real maximum (below and above count them).",
+  },
+  {
+    key: "diagnostics.keys[].synth.surplusRows",
+    name: "Repeated keys",
+    goal: "minimize",
+    range: "[0, rows]",
+    sdmetrics: "KeyUniqueness = 1 - (surplusRows + nullKeys) / rows",
+    description:
+      "Rows of a key column (--key, or a column the profile detects as an identifier) beyond the first of each key; repeatedKeys counts the keys held by more than one row, nullKeys the NULL keys.",
+  },
+  {
+    key: "diagnostics.nulls[].synth.share",
+    name: "NULL share",
+    goal: "closer to the baseline",
+    range: "[0, 1]",
+    sdmetrics: "MissingValueSimilarity = 1 - |real share - synthetic share|",
+    description: "Share of NULLs of each compared column, synthetic beside real (real.share).",
+  },
 ];
 
 /** The metrics of the flows view (`--flows`), listed only when it is asked for. */
