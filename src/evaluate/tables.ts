@@ -12,6 +12,7 @@
 import { type Db, doubleList } from "../db/connection.ts";
 import { quoteIdent, quoteLiteral } from "../db/quote.ts";
 import { type Problem, throwIfProblems } from "../errors.ts";
+import { cliName } from "../names.ts";
 import type { ColumnProfile } from "../profile.ts";
 
 /** A column as evaluation sees it: categorical (compared by shares) or numeric (compared by CDFs). */
@@ -219,9 +220,4 @@ export async function rowCounts(db: Db, tables: EvalTables): Promise<Record<Side
     out[side] = row?.n ?? 0;
   }
   return out;
-}
-
-/** A column name as the user would type it on a command line. */
-export function cliName(name: string): string {
-  return /^[\w.-]+$/.test(name) ? name : JSON.stringify(name);
 }

@@ -6,10 +6,11 @@
  */
 import type { Db } from "../db/connection.ts";
 import { SynthorError } from "../errors.ts";
+import { cliName, unknownColumnHint } from "../names.ts";
 import type { ColumnProfile } from "../profile.ts";
 import { encodeSides } from "./features.ts";
 import { argmax, type Classifier, type Features, fitForest, fitLogistic, fitTree, rocAuc } from "./learn.ts";
-import { cliName, evalColumns, prepareViews, type Side } from "./tables.ts";
+import { evalColumns, prepareViews, type Side } from "./tables.ts";
 
 export type UtilityModel = "logistic_regression" | "decision_tree" | "random_forest";
 
@@ -78,7 +79,11 @@ export async function evaluateUtility(db: Db, options: UtilityOptions): Promise<
         : `--target names column "${options.target}", which the real table does not have`,
       profile
         ? `treat it as categories with --categorical ${cliName(options.target)}, or pick another target`
-        : `the columns are: ${columns.map((c) => cliName(c.name)).join(", ")}`,
+        : unknownColumnHint(
+            options.target,
+            columns.map((c) => c.name),
+            "the compared columns are",
+          ),
       { column: options.target },
     );
   }
