@@ -37,6 +37,28 @@ describe("progress before iteration 1", () => {
     expect(stderr).not.toContain("\r");
   }, 120_000);
 
+  it("nested data: the same lines for its stages, before the run starts", async () => {
+    const nested = ["test/fixtures/nested/households.csv", "--child", "test/fixtures/nested/persons.csv"];
+    const { code, stderr } = await cli([
+      "synth",
+      ...nested,
+      "--key",
+      "hhID",
+      "--rows",
+      "30",
+      "--iterations",
+      "1",
+    ]);
+    expect(code).toBe(0);
+    const lines = stderr.split("\n");
+    expect(lines.slice(1, 5)).toEqual([
+      "synthor: reading the source ...",
+      "synthor: summarizing ...",
+      "synthor: finding dependency groups ...",
+      "synthor: run 1, planner stats, 30 households in up to 1 iterations",
+    ]);
+  }, 120_000);
+
   it("with --quiet, nothing at all", async () => {
     const { code, stderr } = await cli([...SMALL, "--quiet"]);
     expect(code).toBe(0);

@@ -25,11 +25,11 @@ export function progressReporter(options: { quiet?: boolean; stream?: ProgressSt
   const started = Date.now();
   let lastPlain = 0;
   let looping = false;
-  const spinner = stageSpinner(stream);
+  const stages = stageProgress(stream);
   const report = (event: ProgressEvent): void => {
     // Warnings are not progress: --quiet does not hide them.
     if (event.kind === "warning") {
-      spinner.stop();
+      stages.stop();
       stream.write(`synthor: warning: ${event.message}\n`);
       return;
     }
@@ -38,12 +38,11 @@ export function progressReporter(options: { quiet?: boolean; stream?: ProgressSt
       case "phase": {
         // Stages of an iteration and the end show in the bar; the stages before iteration 1 here.
         if (looping || event.iteration !== undefined || event.phase === "finishing") break;
-        if (tty) spinner.show(event.phase);
-        else stream.write(`synthor: ${event.phase} ...\n`);
+        stages.show(event.phase);
         break;
       }
       case "start": {
-        spinner.stop();
+        stages.stop();
         const groups = event.groups.map((g) => `[${g.join(", ")}]`).join(" ");
         stream.write(
           `synthor: run ${event.runId}, planner ${event.planner}, ${event.rowsTarget} rows in up to ${event.iterations} iterations` +
@@ -54,7 +53,7 @@ export function progressReporter(options: { quiet?: boolean; stream?: ProgressSt
       }
       case "iteration": {
         looping = true;
-        spinner.stop();
+        stages.stop();
         const elapsed = (Date.now() - started) / 1000;
         const done = event.rows / Math.max(1, event.rowsTarget);
         const left = done > 0 ? (elapsed / done) * (1 - done) : 0;
@@ -71,19 +70,26 @@ export function progressReporter(options: { quiet?: boolean; stream?: ProgressSt
         break;
       }
       case "done":
-        spinner.stop();
+        stages.stop();
         if (tty && looping) stream.write("\n");
         break;
     }
   };
-  return Object.assign(report, { stop: () => spinner.stop() });
+  return Object.assign(report, { stop: () => stages.stop() });
 }
 
 /**
- * A spinner on one terminal line: the stage and the seconds it has taken, redrawn every 100 ms until the
- * next stage or `stop`, which wipes the line for what comes next (a message, the bar, an error).
+ * The stage a command is in, on `stream`: one line per stage (`synthor: summarizing ...`) when it is not
+ * a terminal; on a terminal a spinner on one line with the stage and the seconds it has taken, redrawn
+ * every 100 ms until the next stage or `stop`, which wipes the line for what comes next (a message, the
+ * bar, an error).
+ *
+ * @example const stages = stageProgress(process.stderr); stages.show("summarizing"); ...; stages.stop();
  */
-function stageSpinner(stream: ProgressStream) {
+export function stageProgress(stream: ProgressStream): { show(stage: string): void; stop(): void } {
+  if (stream.isTTY !== true) {
+    return { show: (stage) => stream.write(`synthor: ${stage} ...\n`), stop: () => {} };
+  }
   let timer: NodeJS.Timeout | undefined;
   let stage = "";
   let since = 0;
