@@ -11,7 +11,7 @@
  */
 import { type Db, doubleList } from "../db/connection.ts";
 import { quoteIdent, quoteLiteral } from "../db/quote.ts";
-import { type Problem, throwIfProblems } from "../errors.ts";
+import type { Problem } from "../errors.ts";
 import { cliName } from "../names.ts";
 import type { ColumnProfile } from "../profile.ts";
 
@@ -138,16 +138,6 @@ export async function schemaProblems(
     }
   }
   return problems;
-}
-
-/** Throws all schema problems together (see {@link schemaProblems}). */
-export async function checkSchemas(
-  db: Db,
-  tables: EvalTables,
-  profiles: ColumnProfile[],
-  synthExtra: readonly string[] = [],
-): Promise<void> {
-  throwIfProblems(await schemaProblems(db, tables, profiles, synthExtra));
 }
 
 /** The model-space expression of a column: text, DOUBLE, or seconds since 1970. */
