@@ -131,6 +131,7 @@ export interface SynthOptions {
 /** What the run is doing, as `phase` progress events report it (and the interruption message names it). */
 export type Phase =
   | "reading the source"
+  | "profiling columns"
   | "summarizing"
   | "finding dependency groups"
   | "measuring"
@@ -469,7 +470,7 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
           ...(options.rows !== undefined ? { rows: options.rows } : {}),
         },
         resumedData,
-        () => enter("summarizing"),
+        enter,
       );
   const { profiles, summary, reference } = real;
   for (const w of parquetLossWarnings(profiles, options.out)) warn(w);
@@ -917,7 +918,7 @@ async function summarizeRows(
   warn: (message: string) => void,
   referenceOptions: Parameters<typeof buildReference>[2],
   resumed: SourceData | undefined,
-  onSummarize: () => void = () => {},
+  enter: (phase: "profiling columns" | "summarizing") => void = () => {},
 ): Promise<{ profiles: ColumnProfile[]; summary: Summary; reference: Reference; sourceData: SourceData }> {
   const sourceInfo = await readSource(db, spec);
   const renamed = renamedWarning(sourceInfo);
@@ -946,8 +947,9 @@ async function summarizeRows(
     }
   }
   const reference = await buildReference(db, sourceInfo, referenceOptions);
-  onSummarize();
+  enter("profiling columns");
   const profiles = await profileReference(db, reference, profileOptions);
+  enter("summarizing");
   const summary = await summarizeTable(db, reference, profiles, {
     bins: config.bins,
     subBins: config.subBins,

@@ -1,8 +1,8 @@
-import { readFileSync } from "node:fs";
-import { z } from "zod";
 import type { Db } from "./db/connection.ts";
 import { asWritten, quoteIdent } from "./db/quote.ts";
 import { type Problem, SynthorError, throwIfProblems } from "./errors.ts";
+import { cliName, unknownColumnHint } from "./names.ts";
+import { readSchemaFile, type SchemaFile } from "./schema.ts";
 import type { SourceInfo } from "./source.ts";
 
 /**
@@ -57,8 +57,11 @@ export interface ColumnProfile {
 export type SpecialValue = "NaN" | "Infinity" | "-Infinity";
 export const specialValues: readonly SpecialValue[] = ["-Infinity", "Infinity", "NaN"];
 
+/** Numbers with at most this many distinct values are categorical, unless --max-categories or the schema file says otherwise. */
+export const DEFAULT_MAX_CATEGORIES = 20;
+
 export interface ProfileOptions {
-  /** Numbers with at most this many distinct values are categorical (default 20). */
+  /** Numbers with at most this many distinct values are categorical (default {@link DEFAULT_MAX_CATEGORIES}). */
   maxCategories?: number;
   categorical?: string[];
   numeric?: string[];
@@ -72,25 +75,6 @@ export interface ProfileOptions {
    */
   requireModelled?: boolean;
 }
-
-/** The schema file users may pass with --schema: kinds and meanings per column. */
-export const SchemaFile = z
-  .object({
-    maxCategories: z.number().int().positive().optional(),
-    columns: z
-      .record(
-        z.string(),
-        z
-          .object({
-            kind: z.enum(["categorical", "numeric", "datetime", "identifier", "ignored"]).optional(),
-            description: z.string().optional(),
-          })
-          .strict(),
-      )
-      .default({}),
-  })
-  .strict();
-export type SchemaFile = z.infer<typeof SchemaFile>;
 
 const textTypes = /^(VARCHAR|ENUM|CHAR|TEXT|STRING)/i;
 /** TIME (seconds since midnight) and INTERVAL (seconds, a month as 30 days): numbers, written back in the type. */
@@ -111,102 +95,6 @@ function isTextStandIn(type: string): boolean {
   );
 }
 
-const kindNames = ["categorical", "numeric", "datetime", "identifier", "ignored"] as const;
-const schemaExample = '{"columns": {"age": {"kind": "numeric", "description": "age in years"}}}';
-
-/** Reads and validates a schema file, naming every problem in it. */
-export function readSchemaFile(path: string): SchemaFile {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new SynthorError(
-      "SCHEMA_INVALID",
-      code === "ENOENT"
-        ? `schema file not found: ${path}`
-        : `cannot read schema file ${path}: ${(err as Error).message}`,
-      code === "ENOENT"
-        ? "check the --schema path (it is relative to the current directory)"
-        : `--schema takes a JSON file such as ${schemaExample}`,
-      { file: path },
-    );
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new SynthorError(
-      "SCHEMA_INVALID",
-      `schema file ${path} is not valid JSON: ${jsonErrorAt(text, err as Error)}`,
-      `write it as JSON, e.g. ${schemaExample}`,
-      { file: path },
-    );
-  }
-  const parsed = SchemaFile.safeParse(raw, { reportInput: true });
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map(describeIssue);
-    throw new SynthorError(
-      "SCHEMA_INVALID",
-      problems.length === 1
-        ? `schema file ${path} is not valid: ${problems[0]}`
-        : `schema file ${path} has ${problems.length} problems:\n${problems.map((p, i) => `  ${i + 1}. ${p}`).join("\n")}`,
-      `the file holds "maxCategories" (optional) and "columns"; each column takes {"kind": ${kindNames.map((k) => `"${k}"`).join(" | ")}, "description": "..."}`,
-      { file: path, problems },
-    );
-  }
-  return parsed.data;
-}
-
-/** One zod issue in words that do not depend on zod's wording. */
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const where = issue.path.length === 0 ? "the top level" : issue.path.map(String).join(".");
-  const input = (issue as { input?: unknown }).input;
-  switch (issue.code) {
-    case "unrecognized_keys":
-      return `${where}: unknown key${issue.keys.length === 1 ? "" : "s"} ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
-    case "invalid_value":
-      return `${where}: ${JSON.stringify(input)} is not one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
-    case "invalid_type":
-      return `${where}: expected ${expectedName(issue.expected)}, got ${JSON.stringify(input) ?? "nothing"}`;
-    case "too_small":
-      return `${where}: must be at least 1, got ${JSON.stringify(input)}`;
-    default:
-      return `${where}: ${issue.message}`;
-  }
-}
-
-function expectedName(expected: string): string {
-  const names: Record<string, string> = {
-    string: "text",
-    number: "a number",
-    int: "a whole number",
-    object: "an object",
-    record: "an object",
-  };
-  return names[expected] ?? `a ${expected}`;
-}
-
-/**
- * JSON.parse's reason with the position as line and column, and without the echo of the whole text
- * (its wording varies between Node versions; this keeps what they share).
- */
-function jsonErrorAt(text: string, err: Error): string {
-  if (text.trim() === "") return "the file is empty";
-  let reason = err.message
-    .replace(/, ".*" is not valid JSON$/s, "")
-    .replace(/ \(line \d+ column \d+\)/, "")
-    .replace(/ in JSON at position \d+$/, "");
-  const at = /position (\d+)/.exec(err.message);
-  if (at) {
-    const before = text.slice(0, Number(at[1]));
-    reason += ` at line ${before.split("\n").length}, column ${before.length - before.lastIndexOf("\n")}`;
-  }
-  // The usual cause of this one is a comma after the last entry, which JSON does not allow.
-  if (/double-quoted property name/.test(reason)) reason += " (a comma after the last entry?)";
-  return reason;
-}
-
 /**
  * Decides how every column of the real table is treated, from its type and statistics (all computed by
  * the synthor_column_stats macro) and the user's overrides. Problems (unknown columns in overrides,
@@ -220,7 +108,7 @@ export async function profileColumns(
   options: ProfileOptions = {},
 ): Promise<ColumnProfile[]> {
   const schema = options.schemaFile ? readSchemaFile(options.schemaFile) : undefined;
-  const maxCategories = options.maxCategories ?? schema?.maxCategories ?? 20;
+  const maxCategories = options.maxCategories ?? schema?.maxCategories ?? DEFAULT_MAX_CATEGORIES;
   const overrides = collectOverrides(source, options, schema);
   const problems: Problem[] = [...overrides.problems];
 
@@ -474,11 +362,10 @@ function collectOverrides(source: SourceInfo, options: ProfileOptions, schema: S
   const problems: Problem[] = [];
   const isKnown = (name: string, from: string): boolean => {
     if (known.has(name)) return true;
-    const near = nearest(name, [...known]);
     problems.push({
       code: "COLUMN_UNKNOWN",
       message: `${from} names column "${name}", which ${source.label} does not have`,
-      hint: `${near ? `did you mean ${cliName(near)}? ` : ""}the columns are: ${[...known].map(cliName).join(", ")}`,
+      hint: unknownColumnHint(name, [...known]),
       subject: name,
     });
     return false;
@@ -544,42 +431,4 @@ export function splitColumnList(value: string, known: ReadonlySet<string>): stri
     i += taken;
   }
   return out;
-}
-
-/** The known name closest to a mistyped one (same letters in another case, or one or two edits away). */
-export function nearest(name: string, known: string[]): string | undefined {
-  const lower = name.toLowerCase();
-  const sameCase = known.find((k) => k.toLowerCase() === lower);
-  if (sameCase) return sameCase;
-  let best: string | undefined;
-  let bestDistance = Math.min(2, Math.floor(name.length / 3));
-  for (const k of known) {
-    const d = editDistance(lower, k.toLowerCase());
-    if (d <= bestDistance && (best === undefined || d < bestDistance)) {
-      best = k;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(
-        (prev[j] ?? 0) + 1,
-        (row[j - 1] ?? 0) + 1,
-        (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    prev = row;
-  }
-  return prev[b.length] ?? 0;
-}
-
-/** A column name as the user would type it on a command line. */
-function cliName(name: string): string {
-  return /^[\w.-]+$/.test(name) ? name : JSON.stringify(name);
 }

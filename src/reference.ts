@@ -6,8 +6,9 @@ import { sqlFile } from "./db/files.ts";
 import { asWritten, quoteIdent, quoteLiteral } from "./db/quote.ts";
 import { checkCondition, checkQuery, type SqlUse } from "./db/sql-guard.ts";
 import { type Problem, SynthorError, throwIfProblems } from "./errors.ts";
+import { cliName, didYouMean, missingColumn, nearest } from "./names.ts";
 import { outputSelect } from "./output.ts";
-import { type ColumnProfile, nearest, type ProfileOptions, profileColumns } from "./profile.ts";
+import { type ColumnProfile, type ProfileOptions, profileColumns } from "./profile.ts";
 import type { SourceInfo } from "./source.ts";
 import type { Summary } from "./summarize.ts";
 import { deleteDropped, rebuildCounts } from "./trim.ts";
@@ -374,7 +375,11 @@ async function applyWhere(db: Db, real: SourceInfo, where: string): Promise<numb
   try {
     await replaceRelation(db, "synthor_reference_rows", "view", select);
   } catch (err) {
-    throw new SynthorError(use.code, `${use.invalid}: ${duckMessage(err)}`, use.hint);
+    throw conditionFailed(
+      use,
+      err,
+      real.columns.map((c) => c.name),
+    );
   }
   let n: number;
   try {
@@ -478,7 +483,7 @@ async function readTarget(db: Db, spec: TargetSpec, index: number, real: SourceI
         problems.push({
           code: "COLUMN_UNKNOWN",
           message: `the targets ${label} name column "${c.name}", which the real table does not have`,
-          hint: `did you mean ${near}? (a column the real table lacks is added to the synthetic one; name it unlike any real column)`,
+          hint: `did you mean ${cliName(near)}? (a column the real table lacks is added to the synthetic one; name it unlike any real column)`,
           subject: c.name,
         });
       }
@@ -655,7 +660,7 @@ async function keyRows(
     try {
       await db.all(`select count(*) from synthor_reference_base where ${condition}`);
     } catch (err) {
-      throw new SynthorError(use.code, `${use.invalid}: ${duckMessage(err)}`, use.hint);
+      throw conditionFailed(use, err, all);
     }
     conditions.push(condition);
   }
@@ -988,6 +993,17 @@ function cellText(cell: (string | null)[]): string {
 
 function round(x: number): string {
   return String(Math.round(x * 1e6) / 1e6);
+}
+
+/**
+ * A condition (--where, --tilt) DuckDB could not bind to the real columns; a misspelt column name gets
+ * its suggestion, written as in SQL.
+ */
+function conditionFailed(use: SqlUse, err: unknown, columns: string[]): SynthorError {
+  const message = duckMessage(err);
+  const missing = missingColumn(message);
+  const suggestion = missing === undefined ? "" : didYouMean(missing, columns, asWritten);
+  return new SynthorError(use.code, `${use.invalid}: ${message}`, `${suggestion}${use.hint}`);
 }
 
 function duckMessage(err: unknown): string {

@@ -5,6 +5,7 @@ import { quoteIdent, quoteLiteral, quoteQualified } from "./db/quote.ts";
 import { checkQuery, type SqlUse } from "./db/sql-guard.ts";
 import { SynthorError } from "./errors.ts";
 import { Interrupted } from "./interrupt.ts";
+import { cliName } from "./names.ts";
 
 /** Where the real table comes from: a file, a table in the DuckDB database, or any SQL query. */
 export type SourceSpec =
@@ -376,9 +377,4 @@ function firstLines(message: string): string {
   if (!/CSV Error on Line/i.test(first)) return first;
   const why = lines.slice(1).find((l) => !/^(Original Line|Possible Solution|\w+ = )/i.test(l));
   return why ? `${first}: ${why}` : first;
-}
-
-/** A name as the user would type it on a command line. */
-function cliName(name: string): string {
-  return /^[\w.-]+$/.test(name) ? name : JSON.stringify(name);
 }

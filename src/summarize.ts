@@ -3,6 +3,7 @@ import { double, doubleList, varcharList } from "./db/connection.ts";
 import { quoteIdent } from "./db/quote.ts";
 import { codesSelect, modelSelect } from "./encode.ts";
 import { type Problem, throwIfProblems } from "./errors.ts";
+import { unknownColumnHint } from "./names.ts";
 import { type ColumnProfile, modelledKinds } from "./profile.ts";
 import { type RealSide, rowsSide } from "./real.ts";
 import type { SourceInfo } from "./source.ts";
@@ -472,7 +473,10 @@ export function groupProblems(groups: string[][], profiles: ColumnProfile[]): Pr
         problems.push({
           code: "COLUMN_UNKNOWN",
           message: `group ${label} names column "${name}", which the table does not have`,
-          hint: `the columns are: ${profiles.map((x) => x.name).join(", ")}`,
+          hint: unknownColumnHint(
+            name,
+            profiles.map((x) => x.name),
+          ),
           subject: name,
         });
       } else if (!modelledKinds.includes(p.kind)) {

@@ -358,6 +358,17 @@ describe("errors of --flows and --target-table", () => {
     expect(error?.message).toBe('the real table has no column "activity" for --flows');
   });
 
+  it("suggests the column meant by a misspelt --flows column or --flows-filter column", async () => {
+    const base = ["--real", real, "--synth", synth, "--target-table", target];
+    let { error } = await run([...base, "--flows", "origin,dset"]);
+    expect(error?.message).toContain('1. the real table has no column "dset" for --flows');
+    expect(error?.hint).toMatch(
+      /^\(1\) did you mean dest\? --flows takes the origin and destination columns/,
+    );
+    ({ error } = await run([...base, "--flows", "origin,dest", "--flows-filter", "orgin = 'a'"]));
+    expect(error?.hint).toMatch(/^did you mean origin\? give a SQL condition on the tables' columns/);
+  });
+
   it("reports a filter DuckDB rejects, and one that keeps no row", async () => {
     const base = ["--real", real, "--synth", synth, "--target-table", target, "--flows", "origin,dest"];
     let { error } = await run([...base, "--flows-filter", "nonexistent = 1"]);

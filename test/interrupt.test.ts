@@ -90,6 +90,7 @@ function paths(): { dir: string; db: string; out: string } {
 describe("an interrupted run stops in every phase, writes nothing and resumes to the same table", () => {
   const before: { phase: Phase; recorded: boolean; rerun: boolean }[] = [
     { phase: "reading the source", recorded: false, rerun: false },
+    { phase: "profiling columns", recorded: false, rerun: false },
     { phase: "summarizing", recorded: false, rerun: true },
     // The run is recorded before the planner's first call (the copula step), so a run that fails or is
     // interrupted there says so: it resumes.

@@ -3,13 +3,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../src/db/connection.ts";
 import { InputProblems, SynthorError } from "../src/errors.ts";
-import {
-  type ColumnProfile,
-  type ProfileOptions,
-  profileColumns,
-  readSchemaFile,
-  splitColumnList,
-} from "../src/profile.ts";
+import { type ColumnProfile, type ProfileOptions, profileColumns, splitColumnList } from "../src/profile.ts";
+import { readSchemaFile } from "../src/schema.ts";
 import { readSource } from "../src/source.ts";
 import { tempDir, withDb } from "./helpers.ts";
 

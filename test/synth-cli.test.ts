@@ -123,9 +123,17 @@ describe.concurrent("synthor synth", () => {
     });
     expect(typeof (summary.discrepancy as { meanTvd: unknown }).meanTvd).toBe("number");
     // Progress on stderr: plain lines, as stderr is not a terminal here (no carriage returns, no escapes).
+    // The stages before iteration 1, then the run.
     const lines = afterPlannerLine(replaced.stderr).split("\n");
-    expect(lines[0]).toBe("synthor: run 1, planner stats, 400 rows in up to 30 iterations");
-    expect(lines[1]).toMatch(/^synthor: dependency groups: \[/);
+    expect(lines.slice(0, 4)).toEqual([
+      "synthor: reading the source ...",
+      "synthor: profiling columns ...",
+      "synthor: summarizing ...",
+      "synthor: finding dependency groups ...",
+    ]);
+    expect(lines[4]).toBe("synthor: run 1, planner stats, 400 rows in up to 30 iterations");
+    expect(lines[5]).toMatch(/^synthor: dependency groups: \[/);
+    expect(lines[6]).toBe("synthor: measuring ...");
     const progress = lines.filter((l) => l.startsWith("iteration "));
     expect(progress[0]).toMatch(/^iteration 1\/30 {2}rows \d+\/400 {2}mean TVD \d\.\d{4} {2}\d+s left$/);
     expect(progress.at(-1)).toMatch(/^iteration 30\/30 {2}rows 400\/400 {2}mean TVD \d\.\d{4} {2}0s left$/);

@@ -4,11 +4,11 @@
  * {@link evaluateSynthetic}; each part can also be called alone (evaluateFidelity, c2st, ...).
  */
 import type { Db } from "../db/connection.ts";
-import { throwIfProblems } from "../errors.ts";
+import { type Problem, throwIfProblems } from "../errors.ts";
 import type { ColumnProfile } from "../profile.ts";
 import { c2st, type DetectionResult } from "./detection.ts";
 import { type Diagnostics, diagnose } from "./diagnostics.ts";
-import { evaluateFidelity, type FidelityResult } from "./fidelity.ts";
+import { evaluateFidelity, type FidelityResult, groupProblems } from "./fidelity.ts";
 import { realFloor } from "./floor.ts";
 import { evaluateFlows, type FlowOptions, type FlowResult } from "./flows.ts";
 import type { Convergence } from "./history.ts";
@@ -24,9 +24,9 @@ import {
   runQueries,
 } from "./queries.ts";
 import { type SampleRows, sampleRows } from "./samples.ts";
-import { checkSchemas, type EvalColumn, evalColumns, prepareViews, schemaProblems } from "./tables.ts";
+import { type EvalColumn, evalColumns, prepareViews, schemaProblems } from "./tables.ts";
 import { compareTargets, type TargetComparison, type TargetSpec, targetColumns } from "./targets.ts";
-import { evaluateUtility, type UtilityResult } from "./utility.ts";
+import { evaluateUtility, targetProblem, type UtilityResult } from "./utility.ts";
 import { judge, type Verdicts } from "./verdicts.ts";
 
 export interface EvaluationOptions {
@@ -134,6 +134,9 @@ export interface Evaluation {
  */
 export async function evaluateSynthetic(db: Db, options: EvaluationOptions): Promise<Evaluation> {
   const tables = { real: options.real, synth: options.synth, holdout: options.holdout };
+  // The options that name columns are checked against the profile before anything is read: a misspelt
+  // --target fails here, not after fidelity and detection have run.
+  const named = optionProblems(options);
   const targetSpecs = options.targets ?? [];
   const extra = await targetColumns(db, targetSpecs);
   const child = options.child;
@@ -141,6 +144,7 @@ export async function evaluateSynthetic(db: Db, options: EvaluationOptions): Pro
   if (child?.profiles && childColumns.length > 0) {
     const childWords = child.names?.child ?? "persons";
     const problems = [
+      ...named,
       ...(await schemaProblems(db, tables, options.profiles, extra)),
       ...(await schemaProblems(db, { real: child.real, synth: child.synth }, child.profiles)).map((p) => ({
         ...p,
@@ -151,7 +155,7 @@ export async function evaluateSynthetic(db: Db, options: EvaluationOptions): Pro
     ];
     throwIfProblems(problems);
   } else {
-    await checkSchemas(db, tables, options.profiles, extra);
+    throwIfProblems([...named, ...(await schemaProblems(db, tables, options.profiles, extra))]);
   }
   const names = child?.names ?? { parent: "households", child: "persons" };
   if (child) {
@@ -321,4 +325,23 @@ export async function evaluateSynthetic(db: Db, options: EvaluationOptions): Pro
     seconds,
     metrics: [...METRICS, ...(flows ? FLOW_METRICS : []), ...(targets ? TARGET_METRICS : [])],
   };
+}
+
+/**
+ * What is wrong with the options that name compared columns of the real table (--target, --group), all
+ * together; no table is read. {@link evaluateSynthetic} checks them before its first part runs (--flows
+ * is checked on every side by its own part, which runs first).
+ *
+ * @example optionProblems({ ...options, target: "incme" })[0].hint // => "did you mean income? ..."
+ */
+export function optionProblems(
+  options: Pick<EvaluationOptions, "profiles" | "target" | "groups">,
+): Problem[] {
+  const columns = evalColumns(options.profiles);
+  const problems = groupProblems(options.groups ?? [], columns);
+  if (options.target !== undefined) {
+    const target = targetProblem(options.target, options.profiles);
+    if (target) problems.push(target);
+  }
+  return problems;
 }

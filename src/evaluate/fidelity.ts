@@ -8,9 +8,10 @@ import { type Db, doubleList, varcharList } from "../db/connection.ts";
 import { sqlFile } from "../db/files.ts";
 import { quoteIdent, quoteLiteral } from "../db/quote.ts";
 import { type Problem, throwIfProblems } from "../errors.ts";
+import { unknownColumnHint } from "../names.ts";
 import type { ColumnProfile } from "../profile.ts";
 import { groupSizeProblem } from "../summarize.ts";
-import { cliName, type EvalColumn, evalColumns, prepareViews, rowCounts, views } from "./tables.ts";
+import { type EvalColumn, evalColumns, prepareViews, rowCounts, views } from "./tables.ts";
 
 /** Metrics of one column. */
 export interface ColumnFidelity {
@@ -288,7 +289,7 @@ export function groupProblems(groups: string[][], columns: EvalColumn[]): Proble
         problems.push({
           code: "COLUMN_UNKNOWN",
           message: `group ${label} names column "${name}", which is not compared`,
-          hint: `the compared columns are: ${[...known].map(cliName).join(", ")}`,
+          hint: unknownColumnHint(name, [...known], "the compared columns are"),
           subject: name,
         });
       }

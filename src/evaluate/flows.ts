@@ -5,10 +5,10 @@
  * the shares are of the rows each side keeps after the filter.
  */
 import type { Db } from "../db/connection.ts";
-import { quoteIdent } from "../db/quote.ts";
+import { asWritten, quoteIdent } from "../db/quote.ts";
 import { checkCondition, type SqlUse } from "../db/sql-guard.ts";
 import { type Problem, SynthorError, throwIfProblems } from "../errors.ts";
-import { cliName } from "./tables.ts";
+import { cliName, didYouMean, missingColumn } from "../names.ts";
 
 export interface FlowOptions {
   real: string;
@@ -155,7 +155,7 @@ async function checkColumns(db: Db, tables: Partial<Record<Side, string>>, colum
         problems.push({
           code: "COLUMN_UNKNOWN",
           message: `${sideWords[side]} has no column "${c}" for --flows`,
-          hint: `--flows takes the origin and destination columns, e.g. --flows origin,dest; the table has ${[...names].map(cliName).join(", ")}`,
+          hint: `${didYouMean(c, [...names])}--flows takes the origin and destination columns, e.g. --flows origin,dest; the table has ${[...names].map(cliName).join(", ")}`,
           subject: c,
         });
       }
@@ -200,11 +200,15 @@ async function filteredView(
     );
     await db.connection.run(`select count(*) from ${quoteIdent(view)}`);
   } catch (err) {
-    const reason = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+    const reason = (err instanceof Error ? err.message : String(err)).split("\n")[0] ?? "";
+    const missing = missingColumn(reason);
+    const columns = (
+      await db.all<{ column_name: string }>(`describe ${quoteIdent(table)}`, {}, `describe ${side}`)
+    ).map((c) => c.column_name);
     throw new SynthorError(
       "CONFIG_INVALID",
       `--flows-filter ${JSON.stringify(filter)} does not work on ${sideWords[side]}: ${reason}`,
-      filterHint,
+      `${missing === undefined ? "" : didYouMean(missing, columns, asWritten)}${filterHint}`,
       { filter },
     );
   }

@@ -7,6 +7,7 @@
 import type { Db } from "../db/connection.ts";
 import { quoteIdent } from "../db/quote.ts";
 import { type Problem, throwIfProblems } from "../errors.ts";
+import { cliName, didYouMean } from "../names.ts";
 
 /** How a child table hangs on its parent table (sql/eval_links.sql). */
 export interface LinkSummary {
@@ -52,13 +53,10 @@ export async function checkKey(db: Db, key: string, tables: KeyedTable[]): Promi
       await db.all<{ column_name: string }>(`describe ${quoteIdent(t.table)}`, {}, "describe a table")
     ).map((c) => c.column_name);
     if (!columns.includes(key)) {
-      const near = columns.find((c) => c.toLowerCase() === key.toLowerCase());
       problems.push({
         code: "COLUMN_UNKNOWN",
         message: `the key column ${key} is not in ${t.label} (${t.flag})`,
-        hint: near
-          ? `column names are case-sensitive: ${t.label} has ${near}`
-          : `--key names the column that links each child row to its parent row; ${t.label} has ${columns.join(", ")}`,
+        hint: `${didYouMean(key, columns)}--key names the column that links each child row to its parent row; ${t.label} has ${columns.map(cliName).join(", ")}`,
         subject: t.label,
       });
     }

@@ -11,7 +11,8 @@
  */
 import { type Db, doubleList } from "../db/connection.ts";
 import { quoteIdent, quoteLiteral } from "../db/quote.ts";
-import { type Problem, throwIfProblems } from "../errors.ts";
+import type { Problem } from "../errors.ts";
+import { cliName } from "../names.ts";
 import type { ColumnProfile } from "../profile.ts";
 
 /** A column as evaluation sees it: categorical (compared by shares) or numeric (compared by CDFs). */
@@ -139,16 +140,6 @@ export async function schemaProblems(
   return problems;
 }
 
-/** Throws all schema problems together (see {@link schemaProblems}). */
-export async function checkSchemas(
-  db: Db,
-  tables: EvalTables,
-  profiles: ColumnProfile[],
-  synthExtra: readonly string[] = [],
-): Promise<void> {
-  throwIfProblems(await schemaProblems(db, tables, profiles, synthExtra));
-}
-
 /** The model-space expression of a column: text, DOUBLE, or seconds since 1970. */
 function modelExpr(c: EvalColumn): string {
   const q = quoteIdent(c.name);
@@ -219,9 +210,4 @@ export async function rowCounts(db: Db, tables: EvalTables): Promise<Record<Side
     out[side] = row?.n ?? 0;
   }
   return out;
-}
-
-/** A column name as the user would type it on a command line. */
-export function cliName(name: string): string {
-  return /^[\w.-]+$/.test(name) ? name : JSON.stringify(name);
 }

@@ -10,6 +10,7 @@
 import type { Db } from "../db/connection.ts";
 import { quoteIdent } from "../db/quote.ts";
 import { type Problem, throwIfProblems } from "../errors.ts";
+import { didYouMean } from "../names.ts";
 
 /** The weight column's accepted names, in order of preference. */
 export const TARGET_WEIGHT_COLUMNS = ["n", "share"] as const;
@@ -121,7 +122,7 @@ export async function compareTargets(
         problems.push({
           code: "COLUMN_UNKNOWN",
           message: `the synthetic table has no column "${c}", which the target table ${spec.label} has`,
-          hint: "make the synthetic table with synthor synth --targets TARGET (it adds the column), or compare a target table whose columns it has",
+          hint: `${didYouMean(c, [...synthColumns])}make the synthetic table with synthor synth --targets TARGET (it adds the column), or compare a target table whose columns it has`,
           subject: c,
         });
       }

@@ -5,11 +5,12 @@
  * can stand in for the real one in this task.
  */
 import type { Db } from "../db/connection.ts";
-import { SynthorError } from "../errors.ts";
+import { type Problem, SynthorError } from "../errors.ts";
+import { cliName, unknownColumnHint } from "../names.ts";
 import type { ColumnProfile } from "../profile.ts";
 import { encodeSides } from "./features.ts";
 import { argmax, type Classifier, type Features, fitForest, fitLogistic, fitTree, rocAuc } from "./learn.ts";
-import { cliName, evalColumns, prepareViews, type Side } from "./tables.ts";
+import { type EvalColumn, evalColumns, prepareViews, type Side } from "./tables.ts";
 
 export type UtilityModel = "logistic_regression" | "decision_tree" | "random_forest";
 
@@ -60,6 +61,44 @@ export interface UtilityOptions {
 }
 
 /**
+ * Why `target` cannot be the utility test's target, if it cannot: a column the real table lacks (with
+ * the suggestion for a misspelt one), one that is not compared (an identifier, ignored), or a numeric one.
+ * Cheap: `synthor eval` checks it before any part of the evaluation runs.
+ *
+ * @example targetProblem("incme", profiles)?.hint // => "did you mean income? the compared columns are: ..."
+ */
+export function targetProblem(target: string, profiles: ColumnProfile[]): Problem | undefined {
+  const columns = evalColumns(profiles);
+  const column = columns.find((c) => c.name === target);
+  if (!column) {
+    const profile = profiles.find((p) => p.name === target);
+    return {
+      code: "COLUMN_UNKNOWN",
+      message: profile
+        ? `--target ${cliName(target)} is ${profile.kind} and not compared, so it cannot be predicted`
+        : `--target names column "${target}", which the real table does not have`,
+      hint: profile
+        ? `treat it as categories with --categorical ${cliName(target)}, or pick another target`
+        : unknownColumnHint(
+            target,
+            columns.map((c) => c.name),
+            "the compared columns are",
+          ),
+      subject: target,
+    };
+  }
+  if (column.kind !== "categorical") {
+    return {
+      code: "INPUT_INVALID",
+      message: `--target ${cliName(target)} is numeric; the utility test trains classifiers, which predict categories`,
+      hint: `pick a categorical target, or treat this one as categories with --categorical ${cliName(target)} if it has few values`,
+      subject: target,
+    };
+  }
+  return undefined;
+}
+
+/**
  * Trains logistic regression, a decision tree and a random forest on synthetic rows and on real rows,
  * and scores both on real test rows (the holdout, or 20% of the real table when there is none).
  *
@@ -67,29 +106,11 @@ export interface UtilityOptions {
  * u.models[0].synth.accuracy // 0.82
  */
 export async function evaluateUtility(db: Db, options: UtilityOptions): Promise<UtilityResult> {
+  const problem = targetProblem(options.target, options.profiles);
+  if (problem)
+    throw new SynthorError(problem.code, problem.message, problem.hint, { column: options.target });
   const columns = evalColumns(options.profiles);
-  const target = columns.find((c) => c.name === options.target);
-  if (!target) {
-    const profile = options.profiles.find((p) => p.name === options.target);
-    throw new SynthorError(
-      "COLUMN_UNKNOWN",
-      profile
-        ? `--target ${cliName(options.target)} is ${profile.kind} and not compared, so it cannot be predicted`
-        : `--target names column "${options.target}", which the real table does not have`,
-      profile
-        ? `treat it as categories with --categorical ${cliName(options.target)}, or pick another target`
-        : `the columns are: ${columns.map((c) => cliName(c.name)).join(", ")}`,
-      { column: options.target },
-    );
-  }
-  if (target.kind !== "categorical") {
-    throw new SynthorError(
-      "INPUT_INVALID",
-      `--target ${cliName(target.name)} is numeric; the utility test trains classifiers, which predict categories`,
-      `pick a categorical target, or treat this one as categories with --categorical ${cliName(target.name)} if it has few values`,
-      { column: target.name },
-    );
-  }
+  const target = columns.find((c) => c.name === options.target) as EvalColumn;
   const seed = options.seed ?? 0;
   const maxRows = options.maxRows ?? 20_000;
   const tables = { real: options.real, synth: options.synth, holdout: options.holdout };

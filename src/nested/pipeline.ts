@@ -72,6 +72,8 @@ export interface NestedSynthOptions {
 }
 
 export type NestedProgressEvent =
+  /** A phase begins: "reading the source", "summarizing", ..., "planning iteration 3", "finishing". */
+  | { kind: "phase"; phase: string }
   | {
       kind: "start";
       runId: number;
@@ -238,6 +240,7 @@ async function run(
   const signal = options.signal;
   const enter = (phase: string) => {
     state.phase = phase;
+    options.onProgress?.({ kind: "phase", phase });
     throwIfAborted(signal, phase);
   };
   const seed = options.seed ?? 0;

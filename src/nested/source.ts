@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import type { Db } from "../db/connection.ts";
 import { quoteIdent, quoteLiteral } from "../db/quote.ts";
 import { SynthorError } from "../errors.ts";
+import { cliName, didYouMean, unknownColumnHint } from "../names.ts";
 import { readSource, type SourceInfo, type SourceSpec } from "../source.ts";
 
 /**
@@ -48,7 +49,10 @@ export async function readNested(db: Db, spec: NestedSpec): Promise<NestedSource
       throw new SynthorError(
         "COLUMN_UNKNOWN",
         `the ${what} table ${info.label} has no key column "${spec.key}"`,
-        `name the column that links the two tables with --key; the columns are: ${info.columns.map((c) => c.name).join(", ")}`,
+        `${didYouMean(
+          spec.key,
+          info.columns.map((c) => c.name),
+        )}name the column that links the two tables with --key; the columns are: ${info.columns.map((c) => cliName(c.name)).join(", ")}`,
         { source: info.label },
       );
     }
@@ -94,6 +98,18 @@ async function readNestedTable(db: Db, spec: Extract<NestedSpec, { kind: "nested
   const info = await readSource(db, spec.source, "synthor_real_nested");
   const lists = info.columns.filter((c) => /^STRUCT\(.*\)\[\]$/is.test(c.type));
   const chosen = spec.list ? info.columns.find((c) => c.name === spec.list) : lists[0];
+  if (spec.list !== undefined && chosen === undefined && lists.length > 0) {
+    throw new SynthorError(
+      "COLUMN_UNKNOWN",
+      `--child-column names column "${spec.list}", which ${info.label} does not have`,
+      unknownColumnHint(
+        spec.list,
+        lists.map((c) => c.name),
+        "its list-of-struct columns are",
+      ),
+      { source: info.label },
+    );
+  }
   if (!chosen || !/^STRUCT\(.*\)\[\]$/is.test(chosen.type) || (!spec.list && lists.length > 1)) {
     throw new SynthorError(
       "INPUT_INVALID",

@@ -2,6 +2,7 @@ import type { Db } from "../db/connection.ts";
 import { quoteIdent, quoteLiteral } from "../db/quote.ts";
 import { codesSelect, modelSelect } from "../encode.ts";
 import { type Problem, SynthorError, throwIfProblems } from "../errors.ts";
+import { cliName, didYouMean } from "../names.ts";
 import { type ColumnProfile, modelledKinds, type ProfileOptions, profileColumns } from "../profile.ts";
 import type { SourceInfo } from "../source.ts";
 import {
@@ -645,7 +646,7 @@ function splitProfileOptions(
         problems.push({
           code: "COLUMN_UNKNOWN",
           message: `--${list} names column "${name}", which neither table has`,
-          hint: `household columns: ${householdNames.join(", ")}; member columns: ${memberNames.join(", ")}`,
+          hint: `${didYouMean(name, [...householdNames, ...memberNames])}household columns: ${householdNames.map(cliName).join(", ")}; member columns: ${memberNames.map(cliName).join(", ")}`,
           subject: name,
         });
       }

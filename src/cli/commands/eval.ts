@@ -21,6 +21,7 @@ import {
   positiveInt,
   profileOptionsFrom,
   splitColumns,
+  wholeNumber,
   withUsageErrors,
 } from "../input.ts";
 
@@ -120,7 +121,11 @@ export function evalCommand(): Command {
       "an aggregate table the synthetic one was made to match (columns and n), compared by shares (repeatable)",
       collect,
     )
-    .addOption(new Option("--seed <n>", "seed for samples, folds and forests").argParser(Number).default(0))
+    .addOption(
+      new Option("--seed <n>", "seed for samples, folds and forests")
+        .argParser(wholeNumber("--seed"))
+        .default(0),
+    )
     .option("--no-detection", "skip the classifier two-sample test")
     .option("--no-privacy", "skip exact-match and distance-to-closest-record checks")
     .addOption(

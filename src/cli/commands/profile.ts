@@ -1,9 +1,18 @@
 import { Command } from "commander";
 import { formatNumber } from "../../discrepancy.ts";
-import { type ColumnProfile, modelledKinds } from "../../profile.ts";
+import { cliName } from "../../names.ts";
+import { checkOutputPath, writeTextAtomically } from "../../output.ts";
+import { type ColumnProfile, DEFAULT_MAX_CATEGORIES, modelledKinds } from "../../profile.ts";
+import { readSchemaFile, schemaOf, schemaText } from "../../schema.ts";
 import { summarizeTable } from "../../summarize.ts";
 import { type Cell, formatJson, formatTable, num } from "../format.ts";
 import { addInputOptions, type InputOptions, openInput, withUsageErrors } from "../input.ts";
+
+interface ProfileCliOptions extends InputOptions {
+  json?: boolean;
+  schemaOut?: string;
+  overwrite?: boolean;
+}
 
 /** `synthor profile`: how every column will be treated, with its summary statistics. */
 export function profileCommand(): Command {
@@ -12,18 +21,27 @@ export function profileCommand(): Command {
   );
   addInputOptions(cmd)
     .option("--json", "print the profile as JSON")
+    .option(
+      "--schema-out <file>",
+      "write each column's kind as a schema file, to edit and pass back with --schema",
+    )
+    .option("--overwrite", "replace an existing --schema-out file")
     .addHelpText(
       "after",
       `
 Examples:
   $ synthor profile examples/ecommerce/ecommerce.csv
   $ synthor profile data.parquet --ignore comment --categorical zip_code
-  $ synthor profile --db warehouse.duckdb --table orders --json`,
+  $ synthor profile --db warehouse.duckdb --table orders --json
+  $ synthor profile data.csv --schema-out schema.json     # edit the kinds, then:
+  $ synthor synth data.csv --schema schema.json --out synth.csv`,
     )
-    .action(async (source: string | undefined, opts: InputOptions & { json?: boolean }) => {
+    .action(async (source: string | undefined, opts: ProfileCliOptions) => {
+      if (opts.schemaOut) checkOutputPath(opts.schemaOut, opts.overwrite ?? false, "--schema-out");
       // The profile is shown even when no column can be modelled: it is where the user sees why.
       const { db, info, profiles } = await openInput(source, opts, { requireModelled: false });
       try {
+        if (opts.schemaOut) writeSchemaOut(opts.schemaOut, profiles, opts);
         // summarizeTable needs at least one modelled column; without one there are no statistics to show.
         const summary = profiles.some((p) => modelledKinds.includes(p.kind))
           ? await summarizeTable(db, info, profiles)
@@ -73,6 +91,24 @@ Examples:
   return cmd;
 }
 
+/**
+ * Writes the kinds of the profile as a schema file (atomically; an existing file only with --overwrite),
+ * with the maxCategories they were detected with, and says so on stderr (stdout may be --json).
+ */
+function writeSchemaOut(path: string, profiles: ColumnProfile[], opts: ProfileCliOptions): void {
+  const maxCategories =
+    opts.maxCategories ??
+    (opts.schema ? readSchemaFile(opts.schema).maxCategories : undefined) ??
+    DEFAULT_MAX_CATEGORIES;
+  writeTextAtomically(path, schemaText(schemaOf(profiles, maxCategories)), {
+    flag: "--schema-out",
+    overwrite: opts.overwrite ?? false,
+  });
+  process.stderr.write(
+    `synthor: wrote the kinds of ${plural(profiles.length, "column")} to ${path}; edit them and pass the file back with --schema ${path}\n`,
+  );
+}
+
 function row(p: ColumnProfile, stats: string): Record<string, Cell> {
   return {
     column: p.name,
@@ -87,9 +123,4 @@ function row(p: ColumnProfile, stats: string): Record<string, Cell> {
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
-}
-
-/** A column name as the user would type it on a command line. */
-function cliName(name: string): string {
-  return /^[\w.-]+$/.test(name) ? name : JSON.stringify(name);
 }

@@ -6,6 +6,7 @@ import type { NestedSpec } from "../../nested/source.ts";
 import { sourceSpec } from "../../source.ts";
 import { formatJson, formatTable, num } from "../format.ts";
 import { type InputOptions, profileOptionsFrom } from "../input.ts";
+import { stageProgress } from "../progress.ts";
 import type { LlmSetup } from "./synth.ts";
 
 /** The options `synth` takes for nested data, beside its own. */
@@ -131,6 +132,9 @@ export async function synthNested(
   const say = (line: string) => {
     if (!opts.quiet) process.stderr.write(`${line}\n`);
   };
+  // The stages before the run starts (reading, summarizing, groups); then the iterations.
+  const stages = stageProgress(process.stderr);
+  let looping = false;
   let result: NestedSynthResult;
   try {
     result = await synthesizeNested({
@@ -159,7 +163,11 @@ export async function synthNested(
       overwrite: opts.overwrite ?? false,
       onProgress: (e) => {
         if (opts.quiet) return;
-        if (e.kind === "start") {
+        if (e.kind === "phase") {
+          if (!looping) stages.show(e.phase);
+        } else if (e.kind === "start") {
+          looping = true;
+          stages.stop();
           say(
             `synthor: run ${e.runId}, planner ${e.planner}, ${e.households} households in up to ${e.iterations} iterations`,
           );
@@ -175,6 +183,7 @@ export async function synthNested(
       signal,
     });
   } finally {
+    stages.stop();
     await llm?.client.close?.();
   }
   if (opts.json) process.stdout.write(`${formatJson(result)}\n`);

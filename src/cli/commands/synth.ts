@@ -233,6 +233,7 @@ Nested data (households and their members):
       }
       let planner: Planner | undefined;
       let result: SynthResult;
+      const progress = progressReporter({ quiet: opts.quiet ?? false });
       try {
         const spec = opts.fromSummary
           ? summarySource(source, opts.fromSummary, (key) => command.getOptionValueSource(key) === "cli")
@@ -284,13 +285,14 @@ Nested data (households and their members):
           ...(opts.out ? { out: opts.out } : {}),
           overwrite: opts.overwrite ?? false,
           resume: opts.resume ?? false,
-          onProgress: progressReporter({ quiet: opts.quiet ?? false }),
+          onProgress: progress,
           signal: stop.signal,
         });
       } catch (err) {
         reportFailure(err, opts);
         throw err;
       } finally {
+        progress.stop();
         stop.dispose();
         if (planner instanceof LlmPlanner) planner.close();
         await llm?.client.close?.();
