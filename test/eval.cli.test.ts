@@ -89,6 +89,11 @@ describe("synthor eval", () => {
     const html = readFileSync(report, "utf8");
     expect(html).toContain("Run 1 (stats planner, finished): 3 iterations, 100 rows, final mean TVD 0.1.");
     expect(html).toContain('aria-label="convergence"');
+    // Named as --synth, the run database is found: its table synthetic and its history.
+    const found = await run(["--synth", path, "--real", real, "--no-detection"]);
+    expect(found.error).toBeUndefined();
+    expect(found.stdout).toContain(`table synthetic of ${path} (100 rows)`);
+    expect(found.stdout).toContain("run history: 3 iterations of run 1");
   });
 
   it("writes a self-contained report", async () => {

@@ -68,7 +68,7 @@ export function evalCommand(): Command {
     )
     .option(
       "--synth <source>",
-      "the synthetic table: a file, or a table of --db (default with --db: synthetic)",
+      "the synthetic table: a file, a table of --db (default with --db: synthetic), or a run database (its table synthetic and its history)",
     )
     .option(
       "--holdout <source>",
@@ -190,6 +190,11 @@ Examples:
         );
       }
       if (opts.report) checkReportPath(opts.report, opts.overwrite ?? false);
+      // `--synth run.duckdb` names a run database: its table synthetic, and its history (found, not given).
+      if (opts.synth !== undefined && opts.db === undefined && /\.(duckdb|ddb|db)$/i.test(opts.synth)) {
+        opts.db = opts.synth;
+        opts.synth = undefined;
+      }
       const synthSource = opts.synth ?? (opts.db ? "synthetic" : undefined);
       if (synthSource === undefined) {
         throw new SynthorError(
