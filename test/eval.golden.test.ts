@@ -16,6 +16,9 @@ import {
   loadGapTables,
   loadTable,
 } from "./golden/golden.ts";
+import { EXECUTED_CHECK, recordSqlExecutions } from "./sql-executed.ts";
+
+const executed = recordSqlExecutions("test/eval.golden.test.ts");
 
 let db: Db;
 
@@ -244,3 +247,5 @@ describe("sql/eval_target_weights.sql", () => {
     });
   }
 });
+
+it(EXECUTED_CHECK, () => executed.expectEachFileRan());
