@@ -60,7 +60,7 @@ function start(
   });
   const marker = `${PAUSE_MARKER}${pauseAfter}\n`;
   let stderr = "";
-  let onPause = () => undefined as void;
+  let onPause: () => void = () => undefined;
   const pausing = new Promise<void>((resolve) => {
     onPause = resolve;
   });
