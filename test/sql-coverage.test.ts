@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { packageRoot } from "../src/db/files.ts";
-import { EXECUTED_CHECK, GOLDEN_TESTS } from "./sql-executed.ts";
+import { GOLDEN_TESTS } from "./sql-executed.ts";
 
 function sqlFilesOnDisk(): string[] {
   return ["macros", "sql"].flatMap((dir) =>
