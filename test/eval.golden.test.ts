@@ -16,6 +16,9 @@ import {
   loadGapTables,
   loadTable,
 } from "./golden/golden.ts";
+import { EXECUTED_CHECK, recordSqlExecutions } from "./sql-executed.ts";
+
+const executed = recordSqlExecutions("test/eval.golden.test.ts");
 
 let db: Db;
 
@@ -285,3 +288,5 @@ describe("sql/eval_target_weights.sql", () => {
     });
   }
 });
+
+it(EXECUTED_CHECK, () => executed.expectEachFileRan());

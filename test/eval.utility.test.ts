@@ -35,10 +35,18 @@ describe("evaluateUtility", () => {
     expect(u.majorityAccuracy).toBeGreaterThan(0.5);
     for (const m of u.models) {
       for (const s of [m.synth, m.real]) {
-        expect(s.accuracy).toBeGreaterThanOrEqual(0);
-        expect(s.accuracy).toBeLessThanOrEqual(1);
-        expect(s.auc).not.toBeNull();
+        // A share of the 50 holdout rows: a whole number of them right, between none and all.
+        const right = s.accuracy * 50;
+        expect(right).toBeCloseTo(Math.round(right), 9);
+        expect(Math.round(right)).toBeGreaterThanOrEqual(1);
+        expect(Math.round(right)).toBeLessThanOrEqual(50);
+        expect(s.auc).toBeGreaterThanOrEqual(0);
+        expect(s.auc).toBeLessThanOrEqual(1);
       }
+      // Trained on the real rows (seeded, so the same every run), each model beats always answering the
+      // majority class, and ranks churners above the rest more often than not: it learned something.
+      expect(m.real.accuracy).toBeGreaterThan(u.majorityAccuracy);
+      expect(m.real.auc).toBeGreaterThan(0.5);
       expect(m.accuracyDiff).toBeCloseTo(m.synth.accuracy - m.real.accuracy, 12);
     }
   });

@@ -9,7 +9,11 @@ import type { AddressInfo } from "node:net";
 
 /** What the server does with one request. */
 export type Step =
-  | { reply: string; delayMs?: number; finishReason?: string }
+  /**
+   * `after`: the reply is held until this settles (a stop point the test drives, for tests); `delayMs`:
+   * sent that long after the request came (a server's latency, for bench/llm.ts; no test waits on it).
+   */
+  | { reply: string; after?: Promise<unknown>; delayMs?: number; finishReason?: string }
   | { status: number; message?: string; headers?: Record<string, string>; delayMs?: number }
   /** An error status with this exact JSON body (e.g. llama.cpp's or OpenAI's context-size error). */
   | { status: number; body: unknown }
@@ -157,7 +161,8 @@ export async function startScriptedServer(options: ServerOptions): Promise<Scrip
           );
         }
       };
-      if ("delayMs" in step && step.delayMs) setTimeout(send, step.delayMs);
+      if ("after" in step && step.after) step.after.then(send, send);
+      else if ("delayMs" in step && step.delayMs) setTimeout(send, step.delayMs);
       else send();
     });
   });

@@ -17,6 +17,9 @@ import {
   loadGapTables,
   loadTable,
 } from "./golden/golden.ts";
+import { EXECUTED_CHECK, recordSqlExecutions } from "./sql-executed.ts";
+
+const executed = recordSqlExecutions("test/macros.golden.test.ts");
 
 let db: Db;
 
@@ -409,3 +412,5 @@ describe("hostile column names", () => {
     expect(decodeList('[a"; drop table x; --|select]')).toEqual(['a"; drop table x; --', "select"]);
   });
 });
+
+it(EXECUTED_CHECK, () => executed.expectEachFileRan());

@@ -6,6 +6,9 @@
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { Db, type Row } from "../src/db/connection.ts";
 import { expectGolden, field, goldenCases, goldenCsv, loadTable } from "./golden/golden.ts";
+import { EXECUTED_CHECK, recordSqlExecutions } from "./sql-executed.ts";
+
+const executed = recordSqlExecutions("test/nested.golden.test.ts");
 
 let db: Db;
 
@@ -103,3 +106,5 @@ describe("sql/same_values.sql", () => {
     });
   }
 });
+
+it(EXECUTED_CHECK, () => executed.expectEachFileRan());

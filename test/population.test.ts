@@ -3,7 +3,7 @@
  * independent baseline's invariants (sizes, links, sequence, types, values, seeds), and the seed
  * preparation on a tiny hand-made seed. Nothing here reads /work/shared.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { independentBaseline, resampleHouseholds } from "../examples/population/baseline.ts";
@@ -266,12 +266,17 @@ describe("examples/population/run.ts", () => {
 describe("examples/population/run.ts end to end", () => {
   let tmp: { dir: string; cleanup: () => void };
   const saved = process.env.SYNTHOR_BIN;
-  beforeAll(() => {
+  const HOUSEHOLDS = 40;
+  beforeAll(async () => {
     tmp = tempDir();
-    // The sample has the seed's column names, so it can stand in for the seed.
+    // The sample has the seed's column names, so it can stand in for the seed; its first 40 households
+    // (and their persons) keep the real nested synthesis small.
     mkdirSync(join(tmp.dir, "seed"));
-    copyFileSync(sample.households, join(tmp.dir, "seed", "seed_households.csv"));
-    copyFileSync(sample.persons, join(tmp.dir, "seed", "seed_persons.csv"));
+    await db.exec(
+      `copy (from households order by hhID limit ${HOUSEHOLDS}) to ${quoteLiteral(join(tmp.dir, "seed", "seed_households.csv"))} (header);
+       copy (from persons where hhID in (select hhID from households order by hhID limit ${HOUSEHOLDS}) order by hhID, per_num)
+         to ${quoteLiteral(join(tmp.dir, "seed", "seed_persons.csv"))} (header)`,
+    );
   });
   afterAll(() => {
     if (saved === undefined) delete process.env.SYNTHOR_BIN;
@@ -280,38 +285,63 @@ describe("examples/population/run.ts end to end", () => {
   });
 
   it("runs the nested synthesis when synth has --child, and scores it beside the baseline", async () => {
-    process.env.SYNTHOR_BIN = fixture("population/fake-synthor.mjs");
+    delete process.env.SYNTHOR_BIN;
     const said: string[] = [];
     const out = join(tmp.dir, "out");
-    const md = await runPopulation(["--data", join(tmp.dir, "seed"), "--out", out, "--skip-resample"], (t) =>
-      said.push(t),
+    const md = await runPopulation(
+      ["--data", join(tmp.dir, "seed"), "--out", out, "--skip-resample", "--synth-iterations", "4"],
+      (t) => said.push(t),
     );
-    // The stand-in copies the real tables, so every category's error is 0.
-    expect(md).toContain("| Synthor (nested) | 0 | 0 | 0 | 0 | 0 | 0 |");
-    expect(md).toMatch(/\| independent baseline \(1 seed\) \| [0-9.]+ \|/);
-    expect(md).toContain("tables synthetic, synthetic_persons.");
-    expect(said.some((t) => t.startsWith("running synthor synth ") && t.includes("--child"))).toBe(true);
+    expect(said).toContain(
+      `running synthor synth ${join(out, "households.csv")} --child ${join(out, "persons.csv")} --key hhID --rows ${HOUSEHOLDS} --db ${join(out, "pop.duckdb")} --seed 0 --iterations 4`,
+    );
+    // What the real run left: one finished run of the nested statistical planner, 40 households under
+    // fresh keys 1..40, every person in one of them.
+    const pop = await Db.open(join(out, "pop.duckdb"), { readOnly: true });
+    try {
+      const [state] = await pop.all(
+        `select (select list(status) from synthor_runs) as runs,
+                (select count(*) from synthetic) as households,
+                (select count(distinct hhID) = count(*) and min(hhID) = 1 and max(hhID) = ${HOUSEHOLDS} from synthetic) as fresh_keys,
+                (select count(*) from synthetic_members) as persons,
+                (select count(*) from synthetic_members anti join synthetic using (hhID)) as orphans,
+                (select count(*) from synthor_iterations) between 1 and 4 as iterations`,
+      );
+      expect(state).toEqual({
+        runs: ["finished"],
+        households: HOUSEHOLDS,
+        fresh_keys: true,
+        persons: expect.any(Number),
+        orphans: 0,
+        iterations: true,
+      });
+      expect(state?.persons as number).toBeGreaterThanOrEqual(HOUSEHOLDS);
+    } finally {
+      pop.close();
+    }
+    // Scored beside the baseline: a number per category, read from the run's tables.
+    expect(md).toMatch(/\| Synthor \(nested\) \|( [0-9.]+ \|){6}\n/);
+    expect(md).toMatch(/\| independent baseline \(1 seed\) \|( [0-9.]+ \|){6}\n/);
+    expect(md).toContain("tables synthetic, synthetic_members.");
     expect(existsSync(join(out, "report_synthor.html"))).toBe(true);
-  });
+  }, 600_000);
 
   it("says so, and scores the baseline alone, when synth has no --child yet", async () => {
+    // A stand-in CLI whose synth --help has no --child: a build from before nested synthesis.
     process.env.SYNTHOR_BIN = fixture("population/fake-synthor.mjs");
-    process.env.FAKE_SYNTHOR_NO_CHILD = "1";
     const said: string[] = [];
-    try {
-      const md = await runPopulation(
-        ["--data", join(tmp.dir, "seed"), "--out", join(tmp.dir, "out2"), "--skip-resample"],
-        (t) => said.push(t),
-      );
-      expect(md).not.toContain("Synthor (nested)");
-      expect(md).toContain(
-        "- Synthor: not run. `synthor synth` has no `--child` option in this build (nested synthesis not merged yet); rerun this script once it has.",
-      );
-      expect(said.find((t) => t.startsWith("synthor synth has no --child option yet"))).toMatch(
-        /When it lands, this runner runs: synthor synth \S+households\.csv --child \S+persons\.csv --key hhID --rows 300 --db \S+pop\.duckdb --seed 0$/,
-      );
-    } finally {
-      delete process.env.FAKE_SYNTHOR_NO_CHILD;
-    }
+    const md = await runPopulation(
+      ["--data", join(tmp.dir, "seed"), "--out", join(tmp.dir, "out2"), "--skip-resample"],
+      (t) => said.push(t),
+    );
+    expect(md).not.toContain("Synthor (nested)");
+    expect(md).toContain(
+      "- Synthor: not run. `synthor synth` has no `--child` option in this build (nested synthesis not merged yet); rerun this script once it has.",
+    );
+    expect(said.find((t) => t.startsWith("synthor synth has no --child option yet"))).toMatch(
+      new RegExp(
+        `When it lands, this runner runs: synthor synth \\S+households\\.csv --child \\S+persons\\.csv --key hhID --rows ${HOUSEHOLDS} --db \\S+pop\\.duckdb --seed 0$`,
+      ),
+    );
   });
 });

@@ -12,8 +12,9 @@ import { ECOMMERCE_GROUPS, goodScript, startScriptedServer } from "./llm-server.
 
 /**
  * The prompts' exact text. The goldens under test/golden/prompts/ are what `synthor prompt` prints for
- * the e-commerce example; a change to a prompt shows up as a diff to review (UPDATE_GOLDEN=1 rewrites
- * them). The paper's wording is pinned separately, line by line, against Appendix E.
+ * the e-commerce example; a change to a prompt shows up as a diff to review, and a missing golden fails.
+ * Only UPDATE_GOLDEN=1 in the environment writes them. The paper's wording is pinned separately, line by
+ * line, against Appendix E.
  */
 
 const ECOMMERCE = "examples/ecommerce/ecommerce.csv";
@@ -40,11 +41,20 @@ async function promptOutput(args: string[]): Promise<string> {
   return out;
 }
 
+/**
+ * Compares with the golden file. Only UPDATE_GOLDEN=1 writes it: a missing golden fails like a changed
+ * one, so a deleted or misnamed file is never silently recreated from the code's own output.
+ */
 function expectGolden(name: string, text: string): void {
   const path = golden(join("prompts", name));
-  if (process.env.UPDATE_GOLDEN === "1" || !existsSync(path)) {
+  if (process.env.UPDATE_GOLDEN === "1") {
     mkdirSync(golden("prompts"), { recursive: true });
     writeFileSync(path, text);
+  }
+  if (!existsSync(path)) {
+    throw new Error(
+      `the golden ${path} is missing; review the prompt, then write it with UPDATE_GOLDEN=1 npx vitest run test/prompts.test.ts`,
+    );
   }
   expect(text).toBe(readFileSync(path, "utf8"));
 }

@@ -6,6 +6,9 @@ import { describe, expect, it } from "vitest";
 import { varcharList } from "../src/db/connection.ts";
 import { sqlFile } from "../src/db/files.ts";
 import { withDb } from "./helpers.ts";
+import { EXECUTED_CHECK, recordSqlExecutions } from "./sql-executed.ts";
+
+const executed = recordSqlExecutions("test/reference.golden.test.ts");
 
 describe("sql/reference_atoms.sql", () => {
   // Rows by key: [a, true] twice with weight 0.5, [b, false] once with weight 1, [NULL, false] once.
@@ -124,3 +127,5 @@ describe("sql/target_fit.sql", () => {
     });
   });
 });
+
+it(EXECUTED_CHECK, () => executed.expectEachFileRan());

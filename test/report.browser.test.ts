@@ -1,8 +1,9 @@
 /**
  * The report opened in headless Chromium (Debian's `chromium` package) driven by playwright-core: the
  * page loads with no console error, every chart has drawn marks, verdicts are styled apart, the real
- * floors of the column bars are drawn, and a screenshot is taken. Skipped,
- * with the reason in its name, when /usr/bin/chromium or playwright-core is not installed.
+ * floors of the column bars are drawn, and a screenshot is taken. Skipped, with the reason in its name,
+ * when /usr/bin/chromium or playwright-core is not installed, except under CI=1 (.ci/run sets it):
+ * there a missing browser fails the test, so CI cannot pass without it.
  */
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -31,6 +32,8 @@ const missing = [
     ? undefined
     : "playwright-core (npm install)",
 ].filter((x) => x !== undefined);
+/** CI=1 (or true): the browser is required, and missing it is a failure, not a skip. */
+const required = ["1", "true"].includes(process.env.CI ?? "");
 
 /** The part of playwright-core's API this test uses. */
 interface Page {
@@ -51,11 +54,15 @@ interface Playwright {
   };
 }
 
-describe.skipIf(missing.length > 0)(
-  missing.length > 0
+describe.skipIf(missing.length > 0 && !required)(
+  missing.length > 0 && !required
     ? `report in headless Chromium (skipped: missing ${missing.join(" and ")})`
     : "report in headless Chromium",
   () => {
+    it("has Chromium and playwright-core to run with", () => {
+      expect(missing, "CI=1 requires the browser test: install what is missing").toEqual([]);
+    });
+
     it("loads without console errors, draws every chart and takes a screenshot", async () => {
       const dir = mkdtempSync(join(tmpdir(), "synthor-browser-"));
       const { db, profiles } = await loadPair();

@@ -19,6 +19,9 @@ import {
   loadTable,
 } from "./golden/golden.ts";
 import { withDb } from "./helpers.ts";
+import { EXECUTED_CHECK, recordSqlExecutions } from "./sql-executed.ts";
+
+const executed = recordSqlExecutions("test/sql.golden.test.ts");
 
 /** Column types of the state tables, as src/summarize.ts creates them. */
 const FINE_TYPES = { column: "varchar", bin: "bigint", sub: "integer", n: "bigint" };
@@ -395,3 +398,5 @@ describe("sql/source_checksum.sql", () => {
     });
   });
 });
+
+it(EXECUTED_CHECK, () => executed.expectEachFileRan());

@@ -2,13 +2,14 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PAUSE_ENV, PAUSE_MARKER } from "../src/cli/test-pause.ts";
 import { Db } from "../src/db/connection.ts";
 import { packageRoot } from "../src/db/files.ts";
 import { cli, tempDir } from "./helpers.ts";
 
 // Each CLI call starts Node, tsx and DuckDB (about 1 s), so the calls are few and the independent ones
-// run concurrently. The runs that get interrupted take 30 iterations (about 2 s), long enough to be
-// caught in the middle.
+// run concurrently. The runs that get interrupted are stopped by the program, not by a clock: each pauses
+// at a known iteration (SYNTHOR_TEST_PAUSE_AFTER_ITERATION, src/cli/test-pause.ts) and is signalled there.
 const ECOMMERCE = "examples/ecommerce/ecommerce.csv";
 const RUN = ["synth", ECOMMERCE, "--rows", "400", "--iterations", "30", "--seed", "5"];
 
@@ -37,34 +38,43 @@ function referenceCsv(): Promise<string> {
   return reference;
 }
 
-/** The CLI as a child process we can signal, with its stderr collected as it comes. */
-function start(args: string[]): {
+/**
+ * The CLI as a child process we can signal, with its stderr collected as it comes. The run stops at a
+ * point the program drives (src/cli/test-pause.ts): once iteration `pauseAfter` is committed it says so
+ * on stderr and waits for a signal. `paused` resolves then, with no clock involved (the test's own
+ * timeout is the only limit), and rejects if the run ends without pausing.
+ */
+function start(
+  args: string[],
+  pauseAfter: number,
+): {
   child: ChildProcess;
   stderr: () => string;
+  paused: Promise<void>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 } {
   const child = spawn(process.execPath, [join(packageRoot, "bin", "synthor.js"), ...args], {
     cwd: packageRoot,
-    env: { ...process.env, TZ: "UTC" },
+    env: { ...process.env, TZ: "UTC", [PAUSE_ENV]: String(pauseAfter) },
     stdio: ["ignore", "ignore", "pipe"],
   });
+  const marker = `${PAUSE_MARKER}${pauseAfter}\n`;
   let stderr = "";
+  let onPause: () => void = () => undefined;
+  const pausing = new Promise<void>((resolve) => {
+    onPause = resolve;
+  });
   child.stderr?.on("data", (chunk: Buffer) => {
     stderr += chunk.toString();
+    if (stderr.includes(marker)) onPause();
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on("exit", (code, signal) => resolve({ code, signal }));
   });
-  return { child, stderr: () => stderr, exited };
-}
-
-/** Resolves once `ready()` holds (checked every 20 ms); fails after `ms`. */
-async function until(ready: () => boolean, ms: number, what: string): Promise<void> {
-  const t0 = Date.now();
-  while (!ready()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const endedFirst = exited.then(() => {
+    if (!stderr.includes(marker)) throw new Error(`the run ended without pausing:\n${stderr}`);
+  });
+  return { child, stderr: () => stderr, paused: Promise.race([pausing, endedFirst]), exited };
 }
 
 /** What an interrupted run left in its database. */
@@ -168,27 +178,24 @@ describe.concurrent("synthor synth", () => {
   it("leaves no output when killed with SIGKILL, and --resume ends with the uninterrupted table", async () => {
     const db = path("killed.duckdb");
     const out = path("killed.csv");
-    const run = start([...RUN, "--db", db, "--out", out]);
+    // Killed while it waits to plan iteration 4: iterations 1-3 are committed, nothing else.
+    const run = start([...RUN, "--db", db, "--out", out], 3);
     try {
-      await until(() => /^iteration 1\//m.test(run.stderr()), 30_000, "the first iteration");
-      await new Promise((r) => setTimeout(r, 300));
+      await run.paused;
       run.child.kill("SIGKILL");
       expect(await run.exited).toEqual({ code: null, signal: "SIGKILL" });
     } finally {
       run.child.kill("SIGKILL");
     }
+    expect(run.stderr()).toMatch(/^iteration 1\/30 /m);
     expect(existsSync(out)).toBe(false);
     expect(leftovers("killed.csv")).toEqual([]);
-    const left = await leftIn(db);
-    // Killed in the middle: some iterations kept, not all, and no output table.
-    expect(left.iterations).toBeGreaterThanOrEqual(1);
-    expect(left.iterations).toBeLessThan(30);
-    expect([left.output, left.status]).toEqual([0, "running"]);
+    expect(await leftIn(db)).toEqual({ iterations: 3, output: 0, status: "running" });
 
     const resumed = await cli([...RUN, "--db", db, "--out", out, "--resume"]);
     expect(resumed.code).toBe(0);
     expect(resumed.stderr).toContain(
-      `synthor: run 1, planner stats, 400 rows in up to 30 iterations, resuming after iteration ${left.iterations}\n`,
+      "synthor: run 1, planner stats, 400 rows in up to 30 iterations, resuming after iteration 3\n",
     );
     expect(readFileSync(out, "utf8")).toBe(await referenceCsv());
   });
@@ -200,9 +207,10 @@ describe.concurrent("synthor synth", () => {
     /** One run interrupted with SIGINT after its first iteration, shared by the tests below. */
     function interruptedRun() {
       interrupted ??= (async () => {
-        const run = start([...RUN, "--db", db(), "--out", out()]);
+        // SIGINT while it waits to plan iteration 2, iteration 1 committed.
+        const run = start([...RUN, "--db", db(), "--out", out()], 1);
         try {
-          await until(() => /^iteration 1\//m.test(run.stderr()), 30_000, "the first iteration");
+          await run.paused;
           run.child.kill("SIGINT");
           const { code } = await run.exited;
           return { code, stderr: run.stderr() };
@@ -220,17 +228,14 @@ describe.concurrent("synthor synth", () => {
 
     it("stops at once (the iteration in flight rolled back), writes nothing, and says how to continue", async () => {
       const { stderr } = await interruptedRun();
-      expect(stderr).toContain("\nsynthor: stopping (Ctrl-C again to exit at once)\n");
-      const done =
-        /synthor: interrupted while [a-z ]+ iteration \d+, after iteration (\d+); nothing was written\. (.*)\n/.exec(
-          stderr,
-        );
-      expect(done?.[2]).toBe("Continue with the same command and --resume.");
+      expect(stderr).toContain(`${PAUSE_MARKER}1\n\nsynthor: stopping (Ctrl-C again to exit at once)\n`);
+      // The last line, after the summary of what the committed iteration holds.
+      expect(stderr).toMatch(
+        /\nsynthesized \d+ rows in 1 iterations, .*\(stopped: interrupted\)\n[\s\S]*\nsynthor: interrupted while planning iteration 2, after iteration 1; nothing was written\. Continue with the same command and --resume\.\n$/,
+      );
       expect(existsSync(out())).toBe(false);
       expect(leftovers("interrupted.csv")).toEqual([]);
-      const left = await leftIn(db());
-      expect(left).toEqual({ iterations: Number(done?.[1]), output: 0, status: "interrupted" });
-      expect(left.iterations).toBeLessThan(30);
+      expect(await leftIn(db())).toEqual({ iterations: 1, output: 0, status: "interrupted" });
     });
 
     it("refuses --resume with other options, then resumes to the uninterrupted table", async () => {
@@ -244,7 +249,7 @@ describe.concurrent("synthor synth", () => {
 
       const resumed = await cli([...RUN, "--db", db(), "--out", out(), "--resume"]);
       expect(resumed.code).toBe(0);
-      expect(resumed.stderr).toMatch(/resuming after iteration \d+\n/);
+      expect(resumed.stderr).toContain(", resuming after iteration 1\n");
       expect(readFileSync(out(), "utf8")).toBe(await referenceCsv());
       expect((await leftIn(db())).status).toBe("finished");
     });

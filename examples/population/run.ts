@@ -7,6 +7,7 @@
  *   npx tsx examples/population/run.ts                      # baseline, and Synthor if synth has --child
  *   npx tsx examples/population/run.ts --seeds 0,1,2,3,4    # the baseline over five seeds
  *   npx tsx examples/population/run.ts --synth-seed 0,1,2    # Synthor over three seeds (mean per category)
+ *   npx tsx examples/population/run.ts --synth-iterations 20  # Synthor with at most 20 iterations
  *   npx tsx examples/population/run.ts --synth-households s_hh.csv --synth-persons s_p.csv  # score a pair
  *
  * Everything it writes goes to --out (default examples/population/out, not committed): the prepared
@@ -213,6 +214,7 @@ export async function runPopulation(
       out: { type: "string", default: "examples/population/out" },
       seeds: { type: "string", default: "0" },
       "synth-seed": { type: "string", default: "0" },
+      "synth-iterations": { type: "string" },
       "skip-synth": { type: "boolean", default: false },
       "skip-resample": { type: "boolean", default: false },
       "synth-households": { type: "string" },
@@ -308,6 +310,7 @@ export async function runPopulation(
       db,
       "--seed",
       seed,
+      ...(values["synth-iterations"] ? ["--iterations", values["synth-iterations"]] : []),
     ];
     if (!(await synthHasChild())) {
       const args = argsFor(synthSeeds[0] ?? "0", join(out, "pop.duckdb"));

@@ -126,12 +126,14 @@ export class Db {
    * Runs one statement, refusing to start (and reporting an interruption) once the watched signal fired.
    * DuckDB's own error is wrapped in an SqlError naming `label`, or passed on as it is (label null).
    */
-  private async guarded<T>(label: string | null, fn: () => Promise<T>): Promise<T> {
+  private async guarded<T>(label: string | null, sql: string, fn: () => Promise<T>): Promise<T> {
     const signal = this.signal;
     if (signal?.aborted) throw new Interrupted("running queries");
     this.running++;
     try {
-      return await fn();
+      const result = await fn();
+      executedHook?.({ label, sql });
+      return result;
     } catch (err) {
       if (signal?.aborted) throw new Interrupted("running queries");
       throw label === null ? err : new SqlError(label, err);
@@ -145,12 +147,12 @@ export class Db {
    * error about the user's input (an unreadable file, a bad --sql). Interruptible like the others.
    */
   async execRaw(sql: string): Promise<void> {
-    await this.guarded(null, () => this.connection.run(sql));
+    await this.guarded(null, sql, () => this.connection.run(sql));
   }
 
   /** A query's rows with DuckDB's error unwrapped (see {@link Db.execRaw}). */
   async allRaw<T extends Row = Row>(sql: string): Promise<T[]> {
-    const reader = await this.guarded(null, () => this.connection.runAndReadAll(sql));
+    const reader = await this.guarded(null, sql, () => this.connection.runAndReadAll(sql));
     return reader.getRowObjectsJS().map((r) => plain(r) as T);
   }
 
@@ -168,7 +170,7 @@ export class Db {
     const [values, types] = bind(params);
     const t0 = performance.now();
     try {
-      const reader = await this.guarded(label, () => this.connection.runAndReadAll(sql, values, types));
+      const reader = await this.guarded(label, sql, () => this.connection.runAndReadAll(sql, values, types));
       return reader.getRowObjectsJS().map((r) => plain(r) as T);
     } finally {
       trace(label === "inline query" ? `inline: ${sql.replaceAll(/\s+/g, " ").slice(0, 60)}` : label, t0);
@@ -184,7 +186,7 @@ export class Db {
     const [values, types] = bind(params);
     const t0 = performance.now();
     try {
-      await this.guarded(label, () =>
+      await this.guarded(label, sql, () =>
         this.connection.run(sql, Object.keys(values).length ? values : undefined, types),
       );
     } finally {
@@ -291,6 +293,24 @@ async function openInstance(path: string, config: Record<string, string>): Promi
       { file: path },
     );
   }
+}
+
+/** A statement DuckDB ran to the end without an error: its label (null for the raw calls) and its text. */
+export interface ExecutedStatement {
+  label: string | null;
+  sql: string;
+}
+
+let executedHook: ((statement: ExecutedStatement) => void) | undefined;
+
+/**
+ * For tests only: `hook` is called after every statement any Db ran without an error, so the golden tests
+ * can prove that each file in sql/ and macros/ was executed (test/sql-executed.ts), not merely named.
+ * Nothing sets it outside the tests, and it is not part of the package's API (src/index.ts); undefined
+ * removes it.
+ */
+export function onStatementExecuted(hook: ((statement: ExecutedStatement) => void) | undefined): void {
+  executedHook = hook;
 }
 
 /** With SYNTHOR_TRACE=1, time spent per query label is printed to stderr at exit: where a run's time goes. */

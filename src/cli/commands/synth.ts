@@ -16,6 +16,7 @@ import type { Summary } from "../../summarize.ts";
 import { formatJson, formatTable, num } from "../format.ts";
 import { addInputOptions, fraction, positiveInt, wholeNumber } from "../input.ts";
 import { progressReporter } from "../progress.ts";
+import { pausedForTests } from "../test-pause.ts";
 import {
   type LoopCliOptions,
   loopOptionsFrom,
@@ -279,7 +280,7 @@ Nested data (households and their members):
                   maxGroups: opts.groups,
                 })
               : new StatsPlanner(db, summary, { seed: opts.seed });
-            return planner;
+            return pausedForTests(planner, stop.signal);
           },
           outTable: opts.outTable,
           ...(opts.out ? { out: opts.out } : {}),
