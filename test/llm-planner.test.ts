@@ -177,7 +177,8 @@ describe("LLM planner over a scripted OpenAI-compatible server", () => {
     };
     const server = await startScriptedServer({ script });
     try {
-      const run = await runWith(server, {}, {}, { timeoutMs: 500 });
+      // The client's limit is well above what a loaded machine takes for a scripted reply; only the hang meets it.
+      const run = await runWith(server, {}, {}, { timeoutMs: 5000 });
       expect(run.result.rows).toBe(200);
       expect(run.result.iterations).toBe(10);
       expect(run.synthetic).toHaveLength(200);
@@ -200,7 +201,7 @@ describe("LLM planner over a scripted OpenAI-compatible server", () => {
       expect(notes(7)).toContain("proposals for iteration 7: HTTP 500: boom; retrying in 0.0 s");
       // A timeout is not retried: the server would take as long again (and may still be computing it).
       expect(notes(8)).toContain(
-        "proposals for iteration 8: no complete reply within 0.5 s (--timeout 0.5); cancelled, not retried: the server would take as long again (raise --timeout for a slow server)",
+        "proposals for iteration 8: no complete reply within 5 s (--timeout 5); cancelled, not retried: the server would take as long again (raise --timeout for a slow server)",
       );
 
       // Retry-After was honoured.
