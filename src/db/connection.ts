@@ -11,6 +11,7 @@ import {
 import { SqlError, SynthorError } from "../errors.ts";
 import { Interrupted } from "../interrupt.ts";
 import { macroScript, sqlFile } from "./files.ts";
+import { withParameterSuffix } from "./parameters.ts";
 import { quoteIdent } from "./quote.ts";
 
 export type Row = Record<string, unknown>;
@@ -199,14 +200,15 @@ export class Db {
    * `union all` statement: one round trip instead of one per set, which matters when each run is small.
    */
   async insertUnion(target: string, file: string, paramSets: Record<string, ParamValue>[]): Promise<void> {
-    const query = sqlFile(file).replace(/--.*$/gm, "").replace(/;\s*$/, "");
+    const query = sqlFile(file);
     for (let start = 0; start < paramSets.length; start += 32) {
       const chunk = paramSets.slice(start, start + 32);
       const params: Record<string, ParamValue> = {};
-      const parts = chunk.map((set, i) => {
+      const parts: string[] = [];
+      for (const [i, set] of chunk.entries()) {
         for (const [k, v] of Object.entries(set)) params[`${k}_${i}`] = v;
-        return `(${query.replaceAll(/\$(\w+)\b/g, `$$$1_${i}`)})`;
-      });
+        parts.push(`(${await withParameterSuffix(this, query, String(i))})`);
+      }
       await this.exec(
         `insert into ${quoteIdent(target)} ${parts.join("\nunion all\n")}`,
         `sql/${file}.sql`,

@@ -1,0 +1,57 @@
+/**
+ * Named parameters renamed through DuckDB's own parser, so that several copies of one query can run in
+ * one statement (`Db.insertUnion`) with their own values. The text is parsed (nothing runs), each
+ * `$name` parameter node becomes `$name_<suffix>`, and DuckDB renders the tree back to SQL: string
+ * literals and comments are never touched, unlike a text substitution.
+ */
+import type { Db } from "./connection.ts";
+
+type Json = Record<string, unknown>;
+
+const renamed = new Map<string, string>();
+
+/**
+ * `sql` (one statement) with every named parameter `$p` renamed `$p_<suffix>`.
+ *
+ * @example await withParameterSuffix(db, "select $a as a, '$a' as text", "0")
+ * // => "SELECT $a_0 AS a, '$a' AS text"
+ */
+export async function withParameterSuffix(db: Db, sql: string, suffix: string): Promise<string> {
+  const key = `${suffix}\u0000${sql}`;
+  const cached = renamed.get(key);
+  if (cached !== undefined) return cached;
+  const [parsed] = await db.all<{ ast: string }>(
+    "select json_serialize_sql($sql::varchar) as ast",
+    { sql },
+    "parse SQL",
+  );
+  const tree = JSON.parse(parsed?.ast ?? "{}") as Json & { statements?: unknown[]; error_message?: string };
+  if (tree.error || tree.statements?.length !== 1) {
+    throw new Error(`cannot rename the parameters of ${sql}: ${tree.error_message ?? "not one statement"}`);
+  }
+  const [rendered] = await db.all<{ sql: string }>(
+    "select json_deserialize_sql($ast::json) as sql",
+    { ast: JSON.stringify(rename(tree, suffix)) },
+    "render SQL",
+  );
+  if (rendered?.sql === undefined) throw new Error(`DuckDB cannot render ${sql}`);
+  renamed.set(key, rendered.sql);
+  return rendered.sql;
+}
+
+/**
+ * A copy of the tree with parameters renamed. Positions (`query_location`) are left out: they are only
+ * for error messages, and values up to 2^64 do not survive JSON.parse.
+ */
+function rename(node: unknown, suffix: string): unknown {
+  if (Array.isArray(node)) return node.map((n) => rename(n, suffix));
+  if (node === null || typeof node !== "object") return node;
+  const copy: Json = {};
+  for (const [k, v] of Object.entries(node as Json)) {
+    if (k !== "query_location") copy[k] = rename(v, suffix);
+  }
+  if (copy.class === "PARAMETER" && typeof copy.identifier === "string") {
+    copy.identifier = `${copy.identifier}_${suffix}`;
+  }
+  return copy;
+}
