@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark, side by side in one run, medians over repeats. Writes
  * docs/benchmarks.md and docs/benchmarks.json. `--quick` uses fewer repeats and smaller tables (a smoke
  * run, not figures to quote); `--only NAME` runs one benchmark (summarize, synth, scale, ecommerce, adult,
- * llm, from-summary, reference, population, peers); `--peers` adds the SDV comparison (docs/peers.md),
+ * llm, from-summary, reference, population, startup, peers); `--peers` adds the SDV comparison (docs/peers.md),
  * which needs `bash bench/peers/setup.sh` first.
  *
  * Three of them are slow and keep their own figures (written on a full run or with `--only NAME`, never
@@ -333,6 +333,14 @@ if (want("population")) {
   const figures = await runPopulationBenchmark({ quick });
   results.population = figures;
   sections.push(populationSection(figures));
+}
+
+if (want("startup")) {
+  // `synthor --help` against `node -e 0` and the sources through tsx (bench/startup.ts; docs/startup.md).
+  const { startupSection } = await import("./startup.ts");
+  const figures = child("bench/startup.ts", quick ? ["--quick"] : []) as Parameters<typeof startupSection>[0];
+  results.startup = figures;
+  sections.push(startupSection(figures));
 }
 
 // The SDV peers take a quarter of an hour (CTGAN on Adult): `npm run bench -- --peers` (or `--only peers`);

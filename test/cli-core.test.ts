@@ -7,7 +7,7 @@ import { openDb } from "../src/cli/input.ts";
 import { SynthorError } from "../src/errors.ts";
 import { cli, tempDir } from "./helpers.ts";
 
-// Each CLI call starts Node, tsx and DuckDB (~1 s), so the calls are few and independent ones run
+// Each CLI call starts Node and DuckDB, so the calls are few and independent ones run
 // concurrently.
 const ECOMMERCE = "examples/ecommerce/ecommerce.csv";
 const COLUMNS = ["user_age", "gender", "location_tier", "product_category", "price", "payment_method"];

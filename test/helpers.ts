@@ -41,7 +41,10 @@ export function readCsv(path: string): Record<string, string | null>[] {
 
 const run = promisify(execFile);
 
-/** Runs the real CLI (bin/synthor.js) in a subprocess; never throws on a non-zero exit. */
+/**
+ * Runs the real CLI (bin/synthor.js over dist/, which the e2e project's global setup builds) in a
+ * subprocess; never throws on a non-zero exit. A test file that calls it belongs to the e2e project.
+ */
 export async function cli(
   args: string[],
   options: { cwd?: string; env?: Record<string, string> } = {},

@@ -260,12 +260,12 @@ describe("temporary files", () => {
     const target = path("exits.csv");
     const script = `
       import { writeFileSync } from "node:fs";
-      const { writeFileAtomically } = await import(${JSON.stringify(join(packageRoot, "src", "output.ts"))});
+      const { writeFileAtomically } = await import(${JSON.stringify(join(packageRoot, "dist", "output.js"))});
       await writeFileAtomically(${JSON.stringify(target)}, (t) => {
         writeFileSync(t, "half");
         process.exit(130);
       }, { flag: "--out", overwrite: false });`;
-    const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+    const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
       cwd: packageRoot,
       encoding: "utf8",
     });

@@ -247,11 +247,11 @@ describe("the run database holds no real rows", () => {
   it("killed with SIGKILL mid-run, the file never held them; the next run removes rows DuckDB spilled", async () => {
     const db = path("killed.duckdb");
     // The run kills itself once its second iteration is committed: a kill -9 at a point the program picks.
-    const script = path("kill.mts");
+    const script = path("kill.mjs");
     writeFileSync(
       script,
-      `import { synthesize } from ${JSON.stringify(join(packageRoot, "src/pipeline.ts"))};
-       import { StatsPlanner } from ${JSON.stringify(join(packageRoot, "src/planners/stats.ts"))};
+      `import { synthesize } from ${JSON.stringify(join(packageRoot, "dist/pipeline.js"))};
+       import { StatsPlanner } from ${JSON.stringify(join(packageRoot, "dist/planners/stats.js"))};
        await synthesize({
          source: { kind: "file", path: ${JSON.stringify(path("planted.csv"))} },
          db: ${JSON.stringify(db)}, rows: 200, iterations: 8, seed: 3,
@@ -259,7 +259,7 @@ describe("the run database holds no real rows", () => {
          onProgress: (e) => { if (e.kind === "iteration" && e.iteration === 2) process.kill(process.pid, "SIGKILL"); },
        });`,
     );
-    const killed = await run(process.execPath, ["--import", "tsx", script], { cwd: packageRoot }).catch(
+    const killed = await run(process.execPath, [script], { cwd: packageRoot }).catch(
       (err: { signal?: string }) => err,
     );
     expect((killed as { signal?: string }).signal, (killed as { stderr?: string }).stderr).toBe("SIGKILL");

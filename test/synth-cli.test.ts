@@ -7,7 +7,7 @@ import { Db } from "../src/db/connection.ts";
 import { packageRoot } from "../src/db/files.ts";
 import { cli, tempDir } from "./helpers.ts";
 
-// Each CLI call starts Node, tsx and DuckDB (about 1 s), so the calls are few and the independent ones
+// Each CLI call starts Node and DuckDB on the build in dist/, so the calls are few and the independent ones
 // run concurrently. The runs that get interrupted are stopped by the program, not by a clock: each pauses
 // at a known iteration (SYNTHOR_TEST_PAUSE_AFTER_ITERATION, src/cli/test-pause.ts) and is signalled there.
 const ECOMMERCE = "examples/ecommerce/ecommerce.csv";

@@ -1,13 +1,4 @@
-import {
-  DOUBLE,
-  type DuckDBConnection,
-  DuckDBInstance,
-  type DuckDBType,
-  type DuckDBValue,
-  LIST,
-  listValue,
-  VARCHAR,
-} from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBInstance, DuckDBType, DuckDBValue } from "@duckdb/node-api";
 import { SqlError, SynthorError } from "../errors.ts";
 import { Interrupted } from "../interrupt.ts";
 import { macroScript, sqlFile } from "./files.ts";
@@ -18,15 +9,24 @@ export type Row = Record<string, unknown>;
 type Params = Record<string, DuckDBValue>;
 type Types = Record<string, DuckDBType | undefined>;
 
-/** A bound parameter with an explicit DuckDB type, for values the client cannot infer (lists). */
-export interface TypedParam {
-  value: DuckDBValue;
-  type: DuckDBType;
-}
+// DuckDB's client (a native module) is loaded by the first Db.open, not on import: `synthor --help` and
+// a library import that never opens a database do not pay for it.
+let duckdb: typeof import("@duckdb/node-api") | undefined;
+
+/**
+ * A bound parameter with an explicit DuckDB type, for values the client cannot infer (lists): one of the
+ * shapes below, made into DuckDB values when bound (once the client is loaded), or a DuckDB value and
+ * type made by a caller that loaded the client itself.
+ */
+export type TypedParam =
+  | { type: "varchar[]"; value: string[] }
+  | { type: "double"; value: number }
+  | { type: "double[]"; value: number[] }
+  | { type: DuckDBType; value: DuckDBValue };
 
 /** Bind a list of strings, e.g. the columns of a group. */
 export function varcharList(values: string[]): TypedParam {
-  return { value: listValue(values), type: LIST(VARCHAR) };
+  return { type: "varchar[]", value: values };
 }
 
 /**
@@ -34,12 +34,12 @@ export function varcharList(values: string[]): TypedParam {
  * edge of a column of large values) fails with "bigint out of int64 range".
  */
 export function double(value: number): TypedParam {
-  return { value, type: DOUBLE };
+  return { type: "double", value };
 }
 
 /** Bind a list of doubles, e.g. bin edges. */
 export function doubleList(values: number[]): TypedParam {
-  return { value: listValue(values), type: LIST(DOUBLE) };
+  return { type: "double[]", value: values };
 }
 
 export type ParamValue = string | number | boolean | null | TypedParam;
@@ -85,7 +85,8 @@ export class Db {
     const config: Record<string, string> = { autoinstall_known_extensions: "false" };
     if (options.threads) config.threads = String(options.threads);
     if (options.readOnly && path !== ":memory:") config.access_mode = "READ_ONLY";
-    const instance = await openInstance(path, config);
+    duckdb ??= await import("@duckdb/node-api");
+    const instance = await openInstance(duckdb, path, config);
     const connection = await instance.connect();
     const db = new Db(instance, connection, path, options.keepReal ?? false);
     const script = options.persistMacros
@@ -270,9 +271,13 @@ export class Db {
  * Opens the DuckDB file, turning DuckDB's errors into ones that say what to do: a file another process
  * holds (a second synthor run, or a DuckDB session with it open) names that process when DuckDB does.
  */
-async function openInstance(path: string, config: Record<string, string>): Promise<DuckDBInstance> {
+async function openInstance(
+  client: typeof import("@duckdb/node-api"),
+  path: string,
+  config: Record<string, string>,
+): Promise<DuckDBInstance> {
   try {
-    return await DuckDBInstance.create(path, config);
+    return await client.DuckDBInstance.create(path, config);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const lock =
@@ -339,13 +344,27 @@ function bind(params: Record<string, ParamValue>): [Params, Types] {
   const types: Types = {};
   for (const [k, v] of Object.entries(params)) {
     if (v !== null && typeof v === "object") {
-      values[k] = v.value;
-      types[k] = v.type;
+      [values[k], types[k]] = typedValue(v);
     } else {
       values[k] = v;
     }
   }
   return [values, types];
+}
+
+function typedValue(p: TypedParam): [DuckDBValue, DuckDBType] {
+  // bind() runs inside a Db's query, so Db.open has loaded the client.
+  const { DOUBLE, LIST, listValue, VARCHAR } = duckdb as typeof import("@duckdb/node-api");
+  switch (p.type) {
+    case "varchar[]":
+      return [listValue(p.value), LIST(VARCHAR)];
+    case "double":
+      return [p.value, DOUBLE];
+    case "double[]":
+      return [listValue(p.value), LIST(DOUBLE)];
+    default:
+      return [p.value, p.type];
+  }
 }
 
 /** bigints become numbers (counts fit), nested values are converted recursively. */

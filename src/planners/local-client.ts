@@ -1,6 +1,7 @@
 import { existsSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { basename } from "node:path";
+import { basename, join } from "node:path";
+import { packageRoot } from "../db/files.ts";
 import { SynthorError } from "../errors.ts";
 import type { ChatClient, ChatMessage, ChatReply, ChatRequest } from "./llm.ts";
 
@@ -144,9 +145,21 @@ function toHistoryItem(m: ChatMessage): ChatHistoryItem {
   return { type: "user", text: m.content };
 }
 
-async function importNodeLlamaCpp(): Promise<NodeLlamaCpp> {
+/**
+ * The command that installs node-llama-cpp where synthor finds it. In a checkout (src/ beside dist/; the
+ * package ships no src/) it goes into the checkout's node_modules without being saved: node-llama-cpp is
+ * no dependency of synthor, so npm ci leaves it out and a plain `npm install` there would add it to
+ * package.json. An installed synthor finds it in the project that installed synthor.
+ */
+export function nodeLlamaCppInstall(root = packageRoot): string {
+  return existsSync(join(root, "src"))
+    ? `cd ${root} && npm install --no-save node-llama-cpp`
+    : "npm install node-llama-cpp";
+}
+
+/** Loads node-llama-cpp (`specifier` only differs in tests), or says how to install it. */
+export async function importNodeLlamaCpp(specifier = "node-llama-cpp"): Promise<NodeLlamaCpp> {
   // A variable specifier: node-llama-cpp is optional, so neither tsc nor the bundle may require it.
-  const specifier = "node-llama-cpp";
   try {
     return (await import(specifier)) as NodeLlamaCpp;
   } catch (err) {
@@ -159,13 +172,13 @@ async function importNodeLlamaCpp(): Promise<NodeLlamaCpp> {
       throw new SynthorError(
         "CONFIG_INVALID",
         "--planner local needs node-llama-cpp, which is not installed",
-        "install it beside synthor: npm install node-llama-cpp (it brings llama.cpp prebuilt for your platform); or use an OpenAI-compatible server with --planner llm --base-url ...",
+        `install it: ${nodeLlamaCppInstall()} (llama.cpp prebuilt for your platform, from npm); or use an OpenAI-compatible server with --planner llm --base-url ...`,
       );
     }
     throw new SynthorError(
       "CONFIG_INVALID",
       `node-llama-cpp failed to load: ${(err as Error).message}`,
-      "reinstall it (npm install node-llama-cpp); on an unusual platform it may need building: npx node-llama-cpp source download",
+      `reinstall it (${nodeLlamaCppInstall()}); on an unusual platform it may need building: npx node-llama-cpp source download`,
     );
   }
 }

@@ -1,10 +1,4 @@
-import {
-  type DuckDBDecimalType,
-  DuckDBTypeId,
-  type DuckDBValueConverter,
-  type Json,
-  JsonDuckDBValueConverter,
-} from "@duckdb/node-api";
+import type { DuckDBDecimalType, DuckDBValueConverter, Json } from "@duckdb/node-api";
 import { Command, Option } from "commander";
 import { SynthorError } from "../../errors.ts";
 import { formatCsv, formatJson, formatTable } from "../format.ts";
@@ -36,7 +30,7 @@ Examples:
         try {
           const reader = await db.connection.runAndReadAll(sql);
           columns = reader.columnNames();
-          rows = reader.convertRowObjects(exactJson);
+          rows = reader.convertRowObjects(exactJson(await import("@duckdb/node-api")));
         } catch (err) {
           throw queryError(err, opts.db);
         }
@@ -55,25 +49,31 @@ Examples:
 
 /**
  * DuckDB's JSON conversion, except that counts and decimals stay numbers when a double holds them
- * exactly (it turns every BIGINT into a string); larger ones stay strings so no digit is lost.
+ * exactly (it turns every BIGINT into a string); larger ones stay strings so no digit is lost. The client
+ * is passed in: it is loaded when a database opens, not when the CLI starts.
  */
-const exactJson: DuckDBValueConverter<Json> = (value, type, converter) => {
-  const json = JsonDuckDBValueConverter(value, type, converter);
-  if (typeof json !== "string") return json;
-  switch (type.typeId) {
-    case DuckDBTypeId.BIGINT:
-    case DuckDBTypeId.UBIGINT:
-    case DuckDBTypeId.HUGEINT:
-    case DuckDBTypeId.UHUGEINT: {
-      const n = Number(json);
-      return Number.isSafeInteger(n) ? n : json;
+const exactJson =
+  ({
+    DuckDBTypeId,
+    JsonDuckDBValueConverter,
+  }: typeof import("@duckdb/node-api")): DuckDBValueConverter<Json> =>
+  (value, type, converter) => {
+    const json = JsonDuckDBValueConverter(value, type, converter);
+    if (typeof json !== "string") return json;
+    switch (type.typeId) {
+      case DuckDBTypeId.BIGINT:
+      case DuckDBTypeId.UBIGINT:
+      case DuckDBTypeId.HUGEINT:
+      case DuckDBTypeId.UHUGEINT: {
+        const n = Number(json);
+        return Number.isSafeInteger(n) ? n : json;
+      }
+      case DuckDBTypeId.DECIMAL:
+        return (type as DuckDBDecimalType).width <= 15 ? Number(json) : json;
+      default:
+        return json;
     }
-    case DuckDBTypeId.DECIMAL:
-      return (type as DuckDBDecimalType).width <= 15 ? Number(json) : json;
-    default:
-      return json;
-  }
-};
+  };
 
 function queryError(err: unknown, dbPath: string | undefined): SynthorError {
   const message = (err instanceof Error ? err.message : String(err)).trim();

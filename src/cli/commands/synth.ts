@@ -7,7 +7,6 @@ import { type SummarySource, type SynthResult, synthesize } from "../../pipeline
 import { defaultCacheDir, ReplyCache } from "../../planners/cache.ts";
 import { type ChatClient, LlmPlanner, type LlmPlannerOptions } from "../../planners/llm.ts";
 import { openLocalModel } from "../../planners/local-client.ts";
-import { OpenAiChatClient } from "../../planners/openai-client.ts";
 import { StatsPlanner } from "../../planners/stats.ts";
 import type { Planner } from "../../planners/types.ts";
 import { parseTilt, type TargetSpec } from "../../reference.ts";
@@ -580,6 +579,8 @@ export async function llmSetup(
       : await openLocalModel({ modelFile: opts.modelFile });
     where = `local model ${opts.modelFile}`;
   } else {
+    // Loaded here, not on import: the openai package is large and most runs plan without it.
+    const { OpenAiChatClient } = await import("../../planners/openai-client.ts");
     let model = opts.model;
     if (!model && opts.baseUrl) {
       if (opts.replay) {
