@@ -1,6 +1,7 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { type Command, Option } from "commander";
 import { Db } from "../db/connection.ts";
+import { installRunMacros } from "../db/macros.ts";
 import { SynthorError } from "../errors.ts";
 import { type ColumnProfile, type ProfileOptions, profileColumns, splitColumnList } from "../profile.ts";
 import { readSource, renamedWarning, type SourceInfo, sourceSpec } from "../source.ts";
@@ -72,6 +73,9 @@ export async function openInput(
   // --db names a file to keep results in, created if need be; a --table can only come from an existing one.
   const db = await openDb(opts.db, { mustExist: spec.kind === "table" });
   try {
+    // A database the command keeps its summaries in also gets the macros, for a plain DuckDB session on it.
+    const macros = await installRunMacros(db);
+    if (macros) process.stderr.write(`synthor: warning: ${macros}\n`);
     const info = await readSource(db, spec);
     const renamed = renamedWarning(info);
     if (renamed) process.stderr.write(`synthor: warning: ${renamed}\n`);

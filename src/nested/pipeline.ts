@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { Db } from "../db/connection.ts";
+import { installRunMacros } from "../db/macros.ts";
 import { closeWithoutRealRows, removeLeftovers } from "../db/real-rows.ts";
 import { checkQuery } from "../db/sql-guard.ts";
 import { computeDiscrepancy, type Discrepancy, gapTable, subBinGaps, type UnitTvd } from "../discrepancy.ts";
@@ -72,6 +73,7 @@ export interface NestedSynthOptions {
 }
 
 export type NestedProgressEvent =
+  | { kind: "warning"; message: string }
   | {
       kind: "start";
       runId: number;
@@ -252,6 +254,9 @@ async function run(
       "give them different names",
     );
   }
+  // The run database carries the macros, as the flat loop's does.
+  const macros = await installRunMacros(db);
+  if (macros) options.onProgress?.({ kind: "warning", message: macros });
   const sources =
     options.source.kind === "nested"
       ? [options.source.source]
