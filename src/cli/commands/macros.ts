@@ -21,7 +21,10 @@ export function macrosCommand(): Command {
 synthor version's, or your own) unless --overwrite is given; installing the same version again changes
 nothing.
 
+A database written by synth, summarize, profile or prompt with --db already holds them.
+
 Examples:
+  $ synthor macros | duckdb my.duckdb       # create them in a database file with the DuckDB CLI
   $ synthor macros > synthor.sql            # then in duckdb: .read synthor.sql
   $ synthor macros --install my.duckdb
   $ duckdb my.duckdb "from synthor_frequency('my_table', 'my_column')"`,
