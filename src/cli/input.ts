@@ -73,15 +73,16 @@ export async function openInput(
   // --db names a file to keep results in, created if need be; a --table can only come from an existing one.
   const db = await openDb(opts.db, { mustExist: spec.kind === "table" });
   try {
-    // A database the command keeps its summaries in also gets the macros, for a plain DuckDB session on it.
-    const macros = await installRunMacros(db);
-    if (macros) process.stderr.write(`synthor: warning: ${macros}\n`);
     const info = await readSource(db, spec);
     const renamed = renamedWarning(info);
     if (renamed) process.stderr.write(`synthor: warning: ${renamed}\n`);
     const profileOptions = profileOptionsFrom(opts);
     if (options.requireModelled === false) profileOptions.requireModelled = false;
     const profiles = await profileColumns(db, info, profileOptions);
+    // A database the command keeps its summaries in also gets the macros, for a plain DuckDB session on
+    // it; once the source is read, so that a command refused for its input leaves the file as it was.
+    const macros = await installRunMacros(db);
+    if (macros) process.stderr.write(`synthor: warning: ${macros}\n`);
     return { db, info, profiles };
   } catch (err) {
     db.close();
