@@ -109,6 +109,21 @@ describe("the run database carries the macros", () => {
     await expectFrequencyWorks(db, "synthetic", "gender");
   }, 120_000);
 
+  it("survive the rewrite of the file that clears real rows a --keep-real run kept", async () => {
+    const db = path("kept.duckdb");
+    await synthesize(flat(db, { keepReal: true }));
+    expect(
+      await plain(db, "select count(*) as n from duckdb_tables() where table_name = 'synthor_real'"),
+    ).toEqual([{ n: "1" }]);
+    const macros = await macrosIn(db);
+    await synthesize(flat(db, { seed: 3 }));
+    expect(
+      await plain(db, "select count(*) as n from duckdb_tables() where table_name = 'synthor_real'"),
+    ).toEqual([{ n: "0" }]);
+    expect(await macrosIn(db)).toEqual(macros);
+    await expectFrequencyWorks(db, "synthetic", "gender");
+  }, 120_000);
+
   it("leaves a macro of the same name with another definition, and says how to replace it", async () => {
     const db = path("mine.duckdb");
     await plain(db, "create macro synthor_tvd(a, b) as table select 42 as mine");
