@@ -73,7 +73,6 @@ export interface NestedSynthOptions {
 }
 
 export type NestedProgressEvent =
-  | { kind: "warning"; message: string }
   | {
       kind: "start";
       runId: number;
@@ -91,7 +90,9 @@ export type NestedProgressEvent =
       meanTvd: number;
       seconds: number;
       notes: string[];
-    };
+    }
+  /** Something the user should know, such as macros of the database left as they were. */
+  | { kind: "warning"; message: string };
 
 export interface NestedSynthResult {
   runId: number;
