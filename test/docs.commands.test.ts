@@ -8,9 +8,9 @@
  * copy of examples/ (with examples/mobility/trips.csv cut to its first 2,000 rows).
  *
  * The rewriting rules, so that every command is small:
- * - `--rows N` becomes `--rows 60` (households, for a nested run), and a `synth` without `--rows` gets
- *   `--rows 60`;
- * - `synth --iterations N` becomes `--iterations 3`, and a `synth` without it gets `--iterations 3`;
+ * - `--rows N` becomes `--rows 50` (households, for a nested run), and a `synth` without `--rows` gets
+ *   `--rows 50`;
+ * - `synth --iterations N` becomes `--iterations 2`, and a `synth` without it gets `--iterations 2`;
  * - `> FILE` writes the command's stdout to FILE.
  *
  * The input files the docs name by example (`real.csv`, `trips.csv`, ...) are made, when a command
@@ -205,13 +205,13 @@ function text(words: Word[]): string {
 /** The rewriting rules (top of the file): small --rows and --iterations for every synth. */
 function rewrite(args: string[]): string[] {
   const out = args.map((a, i) => {
-    if (args[i - 1] === "--rows") return "60";
-    if (args[i - 1] === "--iterations" && args[0] === "synth") return "3";
+    if (args[i - 1] === "--rows") return "50";
+    if (args[i - 1] === "--iterations" && args[0] === "synth") return "2";
     return a;
   });
   if (out[0] === "synth") {
-    if (!out.includes("--rows")) out.push("--rows", "60");
-    if (!out.includes("--iterations")) out.push("--iterations", "3");
+    if (!out.includes("--rows")) out.push("--rows", "50");
+    if (!out.includes("--iterations")) out.push("--iterations", "2");
   }
   return out;
 }
@@ -379,11 +379,11 @@ describe("the commands of the docs", () => {
       "synth",
       "a.csv",
       "--rows",
-      "60",
+      "50",
       "--iterations",
-      "3",
+      "2",
     ]);
-    expect(rewrite(["synth", "a.csv"])).toEqual(["synth", "a.csv", "--rows", "60", "--iterations", "3"]);
+    expect(rewrite(["synth", "a.csv"])).toEqual(["synth", "a.csv", "--rows", "50", "--iterations", "2"]);
     expect(rewrite(["eval", "--real", "a.csv"])).toEqual(["eval", "--real", "a.csv"]);
   });
 
