@@ -37,9 +37,16 @@ import { fences } from "./markdown.ts";
 
 /** Commands the test does not run, by a pattern on the command's text, each with its reason. */
 const SKIPPED: { pattern: RegExp; reason: string }[] = [
-  { pattern: /^npm ci$/, reason: "installs the package: the test runs in an installed clone" },
+  {
+    pattern: /^npm (ci|install|i)\b/,
+    reason: "installs packages (network); the test runs in an installed clone",
+  },
   { pattern: /^npm test$/, reason: "runs the test suite this test is part of" },
-  { pattern: /^npm install node-llama-cpp$/, reason: "downloads llama.cpp (network)" },
+  { pattern: /^npm pack\b/, reason: "writes the package tarball; the package's own test checks it" },
+  {
+    pattern: /^npm run build$/,
+    reason: "builds dist/, as the end-to-end tests' global setup does before this test",
+  },
   { pattern: /^npm run (bench|population)\b/, reason: "a long benchmark" },
   { pattern: /^(BENCH_ONLY=\S+ )?npx tsx bench\//, reason: "a long benchmark" },
   {
