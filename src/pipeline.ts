@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { Db } from "./db/connection.ts";
+import { installRunMacros } from "./db/macros.ts";
 import { quoteIdent } from "./db/quote.ts";
 import { closeWithoutRealRows, removeLeftovers } from "./db/real-rows.ts";
 import { checkQuery } from "./db/sql-guard.ts";
@@ -455,6 +456,9 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
     warnings.push(message);
     options.onProgress?.({ kind: "warning", message });
   };
+  // The run database carries the macros, so a plain DuckDB session on it can call them.
+  const macros = await installRunMacros(db);
+  if (macros) warn(macros);
   enter("reading the source");
   const real = stored
     ? { ...(await loadSummary(db, stored.file)), reference: undefined }

@@ -16,20 +16,6 @@ rows="${ROWS:-24000}"
 seed="${SEED:-7}"
 synthor() { node "$root/bin/synthor.js" "$@"; }
 
-# --targets and --tilt come from the reference-tables work (issue 7). Without them, say so and stop
-# before anything is written.
-help="$(synthor synth --help)"
-missing=()
-for flag in --targets --tilt; do
-  grep -q -- "$flag " <<<"$help" || missing+=("$flag")
-done
-if ((${#missing[@]} > 0)); then
-  echo "error: synthor synth has no option $(IFS=/; echo "${missing[*]}")" >&2
-  echo "  hint: the mobility runs need synth --targets and --tilt (issue 7, the reference-tables branch);" >&2
-  echo "        merge that branch, then run examples/mobility/run.sh again" >&2
-  exit 2
-fi
-
 mkdir -p "$out"
 # Each run starts from a fresh database: an old one would hold a finished run of other settings.
 rm -f "$out"/baseline.duckdb "$out"/baseline.duckdb.wal "$out"/event.duckdb "$out"/event.duckdb.wal

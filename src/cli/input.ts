@@ -1,6 +1,7 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { type Command, Option } from "commander";
 import { Db } from "../db/connection.ts";
+import { installRunMacros } from "../db/macros.ts";
 import { SynthorError } from "../errors.ts";
 import { type ColumnProfile, type ProfileOptions, profileColumns, splitColumnList } from "../profile.ts";
 import { readSource, renamedWarning, type SourceInfo, sourceSpec } from "../source.ts";
@@ -78,6 +79,10 @@ export async function openInput(
     const profileOptions = profileOptionsFrom(opts);
     if (options.requireModelled === false) profileOptions.requireModelled = false;
     const profiles = await profileColumns(db, info, profileOptions);
+    // A database the command keeps its summaries in also gets the macros, for a plain DuckDB session on
+    // it; once the source is read, so that a command refused for its input leaves the file as it was.
+    const macros = await installRunMacros(db);
+    if (macros) process.stderr.write(`synthor: warning: ${macros}\n`);
     return { db, info, profiles };
   } catch (err) {
     db.close();

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { Db } from "../db/connection.ts";
+import { installRunMacros } from "../db/macros.ts";
 import { closeWithoutRealRows, removeLeftovers } from "../db/real-rows.ts";
 import { checkQuery } from "../db/sql-guard.ts";
 import { computeDiscrepancy, type Discrepancy, gapTable, subBinGaps, type UnitTvd } from "../discrepancy.ts";
@@ -91,7 +92,9 @@ export type NestedProgressEvent =
       meanTvd: number;
       seconds: number;
       notes: string[];
-    };
+    }
+  /** Something the user should know, such as macros of the database left as they were. */
+  | { kind: "warning"; message: string };
 
 export interface NestedSynthResult {
   runId: number;
@@ -255,6 +258,9 @@ async function run(
       "give them different names",
     );
   }
+  // The run database carries the macros, as the flat loop's does.
+  const macros = await installRunMacros(db);
+  if (macros) options.onProgress?.({ kind: "warning", message: macros });
   const sources =
     options.source.kind === "nested"
       ? [options.source.source]

@@ -1,9 +1,6 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Command } from "commander";
-import { Db } from "../../db/connection.ts";
 import { macroNames, macroScript } from "../../db/files.ts";
+import { createMacros, differingMacros } from "../../db/macros.ts";
 import { SynthorError } from "../../errors.ts";
 import { openDb, withUsageErrors } from "../input.ts";
 
@@ -24,7 +21,10 @@ export function macrosCommand(): Command {
 synthor version's, or your own) unless --overwrite is given; installing the same version again changes
 nothing.
 
+A database written by synth, summarize, profile or prompt with --db already holds them.
+
 Examples:
+  $ synthor macros | duckdb my.duckdb       # create them in a database file with the DuckDB CLI
   $ synthor macros > synthor.sql            # then in duckdb: .read synthor.sql
   $ synthor macros --install my.duckdb
   $ duckdb my.duckdb "from synthor_frequency('my_table', 'my_column')"`,
@@ -52,7 +52,7 @@ Examples:
             { file: opts.install, macros: replaced },
           );
         }
-        await db.exec(macroScript(), "macros/*.sql");
+        await createMacros(db, { replace: replaced });
       } finally {
         db.close();
       }
@@ -60,38 +60,4 @@ Examples:
         `installed ${macroNames().length} macros into ${opts.install}${replaced.length > 0 ? `, replacing ${replaced.join(", ")}` : ""}\n`,
       );
     });
-}
-
-/**
- * Names of the file's synthor_ macros whose definitions (all overloads) differ from this version's.
- * DuckDB renders a macro read back from a file differently from one just created (type names, CTE
- * hints), so this version's are installed into a scratch file and read back from it first: what the
- * file holds if it has this version.
- */
-async function differingMacros(db: Db): Promise<string[]> {
-  const dir = mkdtempSync(join(tmpdir(), "synthor-macros-"));
-  try {
-    const scratch = join(dir, "scratch.duckdb");
-    (await Db.open(scratch, { persistMacros: true, threads: 1 })).close();
-    const reopened = await Db.open(scratch, { threads: 1 });
-    let ours: Map<string, string>;
-    try {
-      ours = await definitions(reopened);
-    } finally {
-      reopened.close();
-    }
-    const installed = await definitions(db);
-    return [...installed].filter(([name, text]) => ours.has(name) && ours.get(name) !== text).map(([n]) => n);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** The synthor_ macros of a database's own catalog: name, and all its overloads as one text. */
-async function definitions(db: Db): Promise<Map<string, string>> {
-  const [current] = await db.all<{ name: string }>("select current_database() as name");
-  const rows = await db.query<{ name: string }>("macro_definitions", { database: current?.name ?? "" });
-  const out = new Map<string, string>();
-  for (const r of rows) out.set(r.name, `${out.get(r.name) ?? ""}${JSON.stringify(r)}\n`);
-  return out;
 }

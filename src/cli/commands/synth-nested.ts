@@ -162,6 +162,11 @@ export async function synthNested(
       ...(opts.childOut ? { childOut: opts.childOut } : {}),
       overwrite: opts.overwrite ?? false,
       onProgress: (e) => {
+        // Warnings are not progress: --quiet does not hide them.
+        if (e.kind === "warning") {
+          process.stderr.write(`synthor: warning: ${e.message}\n`);
+          return;
+        }
         if (opts.quiet) return;
         if (e.kind === "phase") {
           if (!looping) stages.show(e.phase);
