@@ -3,18 +3,10 @@ import { resolve } from "node:path";
 import { Db } from "./db/connection.ts";
 import { installRunMacros } from "./db/macros.ts";
 import { quoteIdent } from "./db/quote.ts";
-import { closeWithoutRealRows, removeLeftovers } from "./db/real-rows.ts";
 import { checkQuery } from "./db/sql-guard.ts";
 import { computeDiscrepancy, type Discrepancy, gapTable, subBinGaps } from "./discrepancy.ts";
 import { SynthorError } from "./errors.ts";
-import {
-  createHistoryTables,
-  finishRun,
-  recordFailure,
-  recordIteration,
-  startRun,
-  unfinishedRun,
-} from "./history.ts";
+import { createHistoryTables, finishRun, recordIteration, startRun, unfinishedRun } from "./history.ts";
 import { Interrupted, throwIfAborted } from "./interrupt.ts";
 import {
   failureOf,
@@ -48,6 +40,7 @@ import {
   type TargetFit,
   targetGroups,
 } from "./reference.ts";
+import { checkSeed, withRunDatabase } from "./run-database.ts";
 import { addBatchCounts, createSyntheticModel, sampleProposals } from "./sample.ts";
 import { readSource, renamedWarning, type SourceSpec, SQL_SOURCE, sourceColumns } from "./source.ts";
 import { addGroups, addPairs, type Summary, summarizeTable, type Unit } from "./summarize.ts";
@@ -222,10 +215,7 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   const started = Date.now();
   if (options.out) checkOutputFile(options.out, options.overwrite ?? false);
   const dbPath = options.db ?? ":memory:";
-  const seed = options.seed ?? 0;
-  if (!Number.isSafeInteger(seed)) {
-    throw new SynthorError("CONFIG_INVALID", `--seed must be a whole number, not ${seed}`, "e.g. --seed 7");
-  }
+  checkSeed(options.seed);
   if (options.resume && dbPath !== ":memory:" && !existsSync(dbPath)) {
     throw new SynthorError(
       "RUN_STATE",
@@ -243,41 +233,16 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   // The SQL of --sql, --where, --tilt and --targets-sql is checked before the database is opened: a
   // refused option leaves no new file, and every table (and the previous run's state) as it was.
   await checkOptionSql(options);
-  const db = await Db.open(dbPath, {
-    ...(options.threads ? { threads: options.threads } : {}),
-    keepReal: options.keepReal ?? false,
-  });
-  const unwatch = options.signal ? db.watch(options.signal) : undefined;
   // On every way out (finished, interrupted, failed) the file is left without real rows; a user's own
   // table that is the source stays.
   const keep = options.source.kind === "table" ? sourceTableNames(options.source.table) : [];
   const state: RunState = { phase: "reading the source" };
-  let result: SynthResult;
-  try {
-    await removeLeftovers(db);
-    result = await run(db, options, started, state);
-  } catch (err) {
-    unwatch?.();
-    try {
-      // Once the signal has fired, whatever surfaced (an interrupted query, a cancelled request, a
-      // checkpoint) is the interruption.
-      if (!options.signal?.aborted) {
-        // A run that an error stopped is recorded as failed, with the error as its reason.
-        if (state.runId !== undefined && !(err instanceof RunFailed)) {
-          await recordFailure(db, state.runId, err, (Date.now() - started) / 1000).catch(() => undefined);
-        }
-        throw err;
-      }
-      result = await stopped(db, options, started, state);
-    } catch (thrown) {
-      // The run's error is what the user needs to see; the cleanup is tried again by the next command.
-      await closeWithoutRealRows(db, { keep }).catch(() => undefined);
-      throw thrown;
-    }
-  }
-  unwatch?.();
-  await closeWithoutRealRows(db, { keep });
-  return result;
+  return withRunDatabase(
+    options,
+    { keep, started, state },
+    (db) => run(db, options, started, state),
+    (db) => stopped(db, options, started, state),
+  );
 }
 
 /** The names a `--table` source may have in the current schema: as given, and its last part. */

@@ -2,12 +2,11 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { Db } from "../db/connection.ts";
 import { installRunMacros } from "../db/macros.ts";
-import { closeWithoutRealRows, removeLeftovers } from "../db/real-rows.ts";
 import { checkQuery } from "../db/sql-guard.ts";
 import { computeDiscrepancy, type Discrepancy, gapTable, subBinGaps, type UnitTvd } from "../discrepancy.ts";
 import { SynthorError } from "../errors.ts";
 import { inferGroups } from "../groups.ts";
-import { createHistoryTables, finishRun, recordFailure, recordIteration, startRun } from "../history.ts";
+import { createHistoryTables, finishRun, recordIteration, startRun } from "../history.ts";
 import { Interrupted, throwIfAborted } from "../interrupt.ts";
 import {
   failureOf,
@@ -21,6 +20,7 @@ import { checkOutputFile } from "../output.ts";
 import { chooseGroups, sourceTableNames } from "../pipeline.ts";
 import type { TokenUse } from "../planners/types.ts";
 import type { ProfileOptions } from "../profile.ts";
+import { checkSeed, withRunDatabase } from "../run-database.ts";
 import { SQL_SOURCE } from "../source.ts";
 import { addGroups, addPairs, type Unit } from "../summarize.ts";
 import { DEFAULT_MIN_CELL } from "../summary-file.ts";
@@ -155,10 +155,7 @@ export async function synthesizeNested(options: NestedSynthOptions): Promise<Nes
       );
     }
   }
-  const seed = options.seed ?? 0;
-  if (!Number.isSafeInteger(seed)) {
-    throw new SynthorError("CONFIG_INVALID", `--seed must be a whole number, not ${seed}`, "e.g. --seed 7");
-  }
+  checkSeed(options.seed);
   const dbPath = options.db ?? ":memory:";
   if (dbPath !== ":memory:" && options.source.kind === "nested" && !existsSync(dbPath)) {
     throw new SynthorError("SOURCE_NOT_FOUND", `there is no database ${dbPath}`, "check the --db path");
@@ -178,11 +175,6 @@ export async function synthesizeNested(options: NestedSynthOptions): Promise<Nes
       check.close();
     }
   }
-  const db = await Db.open(dbPath, {
-    ...(options.threads ? { threads: options.threads } : {}),
-    keepReal: options.keepReal ?? false,
-  });
-  const unwatch = options.signal ? db.watch(options.signal) : undefined;
   // As the flat loop: no real rows left in the file on any way out, the user's own source tables aside.
   const keep = (
     options.source.kind === "nested"
@@ -194,21 +186,11 @@ export async function synthesizeNested(options: NestedSynthOptions): Promise<Nes
     households: 0,
     iteration: 0,
   };
-  let result: NestedSynthResult;
-  try {
-    await removeLeftovers(db);
-    result = await run(db, options, started, state);
-  } catch (err) {
-    unwatch?.();
-    try {
-      if (!options.signal?.aborted) {
-        // As in the flat loop: a run that an error stopped is recorded as failed, with the error as its reason.
-        if (state.runId !== undefined && !(err instanceof RunFailed)) {
-          await recordFailure(db, state.runId, err, (Date.now() - started) / 1000).catch(() => undefined);
-        }
-        throw err;
-      }
-      // Once the signal has fired, whatever surfaced is the interruption (see the flat loop's).
+  return withRunDatabase(
+    options,
+    { keep, started, state },
+    (db) => run(db, options, started, state),
+    async (db) => {
       await db.exec("rollback", "roll back after an interruption").catch(() => undefined);
       if (state.runId !== undefined) {
         await finishRun(db, state.runId, {
@@ -224,14 +206,8 @@ export async function synthesizeNested(options: NestedSynthOptions): Promise<Nes
         state.phase,
         "nothing was written; run the same command again (a nested run cannot be resumed)",
       );
-    } catch (thrown) {
-      await closeWithoutRealRows(db, { keep }).catch(() => undefined);
-      throw thrown;
-    }
-  }
-  unwatch?.();
-  await closeWithoutRealRows(db, { keep });
-  return result;
+    },
+  );
 }
 
 async function run(
