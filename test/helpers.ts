@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { Db } from "../src/db/connection.ts";
 import { packageRoot } from "../src/db/files.ts";
+import type { NestedSpec } from "../src/nested/source.ts";
 
 /** Opens an in-memory database with the macros loaded, runs `fn`, and always closes it. */
 export async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
@@ -25,6 +26,19 @@ export function tempDir(): { dir: string; cleanup: () => void } {
 /** Path of a file under test/fixtures. */
 export function fixture(name: string): string {
   return join(packageRoot, "test", "fixtures", name);
+}
+
+/** Households and their members as two CSV files linked by hhID; by default the nested fixtures. */
+export function linkedSource(
+  households = fixture("nested/households.csv"),
+  persons = fixture("nested/persons.csv"),
+): NestedSpec {
+  return {
+    kind: "linked",
+    households: { kind: "file", path: households },
+    members: { kind: "file", path: persons },
+    key: "hhID",
+  };
 }
 
 /** Path of a file under test/golden. */

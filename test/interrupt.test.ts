@@ -19,7 +19,7 @@ import { type Phase, type SynthOptions, type SynthResult, synthesize } from "../
 import { ChatCallFailed } from "../src/planners/llm.ts";
 import { OpenAiChatClient } from "../src/planners/openai-client.ts";
 import { StatsPlanner } from "../src/planners/stats.ts";
-import { fixture, tempDir } from "./helpers.ts";
+import { linkedSource, tempDir } from "./helpers.ts";
 import { goodScript, type RecordedRequest, type Step, startScriptedServer } from "./llm-server.ts";
 
 const ECOMMERCE = "examples/ecommerce/ecommerce.csv";
@@ -210,12 +210,7 @@ describe("the statistical planner leaves a long loop", () => {
 describe("nested runs", () => {
   function nested(db: string, dir: string, extra: Partial<NestedSynthOptions> = {}): NestedSynthOptions {
     return {
-      source: {
-        kind: "linked",
-        households: { kind: "file", path: fixture("nested/households.csv") },
-        members: { kind: "file", path: fixture("nested/persons.csv") },
-        key: "hhID",
-      },
+      source: linkedSource(),
       db,
       threads: 1,
       rows: 50,

@@ -10,19 +10,14 @@ import { Db } from "../src/db/connection.ts";
 import { SynthorError } from "../src/errors.ts";
 import { type NestedSynthOptions, type NestedSynthResult, synthesizeNested } from "../src/nested/pipeline.ts";
 import { NestedStatsPlanner } from "../src/nested/planners/stats.ts";
-import { cli, fixture, tempDir } from "./helpers.ts";
+import { cli, fixture, linkedSource, tempDir } from "./helpers.ts";
 
 const households = fixture("nested/households.csv");
 const persons = fixture("nested/persons.csv");
 
 function options(db: string, extra: Partial<NestedSynthOptions> = {}): NestedSynthOptions {
   return {
-    source: {
-      kind: "linked",
-      households: { kind: "file", path: households },
-      members: { kind: "file", path: persons },
-      key: "hhID",
-    },
+    source: linkedSource(households, persons),
     db,
     threads: 1,
     iterations: 4,

@@ -19,7 +19,7 @@ import { NestedStatsPlanner } from "../src/nested/planners/stats.ts";
 import { publishHooks, removeStaleTemps, writeFileAtomically, writeTextAtomically } from "../src/output.ts";
 import { type SynthOptions, synthesize } from "../src/pipeline.ts";
 import { StatsPlanner } from "../src/planners/stats.ts";
-import { cli, fixture, tempDir } from "./helpers.ts";
+import { cli, fixture, linkedSource, tempDir } from "./helpers.ts";
 
 const SMALL = "select ['a', 'b', 'c'][range % 3 + 1] as c, range * 1.5 as x from range(60)";
 const ECOMMERCE = "examples/ecommerce/ecommerce.csv";
@@ -157,12 +157,7 @@ describe("a file that appears at --out while the run works", () => {
       if (target === childOut) writeFileSync(target, OTHER);
     };
     const options: NestedSynthOptions = {
-      source: {
-        kind: "linked",
-        households: { kind: "file", path: fixture("nested/households.csv") },
-        members: { kind: "file", path: fixture("nested/persons.csv") },
-        key: "hhID",
-      },
+      source: linkedSource(),
       db,
       out,
       childOut,

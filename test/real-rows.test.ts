@@ -20,7 +20,7 @@ import { synthesizeNested } from "../src/nested/pipeline.ts";
 import { NestedStatsPlanner } from "../src/nested/planners/stats.ts";
 import { type SynthOptions, synthesize } from "../src/pipeline.ts";
 import { StatsPlanner } from "../src/planners/stats.ts";
-import { cli, fixture, tempDir } from "./helpers.ts";
+import { cli, fixture, linkedSource, tempDir } from "./helpers.ts";
 
 const TEXT = "ZZPLANTEDNOTE4821";
 const NUMBER = 123.456789012;
@@ -327,12 +327,7 @@ describe("nested runs", () => {
     const { households, persons } = plantNested();
     const nested = (db: string, keepReal: boolean) =>
       synthesizeNested({
-        source: {
-          kind: "linked",
-          households: { kind: "file", path: households },
-          members: { kind: "file", path: persons },
-          key: "hhID",
-        },
+        source: linkedSource(households, persons),
         db,
         iterations: 3,
         seed: 1,

@@ -12,7 +12,7 @@ import { synthesizeNested } from "../src/nested/pipeline.ts";
 import { NestedStatsPlanner } from "../src/nested/planners/stats.ts";
 import { type SynthOptions, synthesize } from "../src/pipeline.ts";
 import { StatsPlanner } from "../src/planners/stats.ts";
-import { cli, fixture, tempDir } from "./helpers.ts";
+import { cli, linkedSource, tempDir } from "./helpers.ts";
 
 const ECOMMERCE = "examples/ecommerce/ecommerce.csv";
 const tmp = tempDir();
@@ -145,12 +145,7 @@ describe("the run database carries the macros", () => {
   it("a nested run's database", async () => {
     const db = path("nested.duckdb");
     await synthesizeNested({
-      source: {
-        kind: "linked",
-        households: { kind: "file", path: fixture("nested/households.csv") },
-        members: { kind: "file", path: fixture("nested/persons.csv") },
-        key: "hhID",
-      },
+      source: linkedSource(),
       db,
       threads: 1,
       iterations: 2,
