@@ -1,0 +1,81 @@
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { varcharList } from "../src/db/connection.ts";
+import { packageRoot } from "../src/db/files.ts";
+import { synthesize } from "../src/pipeline.ts";
+import { StatsPlanner } from "../src/planners/stats.ts";
+import type { PlanContext, PlanResult } from "../src/planners/types.ts";
+import type { ContingencyRequest, RealSide } from "../src/real.ts";
+import type { Summary } from "../src/summarize.ts";
+import { tempDir, withDb } from "./helpers.ts";
+
+// Two numeric columns (their conditionals are read at sub-bin level too) and four categorical ones.
+const ECOMMERCE = join(packageRoot, "examples/ecommerce/ecommerce.csv");
+
+let tmp: ReturnType<typeof tempDir>;
+beforeAll(() => {
+  tmp = tempDir();
+});
+afterAll(() => tmp?.cleanup());
+
+describe("Db.queryUnion", () => {
+  it("gives each parameter set its own rows, in the file's order, over more sets than one statement runs", async () => {
+    const sets = Array.from({ length: 70 }, (_, i) => [`c${i % 3}`, `x'; drop table t; -- ${i}`]);
+    const { union, single } = await withDb(async (db) => {
+      await db.execRaw(
+        `create table t as select 'v' || (i % 4) as c0, (i % 3)::varchar as c1, case when i % 5 = 0 then null else 'w' end as c2,
+         i % 2 as "x'; drop table t; -- 1" from range(40) r(i)`,
+      );
+      const params = sets.map(([c]) => ({ table: "t", columns: varcharList([c as string]) }));
+      return {
+        union: await db.queryUnion("contingency", params, ["cell"]),
+        single: await Promise.all(params.map((p) => db.query("contingency", p))),
+      };
+    });
+    expect(union).toHaveLength(70);
+    expect(union).toEqual(single);
+    expect(union[2]).toEqual([
+      { unit: '["c2"]', cell: ["w"], n: 32 },
+      { unit: '["c2"]', cell: [null], n: 8 },
+    ]);
+  });
+});
+
+describe("the statistical planner's real tables", () => {
+  it("are read in one batch at the start of an iteration, and not again once read", async () => {
+    // Per iteration: how many times the planner read real tables, and how many tables.
+    const reads: { iteration: number; tables: number; fine: number }[] = [];
+    let iteration = 0;
+    const counted = (real: RealSide): RealSide => ({
+      ...real,
+      contingencies: (requests: ContingencyRequest[]) => {
+        reads.push({ iteration, tables: requests.length, fine: requests.filter((r) => r.fine).length });
+        return real.contingencies(requests);
+      },
+    });
+    class Counting extends StatsPlanner {
+      override plan(ctx: PlanContext): Promise<PlanResult> {
+        iteration = ctx.iteration;
+        return super.plan(ctx);
+      }
+    }
+    await synthesize({
+      source: { kind: "file", path: ECOMMERCE },
+      seed: 2,
+      rows: 300,
+      iterations: 4,
+      threads: 1,
+      db: join(tmp.dir, "run.duckdb"),
+      out: join(tmp.dir, "out.csv"),
+      planner: (db, summary: Summary) =>
+        new Counting(db, { ...summary, real: counted(summary.real) }, { seed: 2 }),
+    });
+    expect(iteration).toBe(4);
+    const perIteration = new Map<number, number>();
+    for (const r of reads) perIteration.set(r.iteration, (perIteration.get(r.iteration) ?? 0) + 1);
+    expect([...perIteration.values()].every((n) => n === 1)).toBe(true);
+    expect(reads[0]?.iteration).toBe(1);
+    expect(reads[0]?.tables).toBeGreaterThan(10);
+    expect(reads[0]?.fine).toBeGreaterThan(2);
+  });
+});
