@@ -383,15 +383,32 @@ function compareValues(a: string | null, b: string | null): number {
 /** Unit ids for groups of columns: the columns in table order, named as DuckDB's to_json writes them. */
 export async function unitsFor(db: Db, groups: string[][], modelled: ColumnProfile[]): Promise<Unit[]> {
   const order = new Map(modelled.map((c, i) => [c.name, i]));
+  const sorted = groups.map((g) => [...new Set(g)].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0)));
+  const ids = await unitIdsOf(db, sorted);
   const units: Unit[] = [];
-  for (const group of groups) {
-    const columns = [...new Set(group)].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
-    const [row] = await db.all<{ id: string }>("select to_json($columns)::varchar as id", {
-      columns: varcharList(columns),
-    });
-    if (row && !units.some((u) => u.id === row.id)) units.push({ id: row.id, columns });
+  for (const [k, columns] of sorted.entries()) {
+    const id = ids[k] as string;
+    if (!units.some((u) => u.id === id)) units.push({ id, columns });
   }
   return units;
+}
+
+/**
+ * The id of each list of columns as the `unit` column of synthor_contingency writes it (DuckDB's to_json
+ * of the list), all in one query.
+ *
+ * @example await unitIdsOf(db, [["age", "sex"]]) // ['["age","sex"]']
+ */
+export async function unitIdsOf(db: Db, lists: string[][]): Promise<string[]> {
+  if (lists.length === 0) return [];
+  const [row] = await db.all<{ ids: string[] }>(
+    `select list_transform(from_json($lists, '[["VARCHAR"]]'), l -> to_json(l)::varchar) as ids`,
+    { lists: JSON.stringify(lists) },
+    "unit ids",
+  );
+  if (row?.ids.length !== lists.length)
+    throw new Error(`expected ${lists.length} unit ids, got ${row?.ids.length}`);
+  return row.ids;
 }
 
 /** Counts every unit's cells over a codes table and appends them to `target` (unit, cell, n). */

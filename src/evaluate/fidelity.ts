@@ -5,12 +5,11 @@
  * picks the units, runs the queries and averages the scores.
  */
 import { type Db, doubleList, varcharList } from "../db/connection.ts";
-import { sqlFile } from "../db/files.ts";
 import { quoteIdent, quoteLiteral } from "../db/quote.ts";
 import { type Problem, throwIfProblems } from "../errors.ts";
 import { unknownColumnHint } from "../names.ts";
 import type { ColumnProfile } from "../profile.ts";
-import { groupSizeProblem } from "../summarize.ts";
+import { groupSizeProblem, unitIdsOf } from "../summarize.ts";
 import { type EvalColumn, evalColumns, prepareViews, rowCounts, views } from "./tables.ts";
 
 /** Metrics of one column. */
@@ -303,16 +302,9 @@ export function groupProblems(groups: string[][], columns: EvalColumn[]): Proble
  * column of synthor_contingency), keyed by JSON.stringify(columns).
  */
 async function unitIds(db: Db, units: string[][]): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  for (const columns of units) {
-    const key = JSON.stringify(columns);
-    if (out.has(key)) continue;
-    const [row] = await db.all<{ id: string }>("select to_json($columns)::varchar as id", {
-      columns: varcharList(columns),
-    });
-    out.set(key, row?.id ?? key);
-  }
-  return out;
+  const distinct = [...new Map(units.map((columns) => [JSON.stringify(columns), columns])).values()];
+  const ids = await unitIdsOf(db, distinct);
+  return new Map(distinct.map((columns, k) => [JSON.stringify(columns), ids[k] as string]));
 }
 
 /** Fills `<prefix>_real` and `<prefix>_synth` with the count table (unit, cell, n) of every unit. */
@@ -328,12 +320,14 @@ async function countInto(
       `create or replace temp table ${target} (unit varchar, cell varchar[], n bigint)`,
       "create counts",
     );
-    for (const key of units.keys()) {
-      await db.exec(`insert into ${target} ${sqlFile("contingency")}`, "sql/contingency.sql", {
+    await db.insertUnion(
+      `${prefix}_${side}`,
+      "contingency",
+      [...units.keys()].map((key) => ({
         table: source(side),
         columns: varcharList(JSON.parse(key) as string[]),
-      });
-    }
+      })),
+    );
   }
 }
 

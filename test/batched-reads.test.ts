@@ -2,11 +2,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { varcharList } from "../src/db/connection.ts";
 import { packageRoot } from "../src/db/files.ts";
+import { quoteIdent } from "../src/db/quote.ts";
 import { synthesize } from "../src/pipeline.ts";
 import { StatsPlanner } from "../src/planners/stats.ts";
 import type { PlanContext, PlanResult } from "../src/planners/types.ts";
 import type { ContingencyRequest, RealSide } from "../src/real.ts";
-import type { Summary } from "../src/summarize.ts";
+import { type Summary, unitIdsOf } from "../src/summarize.ts";
 import { tempDir, withDb } from "./helpers.ts";
 
 // Two numeric columns (their conditionals are read at sub-bin level too) and four categorical ones.
@@ -38,6 +39,29 @@ describe("Db.queryUnion", () => {
       { unit: '["c2"]', cell: ["w"], n: 32 },
       { unit: '["c2"]', cell: [null], n: 8 },
     ]);
+  });
+});
+
+describe("unitIdsOf", () => {
+  it("names each list of columns as synthor_contingency's unit column does, in one query", async () => {
+    const lists = [["a"], ['x"; drop table t; --', "größe"], ["a\\b", "tab\there", "é/ü"]];
+    const { ids, units } = await withDb(async (db) => {
+      const names = [...new Set(lists.flat())];
+      await db.execRaw(
+        `create table t as select ${names.map((n, k) => `${k} as ${quoteIdent(n)}`).join(", ")}`,
+      );
+      const units: string[] = [];
+      for (const columns of lists) {
+        const [row] = await db.query<{ unit: string }>("contingency", {
+          table: "t",
+          columns: varcharList(columns),
+        });
+        units.push(row?.unit as string);
+      }
+      return { ids: await unitIdsOf(db, lists), units };
+    });
+    expect(ids).toEqual(units);
+    expect(ids[0]).toBe('["a"]');
   });
 });
 
