@@ -419,23 +419,26 @@ export async function countUnits(
   target: string,
   options: { prefix?: string } = {},
 ): Promise<void> {
-  if (units.length === 0) return;
-  const sets = units.map((u) => ({ table: codes, columns: varcharList(u.columns) }));
-  if (!options.prefix) {
-    await db.insertUnion(target, "contingency", sets);
-    return;
-  }
-  // Fine and pair units share their columns with other units: the same contingency, labelled.
-  await db.exec(
-    "create or replace temp table synthor_labelled_counts (unit varchar, cell varchar[], n bigint)",
-    "prepare labelled counts",
+  await countUnitSets(db, target, [{ codes, units, prefix: options.prefix ?? "" }]);
+}
+
+/** Units counted over one codes table, their ids behind `prefix` (see sql/unit_counts.sql). */
+export interface UnitSet {
+  codes: string;
+  units: Unit[];
+  prefix: string;
+}
+
+/**
+ * Counts the units of every set and appends them to `target` (unit, cell, n), in as few statements as
+ * Db.insertUnion needs: fine and pair units share their columns with other units, so their counts are
+ * the same contingency tables, labelled.
+ */
+export async function countUnitSets(db: Db, target: string, sets: UnitSet[]): Promise<void> {
+  const params = sets.flatMap((s) =>
+    s.units.map((u) => ({ prefix: s.prefix, table: s.codes, columns: varcharList(u.columns) })),
   );
-  await db.insertUnion("synthor_labelled_counts", "contingency", sets);
-  await db.exec(
-    `insert into ${quoteIdent(target)} select $prefix || unit, cell, n from synthor_labelled_counts`,
-    "label counts",
-    { prefix: options.prefix },
-  );
+  if (params.length > 0) await db.insertUnion(target, "unit_counts", params);
 }
 
 /** The fine units of a summary's columns and groups: numeric columns alone, groups with one numeric column. */
@@ -572,8 +575,10 @@ async function countBothSides(
      create or replace temp view synthor_synth_fine_codes as ${codesSelect(summary.columns, "synthor_synth_model", { subBins: summary.subBins })}`,
     "create synthetic codes views",
   );
-  await countUnits(db, "synthor_synth_codes", units, "synthor_synth_counts", label(prefix.units));
-  await countUnits(db, "synthor_synth_fine_codes", fine, "synthor_synth_counts", label(prefix.fine));
+  await countUnitSets(db, "synthor_synth_counts", [
+    { codes: "synthor_synth_codes", units, prefix: prefix.units },
+    { codes: "synthor_synth_fine_codes", units: fine, prefix: prefix.fine },
+  ]);
 }
 
 /** Whether the real side holds a unit's counts, and its fine counts when it is a fine unit. */

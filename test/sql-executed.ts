@@ -43,6 +43,7 @@ export const GOLDEN_TESTS: Record<string, string> = {
   "sql/winsorized_moments.sql": "test/sql.golden.test.ts",
   "sql/column_stats.sql": "test/sql.golden.test.ts",
   "sql/contingency.sql": "test/sql.golden.test.ts",
+  "sql/unit_counts.sql": "test/sql.golden.test.ts",
   "sql/eval_category_adherence.sql": "test/eval.golden.test.ts",
   "sql/eval_correlation.sql": "test/eval.golden.test.ts",
   "sql/eval_equal_width_edges.sql": "test/eval.golden.test.ts",

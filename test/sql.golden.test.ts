@@ -153,6 +153,29 @@ describe("query files that wrap one macro", () => {
     }
   });
 
+  describe("sql/unit_counts.sql", () => {
+    // The contingency golden's unit, cell and n, the unit behind the label (the prefix is text, not SQL).
+    const { cases } = goldenCases("synthor_contingency.expected.csv", ["columns"]);
+    for (const { key, rows } of cases) {
+      for (const prefix of ["", "fine:pair:", "x'; drop table t; --"]) {
+        it(`columns ${key.columns}, prefix ${JSON.stringify(prefix)}`, async () => {
+          const columns = decodeList(field(key, "columns")).map(String);
+          const actual = await db.query<Row & { unit: string }>("unit_counts", {
+            prefix,
+            table: "contingency_input",
+            columns: varcharList(columns),
+          });
+          expect(actual.every((r) => r.unit.startsWith(prefix))).toBe(true);
+          expectGolden(
+            actual.map((r) => ({ ...r, unit: JSON.parse(r.unit.slice(prefix.length)) })),
+            rows,
+            ["unit", "cell", "n"],
+          );
+        });
+      }
+    }
+  });
+
   describe("sql/pair_association.sql", () => {
     const { outputs, cases } = goldenCases("synthor_association.expected.csv", ["col_a", "col_b"]);
     for (const { key, rows } of cases) {
