@@ -15,6 +15,7 @@ import {
   field,
   gapTables,
   goldenCases,
+  goldenCsv,
   loadGapTables,
   loadTable,
 } from "./golden/golden.ts";
@@ -239,6 +240,17 @@ describe("sql/fine_counts.sql", () => {
       expectGolden(actual, rows, ["column", "bin", "sub", "n"]);
     });
   }
+});
+
+describe("sql/pair_associations.sql", () => {
+  // Six pairs' cells in one table, rows of different pairs interleaved; worked out in
+  // test/golden/pair_associations.md.
+  it("measures each pair from its own cells, NULL a category on either side", () =>
+    withDb(async (db) => {
+      await loadTable(db, "pair_cells", "pair_associations.cells.csv", { pair: "integer", n: "bigint" });
+      const { columns, rows } = goldenCsv("pair_associations.expected.csv");
+      expectGolden(await db.query("pair_associations", { table: "pair_cells" }), rows, columns);
+    }));
 });
 
 describe("sql/sub_bins.sql", () => {
