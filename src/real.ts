@@ -1,10 +1,11 @@
+import { countUnits } from "./counts.ts";
 import type { Db } from "./db/connection.ts";
 import { varcharList } from "./db/connection.ts";
 import { quoteIdent } from "./db/quote.ts";
 import { measurePairs, type PairAssociation } from "./groups.ts";
 import { type CountHistogram, correctedInformation, informationOf } from "./information.ts";
 import type { ColumnProfile } from "./profile.ts";
-import { countUnits, type Unit } from "./summarize.ts";
+import type { Unit } from "./summarize.ts";
 
 type Code = string | null;
 

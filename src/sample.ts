@@ -1,8 +1,9 @@
+import { countUnitSets } from "./counts.ts";
 import type { Db } from "./db/connection.ts";
 import { quoteIdent, quoteLiteral } from "./db/quote.ts";
 import { codesSelect } from "./encode.ts";
 import type { ProposalValue, ValidProposal } from "./proposals.ts";
-import { countFine, countUnitSets, type ModelColumn, type Summary } from "./summarize.ts";
+import { countFine, type ModelColumn, type Summary } from "./summarize.ts";
 
 /** Columns the synthetic model table carries beside the user's: where each row came from. */
 export const provenanceColumns = ["__synthor_iteration", "__synthor_proposal", "__synthor_row"] as const;

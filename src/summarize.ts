@@ -1,5 +1,6 @@
+import { countUnitSets, countUnits, type Unit, unitIdsOf } from "./counts.ts";
 import type { Db } from "./db/connection.ts";
-import { double, doubleList, varcharList } from "./db/connection.ts";
+import { double, doubleList } from "./db/connection.ts";
 import { quoteIdent } from "./db/quote.ts";
 import { codesSelect, modelSelect } from "./encode.ts";
 import { type Problem, throwIfProblems } from "./errors.ts";
@@ -7,6 +8,8 @@ import { unknownColumnHint } from "./names.ts";
 import { type ColumnProfile, modelledKinds } from "./profile.ts";
 import { type RealSide, rowsSide } from "./real.ts";
 import type { SourceInfo } from "./source.ts";
+
+export type { Unit } from "./counts.ts";
 
 export interface Category {
   value: string | null;
@@ -49,13 +52,6 @@ export interface ModelColumn extends ColumnProfile {
   wholeSeconds?: boolean;
   /** Which ends of the grid privateGrid pulled in (fewer than min-cell rows held them): prompts say so. */
   pulledIn?: { lo: boolean; hi: boolean };
-}
-
-/** A structure unit: one column (a marginal) or a group of 2 to 4 columns (a joint). */
-export interface Unit {
-  /** The unit's key in the count tables: its columns as a JSON list, in table order. */
-  id: string;
-  columns: string[];
 }
 
 export interface Summary {
@@ -391,54 +387,6 @@ export async function unitsFor(db: Db, groups: string[][], modelled: ColumnProfi
     if (!units.some((u) => u.id === id)) units.push({ id, columns });
   }
   return units;
-}
-
-/**
- * The id of each list of columns as the `unit` column of synthor_contingency writes it (DuckDB's to_json
- * of the list), all in one query.
- *
- * @example await unitIdsOf(db, [["age", "sex"]]) // ['["age","sex"]']
- */
-export async function unitIdsOf(db: Db, lists: string[][]): Promise<string[]> {
-  if (lists.length === 0) return [];
-  const [row] = await db.all<{ ids: string[] }>(
-    `select list_transform(from_json($lists, '[["VARCHAR"]]'), l -> to_json(l)::varchar) as ids`,
-    { lists: JSON.stringify(lists) },
-    "unit ids",
-  );
-  if (row?.ids.length !== lists.length)
-    throw new Error(`expected ${lists.length} unit ids, got ${row?.ids.length}`);
-  return row.ids;
-}
-
-/** Counts every unit's cells over a codes table and appends them to `target` (unit, cell, n). */
-export async function countUnits(
-  db: Db,
-  codes: string,
-  units: Unit[],
-  target: string,
-  options: { prefix?: string } = {},
-): Promise<void> {
-  await countUnitSets(db, target, [{ codes, units, prefix: options.prefix ?? "" }]);
-}
-
-/** Units counted over one codes table, their ids behind `prefix` (see sql/unit_counts.sql). */
-export interface UnitSet {
-  codes: string;
-  units: Unit[];
-  prefix: string;
-}
-
-/**
- * Counts the units of every set and appends them to `target` (unit, cell, n), in as few statements as
- * Db.insertUnion needs: fine and pair units share their columns with other units, so their counts are
- * the same contingency tables, labelled.
- */
-export async function countUnitSets(db: Db, target: string, sets: UnitSet[]): Promise<void> {
-  const params = sets.flatMap((s) =>
-    s.units.map((u) => ({ prefix: s.prefix, table: s.codes, columns: varcharList(u.columns) })),
-  );
-  if (params.length > 0) await db.insertUnion(target, "unit_counts", params);
 }
 
 /** The fine units of a summary's columns and groups: numeric columns alone, groups with one numeric column. */

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { unitIdsOf } from "../src/counts.ts";
 import { varcharList } from "../src/db/connection.ts";
 import { packageRoot } from "../src/db/files.ts";
 import { quoteIdent } from "../src/db/quote.ts";
@@ -7,7 +8,7 @@ import { synthesize } from "../src/pipeline.ts";
 import { StatsPlanner } from "../src/planners/stats.ts";
 import type { PlanContext, PlanResult } from "../src/planners/types.ts";
 import type { ContingencyRequest, RealSide } from "../src/real.ts";
-import { type Summary, unitIdsOf } from "../src/summarize.ts";
+import type { Summary } from "../src/summarize.ts";
 import { tempDir, withDb } from "./helpers.ts";
 
 // Two numeric columns (their conditionals are read at sub-bin level too) and four categorical ones.

@@ -5,6 +5,7 @@
  * built by hand from test/golden/<file>.*.csv. The arithmetic is in test/golden/<name>.md.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { countUnitSets } from "../src/counts.ts";
 import { Db, type Row, varcharList } from "../src/db/connection.ts";
 import { quoteIdent } from "../src/db/quote.ts";
 import {
@@ -155,26 +156,36 @@ describe("query files that wrap one macro", () => {
   });
 
   describe("sql/unit_counts.sql", () => {
-    // The contingency golden's unit, cell and n, the unit behind the label (the prefix is text, not SQL).
+    // Through countUnitSets (src/counts.ts), which stacks the units' codes for the file: every case of the
+    // contingency golden at once, each unit behind each label (text, not SQL), gives the golden's unit,
+    // cell and n.
     const { cases } = goldenCases("synthor_contingency.expected.csv", ["columns"]);
-    for (const { key, rows } of cases) {
-      for (const prefix of ["", "fine:pair:", "x'; drop table t; --"]) {
-        it(`columns ${key.columns}, prefix ${JSON.stringify(prefix)}`, async () => {
-          const columns = decodeList(field(key, "columns")).map(String);
-          const actual = await db.query<Row & { unit: string }>("unit_counts", {
-            prefix,
-            table: "contingency_input",
-            columns: varcharList(columns),
-          });
-          expect(actual.every((r) => r.unit.startsWith(prefix))).toBe(true);
-          expectGolden(
-            actual.map((r) => ({ ...r, unit: JSON.parse(r.unit.slice(prefix.length)) })),
-            rows,
-            ["unit", "cell", "n"],
-          );
-        });
+    const prefixes = ["", "fine:pair:", "x'; drop table t; --"];
+    it("counts every unit of the contingency golden in one statement", async () => {
+      // Columns as the cases give them (some out of table order); one unit per table the golden holds.
+      const byUnit = new Map(
+        cases.map(({ key, rows }) => [String(rows[0]?.unit), decodeList(field(key, "columns")).map(String)]),
+      );
+      const units = [...byUnit.values()].map((columns) => ({ id: "", columns }));
+      await db.exec("create or replace temp table unit_counts_out (unit varchar, cell varchar[], n bigint)");
+      await countUnitSets(
+        db,
+        "unit_counts_out",
+        prefixes.map((prefix) => ({ codes: "contingency_input", units, prefix })),
+      );
+      const out = await db.all<Row & { unit: string }>("select * from unit_counts_out");
+      for (const prefix of prefixes) {
+        for (const { rows } of cases) {
+          const unit = JSON.stringify(decodeList(String(rows[0]?.unit)));
+          const actual = out
+            .filter((r) => r.unit.startsWith(prefix) && r.unit.slice(prefix.length).startsWith("["))
+            .map((r) => ({ ...r, unit: JSON.parse(r.unit.slice(prefix.length)) }))
+            .filter((r) => JSON.stringify(r.unit) === unit);
+          expect(actual.length, `${prefix}${unit}`).toBe(rows.length);
+          expectGolden(actual, rows, ["unit", "cell", "n"]);
+        }
       }
-    }
+    });
   });
 
   describe("sql/pair_association.sql", () => {

@@ -4,12 +4,14 @@
  * DuckDB (sql/eval_*.sql, sql/contingency.sql, sql/tvd.sql, sql/pair_association.sql); this file only
  * picks the units, runs the queries and averages the scores.
  */
+
+import { unitIdsOf } from "../counts.ts";
 import { type Db, doubleList, varcharList } from "../db/connection.ts";
 import { quoteIdent, quoteLiteral } from "../db/quote.ts";
 import { type Problem, throwIfProblems } from "../errors.ts";
 import { unknownColumnHint } from "../names.ts";
 import type { ColumnProfile } from "../profile.ts";
-import { groupSizeProblem, unitIdsOf } from "../summarize.ts";
+import { groupSizeProblem } from "../summarize.ts";
 import { type EvalColumn, evalColumns, prepareViews, rowCounts, views } from "./tables.ts";
 
 /** Metrics of one column. */
