@@ -47,7 +47,51 @@ export async function countUnits(
  * writes the list of those columns behind the set's prefix: what synthor_contingency gives, unit by unit.
  */
 export async function countUnitSets(db: Db, target: string, sets: UnitSet[]): Promise<void> {
-  const parts: { codes: string; columns: string[]; prefix: string }[] = [];
+  const parts = await partsOf(db, sets);
+  const ids = await unitIdsOf(
+    db,
+    parts.map((p) => p.columns),
+  );
+  await stacked(db, parts, async (start, chunk) => {
+    await db.exec(`insert into ${quoteIdent(target)} ${sqlFile("unit_counts")}`, "sql/unit_counts.sql", {
+      units: varcharList(chunk.map((p, k) => `${p.prefix}${ids[start + k]}`)),
+    });
+  });
+}
+
+/**
+ * The cells of each unit (columns in any order) of the codes table `codes`, in the order
+ * synthor_contingency gives them (by cell), read in as few statements as countUnitSets writes them.
+ */
+export async function readUnits(
+  db: Db,
+  requests: { codes: string; columns: string[] }[],
+): Promise<{ cell: (string | null)[]; n: number }[][]> {
+  const out: { cell: (string | null)[]; n: number }[][] = requests.map(() => []);
+  const parts = await partsOf(
+    db,
+    requests.map((r) => ({ codes: r.codes, units: [{ id: "", columns: r.columns }], prefix: "" })),
+  );
+  await stacked(db, parts, async (start, chunk) => {
+    const rows = await db.all<{ unit: string; cell: (string | null)[]; n: number }>(
+      sqlFile("unit_counts"),
+      { units: varcharList(chunk.map((_, k) => String(start + k))) },
+      "sql/unit_counts.sql",
+    );
+    for (const r of rows) out[Number(r.unit)]?.push({ cell: r.cell, n: r.n });
+  });
+  return out;
+}
+
+interface Part {
+  codes: string;
+  columns: string[];
+  prefix: string;
+}
+
+/** Each unit of the sets, its columns in its codes table's order (checked to be there). */
+async function partsOf(db: Db, sets: UnitSet[]): Promise<Part[]> {
+  const parts: Part[] = [];
   const orders = new Map<string, Map<string, number>>();
   for (const set of sets) {
     if (set.units.length === 0) continue;
@@ -64,14 +108,23 @@ export async function countUnitSets(db: Db, target: string, sets: UnitSet[]): Pr
       parts.push({ codes: set.codes, columns, prefix: set.prefix });
     }
   }
-  const ids = await unitIdsOf(
-    db,
-    parts.map((p) => p.columns),
-  );
+  return parts;
+}
+
+/**
+ * Makes synthor_stacked_codes hold each chunk of UNITS_PER_STATEMENT parts in turn (part k of the chunk
+ * as `part` k, its codes in c1..cN) and runs `count` on it; the view is dropped at the end.
+ */
+async function stacked(
+  db: Db,
+  parts: Part[],
+  count: (start: number, chunk: Part[]) => Promise<void>,
+): Promise<void> {
+  if (parts.length === 0) return;
   for (let start = 0; start < parts.length; start += UNITS_PER_STATEMENT) {
     const chunk = parts.slice(start, start + UNITS_PER_STATEMENT);
     const width = Math.max(...chunk.map((p) => p.columns.length));
-    const stacked = chunk.map((p, k) => {
+    const selects = chunk.map((p, k) => {
       const codes = Array.from({ length: width }, (_, i) => {
         const column = p.columns[i];
         return `${column === undefined ? "null" : quoteIdent(column)}::varchar as c${i + 1}`;
@@ -79,14 +132,12 @@ export async function countUnitSets(db: Db, target: string, sets: UnitSet[]): Pr
       return `select ${k} as part, ${p.columns.length} as arity, ${codes.join(", ")} from ${quoteIdent(p.codes)}`;
     });
     await db.exec(
-      `create or replace temp view synthor_stacked_codes as ${stacked.join("\nunion all\n")}`,
+      `create or replace temp view synthor_stacked_codes as ${selects.join("\nunion all\n")}`,
       "stack unit codes",
     );
-    await db.exec(`insert into ${quoteIdent(target)} ${sqlFile("unit_counts")}`, "sql/unit_counts.sql", {
-      units: varcharList(chunk.map((p, k) => `${p.prefix}${ids[start + k]}`)),
-    });
+    await count(start, chunk);
   }
-  if (parts.length > 0) await db.exec("drop view if exists synthor_stacked_codes", "drop stacked codes");
+  await db.exec("drop view if exists synthor_stacked_codes", "drop stacked codes");
 }
 
 /**

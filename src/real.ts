@@ -1,6 +1,5 @@
-import { countUnits } from "./counts.ts";
+import { countUnits, readUnits } from "./counts.ts";
 import type { Db } from "./db/connection.ts";
-import { varcharList } from "./db/connection.ts";
 import { quoteIdent } from "./db/quote.ts";
 import { measurePairs, type PairAssociation } from "./groups.ts";
 import { type CountHistogram, correctedInformation, informationOf } from "./information.ts";
@@ -80,11 +79,11 @@ export function rowsSide(db: Db): RealSide {
         target,
         options.prefix ? { prefix: options.prefix } : {},
       ),
-    contingencies: async (requests) => {
-      const sets = requests.map((r) => ({ table: codes(r.fine !== null), columns: varcharList(r.columns) }));
-      const tables = await db.queryUnion<{ cell: Code[]; n: number }>("contingency", sets, ["cell"]);
-      return tables.map((rows) => rows.map((r) => ({ cell: r.cell, n: r.n })));
-    },
+    contingencies: (requests) =>
+      readUnits(
+        db,
+        requests.map((r) => ({ codes: codes(r.fine !== null), columns: r.columns })),
+      ),
     pairs: (columns, seed) => measurePairs(db, columns, { seed }),
     information: async (child, parentSets) => {
       const sets = parentSets.map((parents) => ({ parents, joint: [...parents, child] }));

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { unitIdsOf } from "../src/counts.ts";
+import { readUnits, unitIdsOf } from "../src/counts.ts";
 import { varcharList } from "../src/db/connection.ts";
 import { packageRoot } from "../src/db/files.ts";
 import { quoteIdent } from "../src/db/quote.ts";
@@ -20,25 +20,35 @@ beforeAll(() => {
 });
 afterAll(() => tmp?.cleanup());
 
-describe("Db.queryUnion", () => {
-  it("gives each parameter set its own rows, in the file's order, over more sets than one statement runs", async () => {
-    const sets = Array.from({ length: 70 }, (_, i) => [`c${i % 3}`, `x'; drop table t; -- ${i}`]);
-    const { union, single } = await withDb(async (db) => {
+describe("readUnits", () => {
+  it("gives each request the cells synthor_contingency gives, in its order, over more units than one statement counts", async () => {
+    const columns = ["c0", "c1", "c2", "x'; drop table t; -- 1"];
+    // 230 requests: two statements; columns in and out of table order, one to four of them.
+    const requests = Array.from({ length: 230 }, (_, i) => ({
+      codes: "t",
+      columns: columns.slice(0, 1 + (i % 4)).reverse(),
+    }));
+    const { read, single } = await withDb(async (db) => {
       await db.execRaw(
         `create table t as select 'v' || (i % 4) as c0, (i % 3)::varchar as c1, case when i % 5 = 0 then null else 'w' end as c2,
          i % 2 as "x'; drop table t; -- 1" from range(40) r(i)`,
       );
-      const params = sets.map(([c]) => ({ table: "t", columns: varcharList([c as string]) }));
-      return {
-        union: await db.queryUnion("contingency", params, ["cell"]),
-        single: await Promise.all(params.map((p) => db.query("contingency", p))),
-      };
+      const single = [];
+      for (const r of requests.slice(0, 4)) {
+        const rows = await db.query<{ cell: (string | null)[]; n: number }>("contingency", {
+          table: "t",
+          columns: varcharList(r.columns),
+        });
+        single.push(rows.map(({ cell, n }) => ({ cell, n })));
+      }
+      return { read: await readUnits(db, requests), single };
     });
-    expect(union).toHaveLength(70);
-    expect(union).toEqual(single);
-    expect(union[2]).toEqual([
-      { unit: '["c2"]', cell: ["w"], n: 32 },
-      { unit: '["c2"]', cell: [null], n: 8 },
+    expect(read).toHaveLength(230);
+    for (const [i, rows] of read.entries()) expect(rows, `request ${i}`).toEqual(single[i % 4]);
+    // c0 = v0 and c1 = 0 for i = 0, 12, 24, 36; c2 is NULL for i = 0 only; NULL sorts last.
+    expect(read[2]?.slice(0, 2)).toEqual([
+      { cell: ["v0", "0", "w"], n: 3 },
+      { cell: ["v0", "0", null], n: 1 },
     ]);
   });
 });

@@ -211,34 +211,6 @@ export class Db {
     }
   }
 
-  /**
-   * The rows of one file from sql/ run once per parameter set, one list per set, read in one `union all`
-   * statement per UNION_PARTS sets. Each set's rows come in the order of `orderBy` (columns of the file's
-   * result): a union keeps no order of its parts, so the file's own ORDER BY is given again here.
-   *
-   * @example await db.queryUnion("contingency", [{ table: "t", columns: varcharList(["a"]) }], ["cell"])
-   * // => [[{ unit: '["a"]', cell: ["x"], n: 3 }, ...]]
-   */
-  async queryUnion<T extends Row = Row>(
-    file: string,
-    paramSets: Record<string, ParamValue>[],
-    orderBy: string[],
-  ): Promise<T[][]> {
-    const out: T[][] = paramSets.map(() => []);
-    for (let start = 0; start < paramSets.length; start += UNION_PARTS) {
-      const { parts, params } = await this.unionParts(file, paramSets.slice(start, start + UNION_PARTS));
-      const tagged = parts.map((part, i) => `select ${i} as __synthor_part, * from ${part}`);
-      const rows = await this.all<T & { __synthor_part: number }>(
-        `select * from (${tagged.join("\nunion all\n")}) order by __synthor_part, ${orderBy.map(quoteIdent).join(", ")}`,
-        params,
-        `sql/${file}.sql`,
-      );
-      for (const { __synthor_part: part, ...row } of rows)
-        out[start + Number(part)]?.push(row as unknown as T);
-    }
-    return out;
-  }
-
   /** One file's query once per parameter set, each in parentheses with its parameters renamed `$<name>_<i>`. */
   private async unionParts(
     file: string,
@@ -338,7 +310,7 @@ async function openInstance(
   }
 }
 
-/** Parameter sets one `union all` statement of Db.insertUnion or Db.queryUnion runs at most. */
+/** Parameter sets one `union all` statement of Db.insertUnion runs at most. */
 const UNION_PARTS = 32;
 
 /** A statement DuckDB ran to the end without an error: its label (null for the raw calls) and its text. */
