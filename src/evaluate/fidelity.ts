@@ -5,8 +5,8 @@
  * picks the units, runs the queries and averages the scores.
  */
 
-import { unitIdsOf } from "../counts.ts";
-import { type Db, doubleList, varcharList } from "../db/connection.ts";
+import { countUnitSets, unitIdsOf } from "../counts.ts";
+import { type Db, doubleList } from "../db/connection.ts";
 import { quoteIdent, quoteLiteral } from "../db/quote.ts";
 import { type Problem, throwIfProblems } from "../errors.ts";
 import { unknownColumnHint } from "../names.ts";
@@ -322,14 +322,10 @@ async function countInto(
       `create or replace temp table ${target} (unit varchar, cell varchar[], n bigint)`,
       "create counts",
     );
-    await db.insertUnion(
-      `${prefix}_${side}`,
-      "contingency",
-      [...units.keys()].map((key) => ({
-        table: source(side),
-        columns: varcharList(JSON.parse(key) as string[]),
-      })),
-    );
+    const columns = [...units.keys()].map((key) => JSON.parse(key) as string[]);
+    await countUnitSets(db, `${prefix}_${side}`, [
+      { codes: source(side), units: columns.map((c) => ({ id: "", columns: c })), prefix: "" },
+    ]);
   }
 }
 
