@@ -1,10 +1,10 @@
+import { countUnits, readUnits } from "./counts.ts";
 import type { Db } from "./db/connection.ts";
-import { varcharList } from "./db/connection.ts";
 import { quoteIdent } from "./db/quote.ts";
 import { measurePairs, type PairAssociation } from "./groups.ts";
 import { type CountHistogram, correctedInformation, informationOf } from "./information.ts";
 import type { ColumnProfile } from "./profile.ts";
-import { countUnits, type Unit } from "./summarize.ts";
+import type { Unit } from "./summarize.ts";
 
 type Code = string | null;
 
@@ -12,6 +12,13 @@ type Code = string | null;
 export interface CountRow {
   cell: Code[];
   n: number;
+}
+
+/** One real contingency table a planner reads: see RealSide.contingencies. */
+export interface ContingencyRequest {
+  columns: string[];
+  fine: string | null;
+  child: string;
 }
 
 /**
@@ -39,11 +46,12 @@ export interface RealSide {
    */
   countUnits(units: Unit[], target: string, options?: { fine?: boolean; prefix?: string }): Promise<void>;
   /**
-   * The real contingency table of `columns` (in table order) for completing `child` from the others, with
-   * `fine` (the child, when its sub-bin is chosen) at sub-bin level. Other numeric columns may come as
-   * "bin.sub" too (from rows) or as "bin" (from a summary): readers match them on the main bin.
+   * The real contingency tables asked for, in one read: each of `columns` (in table order) for completing
+   * `child` from the others, with `fine` (the child, when its sub-bin is chosen) at sub-bin level. Other
+   * numeric columns may come as "bin.sub" too (from rows) or as "bin" (from a summary): readers match them
+   * on the main bin. Cells in the table's order (synthor_contingency's).
    */
-  contingency(columns: string[], fine: string | null, child: string): Promise<CountRow[]>;
+  contingencies(requests: ContingencyRequest[]): Promise<CountRow[][]>;
   /** Cramér's V and mutual information of every pair of the columns. */
   pairs(columns: ColumnProfile[], seed: number): Promise<PairAssociation[]>;
   /**
@@ -71,11 +79,10 @@ export function rowsSide(db: Db): RealSide {
         target,
         options.prefix ? { prefix: options.prefix } : {},
       ),
-    contingency: (columns, fine) =>
-      db.all<{ cell: Code[]; n: number }>(
-        "select cell, n from synthor_contingency($view, $columns)",
-        { view: codes(fine !== null), columns: varcharList(columns) },
-        "sql/contingency.sql",
+    contingencies: (requests) =>
+      readUnits(
+        db,
+        requests.map((r) => ({ codes: codes(r.fine !== null), columns: r.columns })),
       ),
     pairs: (columns, seed) => measurePairs(db, columns, { seed }),
     information: async (child, parentSets) => {
@@ -150,6 +157,19 @@ export function summarySide(
   const fineOf = (u: Unit) => u.columns.find((c) => numeric.has(c)) ?? null;
   // A column set in table order, as the stored tables list it.
   const inOrder = new Map(stored.map((t) => [setKey(t.columns), t.columns]));
+  const storedContingency = ({ columns, fine, child }: ContingencyRequest): CountRow[] => {
+    const table = tables.get(key(columns, fine));
+    if (!table) return [];
+    const rows = table.cells.map(([cell, n]) => ({ cell, n }));
+    // Fine tables got their left-out rows back when loaded (refillFine), per main bin.
+    if (fine !== null || table.suppressed.cells === 0 || columns.length < 2) return rows;
+    const parents = columns.filter((c) => c !== child);
+    const context = tables.get(key(parents, null));
+    const values = tables.get(key([child], null));
+    if (!context || !values) return rows;
+    return refillConditional(rows, columns.indexOf(child), context.cells, values.cells, minCell);
+  };
+
   return {
     kind: "summary",
     has: (columns, fine) => keys.has(key(columns, fine)),
@@ -172,18 +192,7 @@ export function summarySide(
         { wanted: JSON.stringify(wanted) },
       );
     },
-    contingency: async (columns, fine, child) => {
-      const table = tables.get(key(columns, fine));
-      if (!table) return [];
-      const rows = table.cells.map(([cell, n]) => ({ cell, n }));
-      // Fine tables got their left-out rows back when loaded (refillFine), per main bin.
-      if (fine !== null || table.suppressed.cells === 0 || columns.length < 2) return rows;
-      const parents = columns.filter((c) => c !== child);
-      const context = tables.get(key(parents, null));
-      const values = tables.get(key([child], null));
-      if (!context || !values) return rows;
-      return refillConditional(rows, columns.indexOf(child), context.cells, values.cells, minCell);
-    },
+    contingencies: async (requests) => requests.map((r) => storedContingency(r)),
     pairs: async (columns) => {
       const names = new Set(columns.map((c) => c.name));
       return associations.filter((p) => names.has(p.a) && names.has(p.b)).map((p) => ({ ...p }));
@@ -201,7 +210,7 @@ export function summarySide(
           continue;
         }
         // The table as the planner reads it, left-out cells refilled for this child.
-        const rows = await this.contingency(columns, null, child);
+        const rows = storedContingency({ columns, fine: null, child });
         out.push(informationOf(rows, columns.indexOf(child)));
       }
       return out;

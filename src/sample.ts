@@ -1,8 +1,9 @@
+import { countUnitSets } from "./counts.ts";
 import type { Db } from "./db/connection.ts";
 import { quoteIdent, quoteLiteral } from "./db/quote.ts";
 import { codesSelect } from "./encode.ts";
 import type { ProposalValue, ValidProposal } from "./proposals.ts";
-import { countFine, countUnits, type ModelColumn, type Summary } from "./summarize.ts";
+import { countFine, type ModelColumn, type Summary } from "./summarize.ts";
 
 /** Columns the synthetic model table carries beside the user's: where each row came from. */
 export const provenanceColumns = ["__synthor_iteration", "__synthor_proposal", "__synthor_row"] as const;
@@ -166,19 +167,12 @@ export async function addBatchCounts(db: Db, summary: Summary, batch: string): P
      create or replace temp table synthor_batch_fine ("column" varchar, bin bigint, sub integer, n bigint);`,
     "prepare batch counts",
   );
-  await countUnits(
-    db,
-    "synthor_batch_codes",
-    [...summary.marginals, ...summary.groups],
-    "synthor_batch_counts",
-  );
-  await countUnits(db, "synthor_batch_fine_codes", summary.fineUnits, "synthor_batch_counts", {
-    prefix: "fine:",
-  });
-  await countUnits(db, "synthor_batch_codes", summary.pairUnits, "synthor_batch_counts", { prefix: "pair:" });
-  await countUnits(db, "synthor_batch_fine_codes", summary.finePairUnits, "synthor_batch_counts", {
-    prefix: "fine:pair:",
-  });
+  await countUnitSets(db, "synthor_batch_counts", [
+    { codes: "synthor_batch_codes", units: [...summary.marginals, ...summary.groups], prefix: "" },
+    { codes: "synthor_batch_fine_codes", units: summary.fineUnits, prefix: "fine:" },
+    { codes: "synthor_batch_codes", units: summary.pairUnits, prefix: "pair:" },
+    { codes: "synthor_batch_fine_codes", units: summary.finePairUnits, prefix: "fine:pair:" },
+  ]);
   await countFine(db, batch, summary.columns, summary.subBins, "synthor_batch_fine");
   await db.run("merge_counts");
 }

@@ -1,5 +1,6 @@
+import { countUnitSets, countUnits, type Unit, unitIdsOf } from "./counts.ts";
 import type { Db } from "./db/connection.ts";
-import { double, doubleList, varcharList } from "./db/connection.ts";
+import { double, doubleList } from "./db/connection.ts";
 import { quoteIdent } from "./db/quote.ts";
 import { codesSelect, modelSelect } from "./encode.ts";
 import { type Problem, throwIfProblems } from "./errors.ts";
@@ -7,6 +8,8 @@ import { unknownColumnHint } from "./names.ts";
 import { type ColumnProfile, modelledKinds } from "./profile.ts";
 import { type RealSide, rowsSide } from "./real.ts";
 import type { SourceInfo } from "./source.ts";
+
+export type { Unit } from "./counts.ts";
 
 export interface Category {
   value: string | null;
@@ -49,13 +52,6 @@ export interface ModelColumn extends ColumnProfile {
   wholeSeconds?: boolean;
   /** Which ends of the grid privateGrid pulled in (fewer than min-cell rows held them): prompts say so. */
   pulledIn?: { lo: boolean; hi: boolean };
-}
-
-/** A structure unit: one column (a marginal) or a group of 2 to 4 columns (a joint). */
-export interface Unit {
-  /** The unit's key in the count tables: its columns as a JSON list, in table order. */
-  id: string;
-  columns: string[];
 }
 
 export interface Summary {
@@ -383,42 +379,14 @@ function compareValues(a: string | null, b: string | null): number {
 /** Unit ids for groups of columns: the columns in table order, named as DuckDB's to_json writes them. */
 export async function unitsFor(db: Db, groups: string[][], modelled: ColumnProfile[]): Promise<Unit[]> {
   const order = new Map(modelled.map((c, i) => [c.name, i]));
+  const sorted = groups.map((g) => [...new Set(g)].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0)));
+  const ids = await unitIdsOf(db, sorted);
   const units: Unit[] = [];
-  for (const group of groups) {
-    const columns = [...new Set(group)].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
-    const [row] = await db.all<{ id: string }>("select to_json($columns)::varchar as id", {
-      columns: varcharList(columns),
-    });
-    if (row && !units.some((u) => u.id === row.id)) units.push({ id: row.id, columns });
+  for (const [k, columns] of sorted.entries()) {
+    const id = ids[k] as string;
+    if (!units.some((u) => u.id === id)) units.push({ id, columns });
   }
   return units;
-}
-
-/** Counts every unit's cells over a codes table and appends them to `target` (unit, cell, n). */
-export async function countUnits(
-  db: Db,
-  codes: string,
-  units: Unit[],
-  target: string,
-  options: { prefix?: string } = {},
-): Promise<void> {
-  if (units.length === 0) return;
-  const sets = units.map((u) => ({ table: codes, columns: varcharList(u.columns) }));
-  if (!options.prefix) {
-    await db.insertUnion(target, "contingency", sets);
-    return;
-  }
-  // Fine and pair units share their columns with other units: the same contingency, labelled.
-  await db.exec(
-    "create or replace temp table synthor_labelled_counts (unit varchar, cell varchar[], n bigint)",
-    "prepare labelled counts",
-  );
-  await db.insertUnion("synthor_labelled_counts", "contingency", sets);
-  await db.exec(
-    `insert into ${quoteIdent(target)} select $prefix || unit, cell, n from synthor_labelled_counts`,
-    "label counts",
-    { prefix: options.prefix },
-  );
 }
 
 /** The fine units of a summary's columns and groups: numeric columns alone, groups with one numeric column. */
@@ -555,8 +523,10 @@ async function countBothSides(
      create or replace temp view synthor_synth_fine_codes as ${codesSelect(summary.columns, "synthor_synth_model", { subBins: summary.subBins })}`,
     "create synthetic codes views",
   );
-  await countUnits(db, "synthor_synth_codes", units, "synthor_synth_counts", label(prefix.units));
-  await countUnits(db, "synthor_synth_fine_codes", fine, "synthor_synth_counts", label(prefix.fine));
+  await countUnitSets(db, "synthor_synth_counts", [
+    { codes: "synthor_synth_codes", units, prefix: prefix.units },
+    { codes: "synthor_synth_fine_codes", units: fine, prefix: prefix.fine },
+  ]);
 }
 
 /** Whether the real side holds a unit's counts, and its fine counts when it is a fine unit. */

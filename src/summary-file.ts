@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { z } from "zod";
+import { countUnits } from "./counts.ts";
 import type { Db } from "./db/connection.ts";
 import { doubleList } from "./db/connection.ts";
 import { codesSelect } from "./encode.ts";
@@ -12,7 +13,6 @@ import { refillConditional, spreadCapped, summarySide } from "./real.ts";
 import { cdf } from "./sample.ts";
 import type { SourceInfo } from "./source.ts";
 import {
-  countUnits,
   fineUnitsFor,
   type ModelColumn,
   numericSummary,

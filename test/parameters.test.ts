@@ -29,6 +29,30 @@ describe("withParameterSuffix", () => {
     ]);
   });
 
+  it("parses a query once, whatever the number of suffixes, and refuses one that holds its marker", async () => {
+    const { sqls, parsed } = await withDb(async (db) => {
+      let parsed = 0;
+      const counting = Object.create(db) as typeof db;
+      counting.all = (sql, params, label) => {
+        if (label === "parse SQL") parsed++;
+        return db.all(sql, params, label);
+      };
+      const query = "select $x as x, 'synthor' as t";
+      const sqls = [];
+      for (const i of ["0", "1", "31"]) sqls.push(await withParameterSuffix(counting, query, i));
+      return { sqls, parsed };
+    });
+    expect(sqls).toEqual([
+      `SELECT $x_0 AS x, 'synthor' AS t`,
+      `SELECT $x_1 AS x, 'synthor' AS t`,
+      `SELECT $x_31 AS x, 'synthor' AS t`,
+    ]);
+    expect(parsed).toBe(1);
+    await expect(
+      withDb((db) => withParameterSuffix(db, "select $a, 'synthor_suffix_marker' as m", "0")),
+    ).rejects.toThrow(/holds synthor_suffix_marker/);
+  });
+
   it("refuses more than one statement", async () => {
     await expect(withDb((db) => withParameterSuffix(db, "select $a; select $b", "0"))).rejects.toThrow(
       /not one statement/,

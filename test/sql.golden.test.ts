@@ -5,6 +5,7 @@
  * built by hand from test/golden/<file>.*.csv. The arithmetic is in test/golden/<name>.md.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { countUnitSets } from "../src/counts.ts";
 import { Db, type Row, varcharList } from "../src/db/connection.ts";
 import { quoteIdent } from "../src/db/quote.ts";
 import {
@@ -15,6 +16,7 @@ import {
   field,
   gapTables,
   goldenCases,
+  goldenCsv,
   loadGapTables,
   loadTable,
 } from "./golden/golden.ts";
@@ -153,6 +155,39 @@ describe("query files that wrap one macro", () => {
     }
   });
 
+  describe("sql/unit_counts.sql", () => {
+    // Through countUnitSets (src/counts.ts), which stacks the units' codes for the file: every case of the
+    // contingency golden at once, each unit behind each label (text, not SQL), gives the golden's unit,
+    // cell and n.
+    const { cases } = goldenCases("synthor_contingency.expected.csv", ["columns"]);
+    const prefixes = ["", "fine:pair:", "x'; drop table t; --"];
+    it("counts every unit of the contingency golden in one statement", async () => {
+      // Columns as the cases give them (some out of table order); one unit per table the golden holds.
+      const byUnit = new Map(
+        cases.map(({ key, rows }) => [String(rows[0]?.unit), decodeList(field(key, "columns")).map(String)]),
+      );
+      const units = [...byUnit.values()].map((columns) => ({ id: "", columns }));
+      await db.exec("create or replace temp table unit_counts_out (unit varchar, cell varchar[], n bigint)");
+      await countUnitSets(
+        db,
+        "unit_counts_out",
+        prefixes.map((prefix) => ({ codes: "contingency_input", units, prefix })),
+      );
+      const out = await db.all<Row & { unit: string }>("select * from unit_counts_out");
+      for (const prefix of prefixes) {
+        for (const { rows } of cases) {
+          const unit = JSON.stringify(decodeList(String(rows[0]?.unit)));
+          const actual = out
+            .filter((r) => r.unit.startsWith(prefix) && r.unit.slice(prefix.length).startsWith("["))
+            .map((r) => ({ ...r, unit: JSON.parse(r.unit.slice(prefix.length)) }))
+            .filter((r) => JSON.stringify(r.unit) === unit);
+          expect(actual.length, `${prefix}${unit}`).toBe(rows.length);
+          expectGolden(actual, rows, ["unit", "cell", "n"]);
+        }
+      }
+    });
+  });
+
   describe("sql/pair_association.sql", () => {
     const { outputs, cases } = goldenCases("synthor_association.expected.csv", ["col_a", "col_b"]);
     for (const { key, rows } of cases) {
@@ -216,6 +251,17 @@ describe("sql/fine_counts.sql", () => {
       expectGolden(actual, rows, ["column", "bin", "sub", "n"]);
     });
   }
+});
+
+describe("sql/pair_associations.sql", () => {
+  // Six pairs' cells in one table, rows of different pairs interleaved; worked out in
+  // test/golden/pair_associations.md.
+  it("measures each pair from its own cells, NULL a category on either side", () =>
+    withDb(async (db) => {
+      await loadTable(db, "pair_cells", "pair_associations.cells.csv", { pair: "integer", n: "bigint" });
+      const { columns, rows } = goldenCsv("pair_associations.expected.csv");
+      expectGolden(await db.query("pair_associations", { table: "pair_cells" }), rows, columns);
+    }));
 });
 
 describe("sql/sub_bins.sql", () => {

@@ -11,7 +11,7 @@ import { cli, tempDir } from "./helpers.ts";
 // run concurrently. The runs that get interrupted are stopped by the program, not by a clock: each pauses
 // at a known iteration (SYNTHOR_TEST_PAUSE_AFTER_ITERATION, src/cli/test-pause.ts) and is signalled there.
 const ECOMMERCE = "examples/ecommerce/ecommerce.csv";
-const RUN = ["synth", ECOMMERCE, "--rows", "400", "--iterations", "30", "--seed", "5"];
+const RUN = ["synth", ECOMMERCE, "--rows", "400", "--iterations", "10", "--seed", "5"];
 
 /** stderr without the first line, which says which planner plans (its wording is the planners' business). */
 function afterPlannerLine(stderr: string): string {
@@ -124,7 +124,7 @@ describe.concurrent("synthor synth", () => {
     const summary = JSON.parse(replaced.stdout) as Record<string, unknown>;
     expect(summary).toMatchObject({
       rows: 400,
-      iterations: 30,
+      iterations: 10,
       stoppedBecause: "rows",
       planner: "stats",
       outTable: "synthetic",
@@ -141,12 +141,12 @@ describe.concurrent("synthor synth", () => {
       "synthor: summarizing ...",
       "synthor: finding dependency groups ...",
     ]);
-    expect(lines[4]).toBe("synthor: run 1, planner stats, 400 rows in up to 30 iterations");
+    expect(lines[4]).toBe("synthor: run 1, planner stats, 400 rows in up to 10 iterations");
     expect(lines[5]).toMatch(/^synthor: dependency groups: \[/);
     expect(lines[6]).toBe("synthor: measuring ...");
     const progress = lines.filter((l) => l.startsWith("iteration "));
-    expect(progress[0]).toMatch(/^iteration 1\/30 {2}rows \d+\/400 {2}mean TVD \d\.\d{4} {2}\d+s left$/);
-    expect(progress.at(-1)).toMatch(/^iteration 30\/30 {2}rows 400\/400 {2}mean TVD \d\.\d{4} {2}0s left$/);
+    expect(progress[0]).toMatch(/^iteration 1\/10 {2}rows \d+\/400 {2}mean TVD \d\.\d{4} {2}\d+s left$/);
+    expect(progress.at(-1)).toMatch(/^iteration 10\/10 {2}rows 400\/400 {2}mean TVD \d\.\d{4} {2}0s left$/);
     expect(replaced.stderr.includes("\r") || replaced.stderr.includes("\u001b")).toBe(false);
   });
 
@@ -187,7 +187,7 @@ describe.concurrent("synthor synth", () => {
     } finally {
       run.child.kill("SIGKILL");
     }
-    expect(run.stderr()).toMatch(/^iteration 1\/30 /m);
+    expect(run.stderr()).toMatch(/^iteration 1\/10 /m);
     expect(existsSync(out)).toBe(false);
     expect(leftovers("killed.csv")).toEqual([]);
     expect(await leftIn(db)).toEqual({ iterations: 3, output: 0, status: "running" });
@@ -195,7 +195,7 @@ describe.concurrent("synthor synth", () => {
     const resumed = await cli([...RUN, "--db", db, "--out", out, "--resume"]);
     expect(resumed.code).toBe(0);
     expect(resumed.stderr).toContain(
-      "synthor: run 1, planner stats, 400 rows in up to 30 iterations, resuming after iteration 3\n",
+      "synthor: run 1, planner stats, 400 rows in up to 10 iterations, resuming after iteration 3\n",
     );
     expect(readFileSync(out, "utf8")).toBe(await referenceCsv());
   });

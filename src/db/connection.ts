@@ -201,21 +201,29 @@ export class Db {
    * `union all` statement: one round trip instead of one per set, which matters when each run is small.
    */
   async insertUnion(target: string, file: string, paramSets: Record<string, ParamValue>[]): Promise<void> {
-    const query = sqlFile(file);
-    for (let start = 0; start < paramSets.length; start += 32) {
-      const chunk = paramSets.slice(start, start + 32);
-      const params: Record<string, ParamValue> = {};
-      const parts: string[] = [];
-      for (const [i, set] of chunk.entries()) {
-        for (const [k, v] of Object.entries(set)) params[`${k}_${i}`] = v;
-        parts.push(`(${await withParameterSuffix(this, query, String(i))})`);
-      }
+    for (let start = 0; start < paramSets.length; start += UNION_PARTS) {
+      const { parts, params } = await this.unionParts(file, paramSets.slice(start, start + UNION_PARTS));
       await this.exec(
         `insert into ${quoteIdent(target)} ${parts.join("\nunion all\n")}`,
         `sql/${file}.sql`,
         params,
       );
     }
+  }
+
+  /** One file's query once per parameter set, each in parentheses with its parameters renamed `$<name>_<i>`. */
+  private async unionParts(
+    file: string,
+    paramSets: Record<string, ParamValue>[],
+  ): Promise<{ parts: string[]; params: Record<string, ParamValue> }> {
+    const query = sqlFile(file);
+    const params: Record<string, ParamValue> = {};
+    const parts: string[] = [];
+    for (const [i, set] of paramSets.entries()) {
+      for (const [k, v] of Object.entries(set)) params[`${k}_${i}`] = v;
+      parts.push(`(${await withParameterSuffix(this, query, String(i))})`);
+    }
+    return { parts, params };
   }
 
   /**
@@ -301,6 +309,9 @@ async function openInstance(
     );
   }
 }
+
+/** Parameter sets one `union all` statement of Db.insertUnion runs at most. */
+const UNION_PARTS = 32;
 
 /** A statement DuckDB ran to the end without an error: its label (null for the raw calls) and its text. */
 export interface ExecutedStatement {

@@ -8,18 +8,31 @@ import type { Db } from "./connection.ts";
 
 type Json = Record<string, unknown>;
 
-const renamed = new Map<string, string>();
+/** What a renamed parameter ends with before the suffix is put in: no query synthor renames holds it. */
+const MARKER = "synthor_suffix_marker";
+
+const templates = new Map<string, string>();
 
 /**
  * `sql` (one statement) with every named parameter `$p` renamed `$p_<suffix>`.
+ *
+ * The query is parsed and rendered once (parameters renamed `$p_<marker>`); each suffix then replaces
+ * the marker, which the query's own text is checked not to hold, so only renamed parameters carry it.
  *
  * @example await withParameterSuffix(db, "select $a as a, '$a' as text", "0")
  * // => "SELECT $a_0 AS a, '$a' AS text"
  */
 export async function withParameterSuffix(db: Db, sql: string, suffix: string): Promise<string> {
-  const key = `${suffix}\u0000${sql}`;
-  const cached = renamed.get(key);
-  if (cached !== undefined) return cached;
+  let template = templates.get(sql);
+  if (template === undefined) {
+    template = await renamed(db, sql, MARKER);
+    templates.set(sql, template);
+  }
+  return template.replaceAll(MARKER, suffix);
+}
+
+async function renamed(db: Db, sql: string, suffix: string): Promise<string> {
+  if (sql.includes(MARKER)) throw new Error(`cannot rename the parameters of ${sql}: it holds ${MARKER}`);
   const [parsed] = await db.all<{ ast: string }>(
     "select json_serialize_sql($sql::varchar) as ast",
     { sql },
@@ -35,7 +48,6 @@ export async function withParameterSuffix(db: Db, sql: string, suffix: string): 
     "render SQL",
   );
   if (rendered?.sql === undefined) throw new Error(`DuckDB cannot render ${sql}`);
-  renamed.set(key, rendered.sql);
   return rendered.sql;
 }
 

@@ -4,8 +4,9 @@
  * DuckDB (sql/eval_*.sql, sql/contingency.sql, sql/tvd.sql, sql/pair_association.sql); this file only
  * picks the units, runs the queries and averages the scores.
  */
-import { type Db, doubleList, varcharList } from "../db/connection.ts";
-import { sqlFile } from "../db/files.ts";
+
+import { countUnitSets, unitIdsOf } from "../counts.ts";
+import { type Db, doubleList } from "../db/connection.ts";
 import { quoteIdent, quoteLiteral } from "../db/quote.ts";
 import { type Problem, throwIfProblems } from "../errors.ts";
 import { unknownColumnHint } from "../names.ts";
@@ -303,16 +304,9 @@ export function groupProblems(groups: string[][], columns: EvalColumn[]): Proble
  * column of synthor_contingency), keyed by JSON.stringify(columns).
  */
 async function unitIds(db: Db, units: string[][]): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  for (const columns of units) {
-    const key = JSON.stringify(columns);
-    if (out.has(key)) continue;
-    const [row] = await db.all<{ id: string }>("select to_json($columns)::varchar as id", {
-      columns: varcharList(columns),
-    });
-    out.set(key, row?.id ?? key);
-  }
-  return out;
+  const distinct = [...new Map(units.map((columns) => [JSON.stringify(columns), columns])).values()];
+  const ids = await unitIdsOf(db, distinct);
+  return new Map(distinct.map((columns, k) => [JSON.stringify(columns), ids[k] as string]));
 }
 
 /** Fills `<prefix>_real` and `<prefix>_synth` with the count table (unit, cell, n) of every unit. */
@@ -328,12 +322,10 @@ async function countInto(
       `create or replace temp table ${target} (unit varchar, cell varchar[], n bigint)`,
       "create counts",
     );
-    for (const key of units.keys()) {
-      await db.exec(`insert into ${target} ${sqlFile("contingency")}`, "sql/contingency.sql", {
-        table: source(side),
-        columns: varcharList(JSON.parse(key) as string[]),
-      });
-    }
+    const columns = [...units.keys()].map((key) => JSON.parse(key) as string[]);
+    await countUnitSets(db, `${prefix}_${side}`, [
+      { codes: source(side), units: columns.map((c) => ({ id: "", columns: c })), prefix: "" },
+    ]);
   }
 }
 

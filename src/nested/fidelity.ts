@@ -1,8 +1,9 @@
+import { countUnits } from "../counts.ts";
 import type { Db } from "../db/connection.ts";
 import { quoteIdent } from "../db/quote.ts";
 import { codesSelect } from "../encode.ts";
 import type { ColumnProfile } from "../profile.ts";
-import { countUnits, type Unit, unitsFor } from "../summarize.ts";
+import { type Unit, unitsFor } from "../summarize.ts";
 import { SYNTH_MEMBERS } from "./sample.ts";
 import { augmentedSelect, type NestedSummary, REAL_MEMBER_MODEL, SIZE } from "./summarize.ts";
 

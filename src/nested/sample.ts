@@ -1,7 +1,8 @@
+import { countUnits } from "../counts.ts";
 import type { Db } from "../db/connection.ts";
 import { quoteIdent } from "../db/quote.ts";
 import { addBatchCounts, drawExprs, gridsSelect, proposalFields, proposalStructure } from "../sample.ts";
-import { countUnits, type ModelColumn } from "../summarize.ts";
+import type { ModelColumn } from "../summarize.ts";
 import type { ValidNestedProposal } from "./proposals.ts";
 import {
   augmentedSelect,

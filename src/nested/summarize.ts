@@ -1,3 +1,4 @@
+import { countUnits } from "../counts.ts";
 import type { Db } from "../db/connection.ts";
 import { quoteIdent, quoteLiteral } from "../db/quote.ts";
 import { codesSelect, modelSelect } from "../encode.ts";
@@ -5,14 +6,7 @@ import { type Problem, SynthorError, throwIfProblems } from "../errors.ts";
 import { cliName, didYouMean } from "../names.ts";
 import { type ColumnProfile, modelledKinds, type ProfileOptions, profileColumns } from "../profile.ts";
 import type { SourceInfo } from "../source.ts";
-import {
-  countUnits,
-  type ModelColumn,
-  type Summary,
-  summarizeTable,
-  type Unit,
-  unitsFor,
-} from "../summarize.ts";
+import { type ModelColumn, type Summary, summarizeTable, type Unit, unitsFor } from "../summarize.ts";
 import { HOUSEHOLDS, MEMBERS, type NestedSource } from "./source.ts";
 
 /** The household-level column that holds each household's member count. */

@@ -5,7 +5,16 @@ import { groupsFromPairs, type PairAssociation } from "../groups.ts";
 import { pacer } from "../interrupt.ts";
 import type { Proposal, ProposalValue } from "../proposals.ts";
 import type { ModelColumn, Summary, Unit } from "../summarize.ts";
+import {
+  type CodesView,
+  type Conditional,
+  ConditionalTables,
+  codeKey,
+  type TableRequest,
+} from "./conditionals.ts";
 import type { PlanContext, Planner, PlanResult } from "./types.ts";
+
+export type { Conditional } from "./conditionals.ts";
 
 type Code = string | null;
 
@@ -15,12 +24,6 @@ interface FineContext {
   deficits: Map<string, Map<string, number>>;
   realShares: Map<string, Map<string, number>>;
   rows: number;
-}
-
-/** A column's real distribution in one context: its codes and how many real rows hold each there. */
-export interface Conditional {
-  codes: Code[];
-  counts: number[];
 }
 
 /** Parents chosen for a column, and the (corrected) information they give about it, in nats. */
@@ -66,7 +69,7 @@ export interface StatsPlannerOptions {
 export class StatsPlanner implements Planner {
   readonly name = "stats";
   private pairs: PairAssociation[] = [];
-  private readonly conditionals = new Map<string, Map<string, Conditional>>();
+  private readonly tables: ConditionalTables;
   private readonly parentChoices = new Map<string, ParentChoice>();
   private readonly informations = new Map<string, number | undefined>();
   private readonly informed = new Set<string>();
@@ -80,6 +83,7 @@ export class StatsPlanner implements Planner {
     private readonly summary: Summary,
     options: StatsPlannerOptions = {},
   ) {
+    this.tables = new ConditionalTables(summary.real, summary.columns);
     this.options = {
       rowsPerProposal: options.rowsPerProposal ?? 2,
       maxProposals: options.maxProposals ?? 1000,
@@ -112,6 +116,7 @@ export class StatsPlanner implements Planner {
       ctx.proposals ??
       Math.max(1, Math.min(this.options.maxProposals, Math.ceil(ctx.rows / this.options.rowsPerProposal)));
     const nums = split(ctx.rows, Math.min(count, ctx.rows));
+    await this.readTables(ctx.groups.slice(0, nums.length).map((g) => g.columns));
     // With many cells (a column of thousands of values) this loop runs for minutes: Ctrl-C must get in.
     const checkpoint = pacer(ctx.signal, `planning iteration ${ctx.iteration}`);
 
@@ -240,6 +245,35 @@ export class StatsPlanner implements Planner {
   }
 
   /**
+   * Reads at once every real table that proposals anchored on these groups, or on none, may draw from:
+   * for each column completed, its conditionals given its parents and given each shorter run of them (the
+   * back-off), at sub-bin level for numeric columns, and the marginals the min-cell rules look at. One
+   * batch per iteration, and none once the tables are all read; what a proposal needs beyond them (a
+   * special value, an empty bin) is read when it is needed.
+   */
+  private async readTables(groups: string[][]): Promise<void> {
+    const wanted: TableRequest[] = [];
+    const numeric = new Set(this.summary.columns.filter((c) => c.kind !== "categorical").map((c) => c.name));
+    const backOff = (child: string, parents: string[], view: CodesView) => {
+      for (let n = parents.length; n >= 0; n--) wanted.push({ child, parents: parents.slice(0, n), view });
+    };
+    // No anchor too: a group without a cell to anchor on (all full, or all under min-cell) leaves none.
+    for (const anchor of [...groups, []]) {
+      const parentsOf = new Map<string, string[]>();
+      for (const { column, parents } of await this.completionFor(anchor)) {
+        parentsOf.set(column, parents);
+        backOff(column, parents, "synthor_real_codes");
+      }
+      const all = [...anchor, ...parentsOf.keys()];
+      for (const column of numeric) {
+        const parents = parentsOf.get(column) ?? (await this.parentsAmong(column, all)).parents;
+        backOff(column, parents, "synthor_real_fine_codes");
+      }
+    }
+    await this.tables.fetch(wanted);
+  }
+
+  /**
    * The proposal's value for a column: the category, or a range. A numeric column's main bin is fixed by
    * then; the range is one of the bin's sub-bins, drawn from the real distribution of sub-bins given the
    * same parents (the fine codes), so the joint structure holds inside bins too, and weighted by how much
@@ -303,7 +337,7 @@ export class StatsPlanner implements Planner {
    */
   private async subBinRun(column: string, bin: string, sub: number): Promise<[number, number]> {
     if (this.minCell <= 1) return [sub, sub];
-    const marginal = (await this.conditionalTable(column, [], "synthor_real_fine_codes")).get(codeKey([]));
+    const marginal = (await this.tables.table(column, [], "synthor_real_fine_codes")).get(codeKey([]));
     const counts = Array.from({ length: this.summary.subBins }, () => 0);
     for (const [k, code] of (marginal?.codes ?? []).entries()) {
       if (!code?.startsWith(`${bin}.`)) continue;
@@ -459,12 +493,12 @@ export class StatsPlanner implements Planner {
     child: string,
     parents: string[],
     fixed: Map<string, Code>,
-    view: "synthor_real_codes" | "synthor_real_fine_codes",
+    view: CodesView,
     prefix = "",
   ): Promise<Conditional> {
     const found = await backOff(parents.length, this.minCell, async (n) => {
       const use = parents.slice(0, n);
-      const table = await this.conditionalTable(child, use, view);
+      const table = await this.tables.table(child, use, view);
       const entry = table.get(codeKey(use.map((p) => fixed.get(p) ?? null)));
       if (!entry) return undefined;
       const keep = entry.codes.flatMap((c, i) => (!prefix || c?.startsWith(prefix) ? [i] : []));
@@ -475,7 +509,7 @@ export class StatsPlanner implements Planner {
     });
     if (found) {
       if (prefix || this.minCell <= 1) return found;
-      const marginal = (await this.conditionalTable(child, [], "synthor_real_codes")).get(codeKey([]));
+      const marginal = (await this.tables.table(child, [], "synthor_real_codes")).get(codeKey([]));
       return marginal ? detachRare(found, marginal, this.minCell) : found;
     }
     throw new Error(`no real values for column ${child}${prefix ? ` in bin ${prefix}` : ""}`);
@@ -487,7 +521,7 @@ export class StatsPlanner implements Planner {
     if (cached) return cached;
     const rare = new Set<Code>();
     if (this.minCell > 1) {
-      const marginal = (await this.conditionalTable(column, [], "synthor_real_codes")).get(codeKey([]));
+      const marginal = (await this.tables.table(column, [], "synthor_real_codes")).get(codeKey([]));
       for (const [k, code] of (marginal?.codes ?? []).entries()) {
         if ((marginal?.counts[k] ?? 0) < this.minCell) rare.add(code);
       }
@@ -496,55 +530,9 @@ export class StatsPlanner implements Planner {
     return rare;
   }
 
-  private async conditionalTable(
-    child: string,
-    parents: string[],
-    view: "synthor_real_codes" | "synthor_real_fine_codes",
-  ): Promise<Map<string, Conditional>> {
-    const key = [view, ...parents, child].join("\u0000");
-    const cached = this.conditionals.get(key);
-    if (cached) return cached;
-    const order = new Map(this.summary.columns.map((c, i) => [c.name, i]));
-    const columns = [...parents, child].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
-    const rows = await this.summary.real.contingency(
-      columns,
-      view === "synthor_real_fine_codes" ? child : null,
-      child,
-    );
-    const childAt = columns.indexOf(child);
-    const parentAt = parents.map((p) => columns.indexOf(p));
-    // Parents are matched on their main code: in the fine view a numeric parent's "bin.sub" becomes "bin".
-    const main = (code: Code) => (code === null ? null : (code.split(".")[0] ?? null));
-    const table = new Map<string, Conditional>();
-    for (const r of rows) {
-      const pk = codeKey(
-        parentAt.map((k) => {
-          const code = r.cell[k] ?? null;
-          return view === "synthor_real_fine_codes" && this.isNumeric(columns[k] as string)
-            ? main(code)
-            : code;
-        }),
-      );
-      const entry = table.get(pk) ?? { codes: [], counts: [] };
-      const at = entry.codes.indexOf(r.cell[childAt] ?? null);
-      if (at >= 0) entry.counts[at] = (entry.counts[at] ?? 0) + r.n;
-      else {
-        entry.codes.push(r.cell[childAt] ?? null);
-        entry.counts.push(r.n);
-      }
-      table.set(pk, entry);
-    }
-    this.conditionals.set(key, table);
-    return table;
-  }
-
   /** What fewer real rows hold is not drawn from as it is (Summary.minCell; at most 1: no rule). */
   private get minCell(): number {
     return this.summary.minCell;
-  }
-
-  private isNumeric(column: string): boolean {
-    return this.summary.columns.find((c) => c.name === column)?.kind !== "categorical";
   }
 
   private label(columns: string[], cell: Code[]): string {
@@ -655,10 +643,6 @@ export function detachRare(conditional: Conditional, marginal: Conditional, minC
 /** Every pair of the columns, in their order. */
 function pairsOf(columns: string[]): string[][] {
   return columns.flatMap((a, i) => columns.slice(i + 1).map((b) => [a, b]));
-}
-
-function codeKey(cell: Code[]): string {
-  return JSON.stringify(cell);
 }
 
 function pct(x: number): string {

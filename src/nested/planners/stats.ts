@@ -1,6 +1,7 @@
 import seedrandom from "seedrandom";
 import type { Db } from "../../db/connection.ts";
 import { varcharList } from "../../db/connection.ts";
+import { measureAssociations } from "../../groups.ts";
 import { pacer } from "../../interrupt.ts";
 import { backOff, detachRare, StatsPlanner, weightedPick } from "../../planners/stats.ts";
 import type { PlanContext } from "../../planners/types.ts";
@@ -268,17 +269,16 @@ export class NestedStatsPlanner implements NestedPlanner {
       "nested: sample member codes",
     );
     const members = this.s.memberColumns.map((c) => c.name);
+    const pairs = new Map<string, [string, string]>();
     for (const m of members) {
       for (const other of this.s.memberCodeColumns) {
-        if (other === m || other === `${FIRST}${m}` || this.mi.has(pairKey(m, other))) continue;
-        const [row] = await this.db.query<{ mutual_information: number }>("pair_association", {
-          table: "synthor_nested_assoc_sample",
-          column_a: m,
-          column_b: other,
-        });
-        this.mi.set(pairKey(m, other), Number((row?.mutual_information ?? 0).toPrecision(10)));
+        if (other === m || other === `${FIRST}${m}` || pairs.has(pairKey(m, other))) continue;
+        pairs.set(pairKey(m, other), [m, other]);
       }
     }
+    // All pairs in a few statements; the measures come rounded to 10 digits (stable from run to run).
+    const measured = await measureAssociations(this.db, "synthor_nested_assoc_sample", [...pairs.values()]);
+    for (const p of measured) this.mi.set(pairKey(p.a, p.b), p.mutualInformation);
   }
 
   private association(a: string, b: string): number {
