@@ -132,8 +132,8 @@ export async function readSource(db: Db, spec: SourceSpec, view = "synthor_real"
 }
 
 /**
- * Finds the text columns that hold only numbers and NA markers ({@link NA_MARKERS}), with at least one
- * number, and rebuilds the view with them as numbers (BIGINT when every number is whole and fits, else
+ * Finds the text columns that hold only numbers (none written with a leading zero) and NA markers
+ * ({@link NA_MARKERS}), with at least one number, and rebuilds the view with them as numbers (BIGINT when every number is whole and fits, else
  * DOUBLE) and the markers as NULL, as DuckDB's CSV reader would have typed them without the markers.
  * `columns` is updated in place. Views of other tables are left exactly as they were.
  */
@@ -150,7 +150,8 @@ async function readMarkersAsNull(
   const aggregates = text.flatMap((c, k) => {
     const t = `trim(${quoteIdent(c.name)})`;
     const marker = `upper(${t}) in (${markerList})`;
-    const number = `regexp_full_match(${t}, '[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?')`;
+    // No leading zeros: "02134" beside "NA" is a code (a zip code) whose zeros a number would lose.
+    const number = `regexp_full_match(${t}, '[+-]?((0|[1-9][0-9]*)([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?')`;
     return [
       `count(*) filter (where not (${marker}) and not (${number})) as other${k}`,
       `count(*) filter (where ${number}) as numbers${k}`,

@@ -23,14 +23,15 @@ beforeAll(() => {
   tmp = tempDir();
   // score: numbers and NA markers of every spelling; visits: whole numbers and "N" / "null"; flag: Y/N
   // text ("N" alone does not make a column numeric); code: numbers and a word, so text; note: every
-  // value a marker, no number, so text.
-  const lines = ["id,score,visits,flag,code,note"];
+  // value a marker, no number, so text; zip: numbers written with leading zeros and "NA", so text.
+  const lines = ["id,score,visits,flag,code,note,zip"];
   const markers = ["NA", "n/a", "N", "null", "NULL", " na "];
   for (let i = 0; i < 60; i++) {
     const score = i % 10 === 0 ? markers[(i / 10) % markers.length] : String(((i * 37) % 100) / 10 - 2);
     const visits = i % 7 === 0 ? (i % 2 ? "N" : "null") : String(i % 13);
     const code = i === 5 ? "x1" : String(i % 4);
-    lines.push(`${i},${score},${visits},${i % 3 ? "Y" : "N"},${code},NA`);
+    const zip = i % 10 === 0 ? "NA" : String(i * 1000 + 123).padStart(5, "0");
+    lines.push(`${i},${score},${visits},${i % 3 ? "Y" : "N"},${code},NA,${zip}`);
   }
   writeFileSync(path("markers.csv"), `${lines.join("\n")}\n`);
 });
@@ -64,6 +65,7 @@ describe("NA markers in a text column of numbers", () => {
       { name: "flag", type: "VARCHAR" },
       { name: "code", type: "VARCHAR" },
       { name: "note", type: "VARCHAR" },
+      { name: "zip", type: "VARCHAR" },
     ]);
     expect(result.info.markers).toEqual([
       { name: "score", type: "DOUBLE", count: 6, found: ["N", "NA", "NULL", "n/a", "na", "null"] },
