@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { quoteIdent, quoteLiteral } from "../src/db/quote.ts";
 import { codesSelect } from "../src/encode.ts";
+import { decileCodesSelect, type EvalColumn } from "../src/evaluate/tables.ts";
 import { outputSelect } from "../src/output.ts";
 import { synthesize } from "../src/pipeline.ts";
 import { StatsPlanner } from "../src/planners/stats.ts";
@@ -237,5 +238,27 @@ describe("a table of more than 1,000 numeric columns", () => {
       { c0: "2", c1099: "0" },
     ]);
     expect(rows.grids).toEqual({ g0: [0, 1, 2], g1099: [0, 1, 2] });
+  });
+
+  it("is coded in deciles for evaluation in one query", async () => {
+    const k = 1100;
+    const columns = Array.from(
+      { length: k },
+      (_, j): EvalColumn => ({ name: `c${j}`, kind: "numeric", datetime: false, sqlType: "DOUBLE" }),
+    );
+    const codes = await withDb(async (db) => {
+      await db.exec(
+        `create table synthor_eval_edges as select 'c' || range as "column", [0.5, 1.5] as edges from range(${k});
+         create table t as select ${columns.map((c, j) => `((range + ${j}) % 3)::double as ${quoteIdent(c.name)}`).join(", ")} from range(3)`,
+      );
+      return db.all<Record<string, string>>(
+        `select c0, c1099 from (${decileCodesSelect(columns, "t")}) order by c0`,
+      );
+    });
+    expect(codes).toEqual([
+      { c0: "0", c1099: "1" },
+      { c0: "1", c1099: "2" },
+      { c0: "2", c1099: "0" },
+    ]);
   });
 });
