@@ -48,3 +48,45 @@ export async function benchTable(rows: number): Promise<string> {
   }
   return path;
 }
+
+/**
+ * Path of a generated wide table (`columns` columns, `rows` rows, Parquet) like a warehouse extract;
+ * made on first use. Every column reads one of a few hidden factors plus its own noise, so columns that
+ * share a factor depend on each other: every third column is categorical (3-6 labels cut from the
+ * factor), the others numeric (every other one whole numbers, the rest amounts with 2 decimals).
+ */
+export async function wideTable(columns: number, rows: number): Promise<string> {
+  mkdirSync(outDir, { recursive: true });
+  const path = join(outDir, `wide_${columns}x${rows}.parquet`);
+  if (existsSync(path)) return path;
+  const factors = 8;
+  const u = (salt: number) => `(hash(i, ${salt}) % 1000000 / 1000000.0)`;
+  const select: string[] = [];
+  for (let j = 0; j < columns; j++) {
+    const f = `f${j % factors}`;
+    const mixed = `(0.7 * ${f} + 0.3 * ${u(1000 + j)})`;
+    const name = `c${String(j).padStart(4, "0")}`;
+    if (j % 3 === 0) {
+      const labels = 3 + (j % 4);
+      select.push(`chr(65 + least(${labels - 1}, floor(${mixed} * ${labels}))::integer) as ${name}`);
+    } else if (j % 3 === 1) {
+      select.push(`floor(${mixed} * ${50 + j})::integer as ${name}`);
+    } else {
+      select.push(`round(exp(3 + 2 * ${mixed}), 2) as ${name}`);
+    }
+  }
+  const factorCols = Array.from({ length: factors }, (_, k) => `${u(k + 1)} as f${k}`).join(", ");
+  const db = await Db.open();
+  try {
+    await db.exec(
+      `copy (
+        with base as (select i, ${factorCols} from range(${Math.floor(rows)}) as t(i))
+        select ${select.join(", ")} from base
+      ) to ${quoteLiteral(path)} (format parquet)`,
+      "generate wide bench table",
+    );
+  } finally {
+    db.close();
+  }
+  return path;
+}

@@ -25,23 +25,35 @@ export function codesSelect(
     only?: string;
   },
 ): string {
+  // Each column's edges (and bin bounds) come from one row joined to every row, not from a scalar
+  // subquery per column: DuckDB counts every subquery of a select list towards its expression depth
+  // limit (1000), which a table of some hundreds of numeric columns would pass.
+  const edges: string[] = [];
+  const bounds: string[] = [];
   const exprs = columns.map((c) => {
-    const q = quoteIdent(c.name);
-    if (c.kind === "categorical") return q;
+    const q = `synthor_rows.${quoteIdent(c.name)}`;
+    if (c.kind === "categorical") return `${q} as ${quoteIdent(c.name)}`;
     const name = quoteLiteral(c.name);
-    const edges = `(select edges from synthor_edges where "column" = ${name})`;
-    const bin = `synthor_bin(${q}, ${edges})`;
+    const k = edges.length;
+    edges.push(`first(edges) filter (where "column" = ${name}) as e${k}`);
+    const bin = `synthor_bin(${q}, synthor_edges_row.e${k})`;
     let code: string;
     if (!fine || (fine.only !== undefined && fine.only !== c.name)) code = `${bin}::varchar`;
     else {
-      const bounds = (side: "lo" | "hi") =>
-        `(select list(${side} order by bin) from synthor_bins where "column" = ${name})[${bin} + 1]`;
-      const sub = `synthor_sub_bin(${q}, ${bounds("lo")}, ${bounds("hi")}, ${Math.floor(fine.subBins)})`;
+      const b = bounds.length / 2;
+      for (const side of ["lo", "hi"]) {
+        bounds.push(`list(${side} order by bin) filter (where "column" = ${name}) as ${side}${b}`);
+      }
+      const at = (side: "lo" | "hi") => `synthor_bins_row.${side}${b}[${bin} + 1]`;
+      const sub = `synthor_sub_bin(${q}, ${at("lo")}, ${at("hi")}, ${Math.floor(fine.subBins)})`;
       code = `${bin}::varchar || '.' || ${sub}::varchar`;
     }
-    return `${c.special?.length ? specialCode(q, code) : code} as ${q}`;
+    return `${c.special?.length ? specialCode(q, code) : code} as ${quoteIdent(c.name)}`;
   });
-  return `select ${exprs.join(", ")} from ${from}`;
+  const rows = [`${from} as synthor_rows`];
+  if (edges.length) rows.push(`(select ${edges.join(", ")} from synthor_edges) as synthor_edges_row`);
+  if (bounds.length) rows.push(`(select ${bounds.join(", ")} from synthor_bins) as synthor_bins_row`);
+  return `select ${exprs.join(", ")} from ${rows.join(", ")}`;
 }
 
 const hugeintMax = 2n ** 127n - 1n;

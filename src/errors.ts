@@ -9,7 +9,6 @@ export type ErrorCode =
   | "SOURCE_EMPTY"
   | "SOURCE_UNSUPPORTED"
   | "SOURCE_OPTIONS"
-  | "COLUMN_ALL_NULL"
   | "COLUMN_UNKNOWN"
   | "SCHEMA_INVALID"
   | "INPUT_INVALID"

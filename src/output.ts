@@ -14,7 +14,7 @@ import { basename, dirname, extname, join, resolve } from "node:path";
 import type { Db } from "./db/connection.ts";
 import { quoteIdent, quoteLiteral } from "./db/quote.ts";
 import { SynthorError } from "./errors.ts";
-import type { ColumnProfile } from "./profile.ts";
+import { type ColumnProfile, floatTypes } from "./profile.ts";
 
 const formats: Record<string, string> = {
   ".csv": "(format csv, header true)",
@@ -123,7 +123,9 @@ export function outputSelect(
     const type = p.sqlType;
     switch (p.kind) {
       case "categorical":
-        exprs.push(`cast(${q} as ${type}) as ${q}`);
+        exprs.push(
+          `${floatTypes.test(type) ? positiveZero(`cast(${q} as ${type})`) : `cast(${q} as ${type})`} as ${q}`,
+        );
         break;
       case "numeric":
         exprs.push(`${numericExpr(p)} as ${q}`);
@@ -184,7 +186,15 @@ function numericExpr(p: ColumnProfile): string {
     if (hi !== null) v = `least(${hi}, ${v})`;
     return `cast(${v} as ${type})`;
   }
-  return `cast(${x} as ${type})`;
+  return floatTypes.test(type) ? positiveZero(`cast(${x} as ${type})`) : `cast(${x} as ${type})`;
+}
+
+/**
+ * A float with -0.0 written as 0: rounding a small negative draw up (ceil(-0.3) is -0.0) gives a negative
+ * zero, which files spell "-0.0" and no real value of the column was.
+ */
+function positiveZero(x: string): string {
+  return `(case when ${x} = 0 then abs(${x}) else ${x} end)`;
 }
 
 /**

@@ -11,8 +11,8 @@ import type { SourceInfo } from "./source.ts";
  * - numeric: modelled by quantile bins; `integral` ones are rounded when sampled;
  * - datetime: modelled as a number (seconds since 1970), written back as a date or timestamp;
  * - identifier: unique or nearly unique; left out of modelling, regenerated as fresh unique values;
- * - constant: one value in every row; written back as that value;
- * - ignored: left out of modelling and of the output (by request, or NULL in every row: then only by request).
+ * - constant: one value in every row (NULL too); written back as that value;
+ * - ignored: left out of modelling and of the output (only by request).
  */
 export type ColumnKind = "categorical" | "numeric" | "datetime" | "identifier" | "constant" | "ignored";
 export const modelledKinds: readonly ColumnKind[] = ["categorical", "numeric", "datetime"];
@@ -81,7 +81,7 @@ const textTypes = /^(VARCHAR|ENUM|CHAR|TEXT|STRING)/i;
 export const secondsTypes = /^(TIME|INTERVAL)$/i;
 const integerTypes =
   /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/i;
-const floatTypes = /^(FLOAT|DOUBLE|REAL|DECIMAL)/i;
+export const floatTypes = /^(FLOAT|DOUBLE|REAL|DECIMAL)/i;
 const dateTypes = /^(DATE|TIMESTAMP)/i;
 
 /**
@@ -161,10 +161,11 @@ export async function profileColumns(
     const override = overrides.kinds.get(column.name);
     const detected = detectKind(base, maxCategories);
     const kind = override ?? detected.kind;
+    const markers = source.markers?.find((m) => m.name === column.name);
     const profile: ColumnProfile = {
       ...base,
       kind,
-      reason: override ? `set by ${overrides.origin.get(column.name)}` : detected.reason,
+      reason: `${override ? `set by ${overrides.origin.get(column.name)}` : detected.reason}${markers ? `; text with ${markers.count} NA marker${markers.count === 1 ? "" : "s"} (${markers.found.map((f) => JSON.stringify(f)).join(", ")}) read as NULL` : ""}`,
     };
     if (kind === "numeric" && floatTypes.test(column.type) && !base.integral && stats.decimals !== null) {
       profile.decimals = stats.decimals;
@@ -181,15 +182,6 @@ export async function profileColumns(
     }
     const description = options.describe?.[column.name] ?? schema?.columns[column.name]?.description;
     if (description) profile.description = description;
-    // Detection alone would ignore an all-NULL column; the user is asked to, so nothing is dropped silently.
-    if (stats.non_null === 0 && override !== "ignored") {
-      problems.push({
-        code: "COLUMN_ALL_NULL",
-        message: `column "${column.name}" is NULL in every row`,
-        hint: `there is nothing to learn from it; leave it out with --ignore ${cliName(column.name)}`,
-        subject: column.name,
-      });
-    }
     const from = overrides.origin.get(column.name) ?? "";
     if (
       override === "numeric" &&
@@ -237,7 +229,8 @@ function detectKind(
 ): { kind: ColumnKind; reason: string } {
   const nonNull = c.rows - c.nulls;
   const type = c.sqlType;
-  if (nonNull === 0) return { kind: "ignored", reason: "NULL in every row" };
+  // NULL is a value like any other: a column of NULLs only is a constant, kept in the output.
+  if (nonNull === 0) return { kind: "constant", reason: "NULL in every row" };
   if (c.distinct === 1 && c.nulls === 0) return { kind: "constant", reason: "one value in every row" };
   if (/^BOOLEAN$/i.test(type)) return { kind: "categorical", reason: "boolean" };
   const standIn = isTextStandIn(type);

@@ -131,14 +131,16 @@ export function proposalFields(
 
 /** One row holding each numeric column's quantile grid as g{k} (synthor_grid), for the draws. */
 export function gridsSelect(cols: ModelColumn[]): string {
+  // One aggregate per column, not a scalar subquery each: DuckDB counts every subquery of a select list
+  // towards its expression depth limit (1000).
   const grids = cols
     .map((c, k) =>
       c.kind === "categorical"
         ? null
-        : `(select grid from synthor_grid where "column" = ${quoteLiteral(c.name)}) as g${k}`,
+        : `first(grid) filter (where "column" = ${quoteLiteral(c.name)}) as g${k}`,
     )
     .filter((x) => x !== null);
-  return `select ${grids.length ? grids.join(", ") : "1 as none"}`;
+  return grids.length ? `select ${grids.join(", ")} from synthor_grid` : "select 1 as none";
 }
 
 /**

@@ -24,7 +24,18 @@ export interface SourceInfo {
    * or exactly (`Amount`, `amount` -> `amount_1`), an empty header (-> `column2`). Said to the user.
    */
   renamed?: { header: string; name: string }[];
+  /**
+   * Text columns read as numbers: every value is a number or an NA marker ({@link NA_MARKERS}), and at
+   * least one is a number. The markers are NULL in the view; `found` lists them as written (trimmed).
+   */
+  markers?: { name: string; type: "BIGINT" | "DOUBLE"; count: number; found: string[] }[];
 }
+
+/**
+ * Text that stands for a missing number in a column that is otherwise numbers (compared trimmed and
+ * case-insensitively): the empty string, `N`, `NA`, `N/A` and `NULL`.
+ */
+export const NA_MARKERS: readonly string[] = ["", "N", "NA", "N/A", "NULL"];
 
 /** Readers by file extension; a compression suffix (.gz, .zst) is looked through. */
 const readers: Record<string, string> = {
@@ -105,7 +116,84 @@ export async function readSource(db: Db, spec: SourceSpec, view = "synthor_real"
     throw new SynthorError("SOURCE_EMPTY", `${label} has no rows`, emptyHint(spec), { source: label });
   }
   const renamed = spec.kind === "file" ? await renamedColumns(db, spec.path, columns) : [];
-  return { view, label, rows, columns, ...(renamed.length > 0 ? { renamed } : {}) };
+  // A --table read as it is (named like the view) cannot be replaced by a view with its markers as NULL.
+  const markers =
+    select !== `select * from ${quoteIdent(view)}`
+      ? await readMarkersAsNull(db, view, select, materialize, columns)
+      : [];
+  return {
+    view,
+    label,
+    rows,
+    columns,
+    ...(renamed.length > 0 ? { renamed } : {}),
+    ...(markers.length > 0 ? { markers } : {}),
+  };
+}
+
+/**
+ * Finds the text columns that hold only numbers (none written with a leading zero) and NA markers
+ * ({@link NA_MARKERS}), with at least one number, and rebuilds the view with them as numbers (BIGINT when every number is whole and fits, else
+ * DOUBLE) and the markers as NULL, as DuckDB's CSV reader would have typed them without the markers.
+ * `columns` is updated in place. Views of other tables are left exactly as they were.
+ */
+async function readMarkersAsNull(
+  db: Db,
+  view: string,
+  select: string,
+  materialize: boolean,
+  columns: { name: string; type: string }[],
+): Promise<NonNullable<SourceInfo["markers"]>> {
+  const text = columns.filter((c) => c.type === "VARCHAR");
+  if (text.length === 0) return [];
+  const markerList = NA_MARKERS.map(quoteLiteral).join(", ");
+  const aggregates = text.flatMap((c, k) => {
+    const t = `trim(${quoteIdent(c.name)})`;
+    const marker = `upper(${t}) in (${markerList})`;
+    // No leading zeros: "02134" beside "NA" is a code (a zip code) whose zeros a number would lose.
+    const number = `regexp_full_match(${t}, '[+-]?((0|[1-9][0-9]*)([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?')`;
+    return [
+      `count(*) filter (where not (${marker}) and not (${number})) as other${k}`,
+      `count(*) filter (where ${number}) as numbers${k}`,
+      `count(*) filter (where ${number} and not (regexp_full_match(${t}, '[+-]?[0-9]+') and try_cast(${t} as bigint) is not null)) as fractional${k}`,
+      `list(distinct ${t} order by ${t}) filter (where ${marker}) as found${k}`,
+      `count(*) filter (where ${marker}) as markers${k}`,
+    ];
+  });
+  const [stats] = await db.all<Record<string, number | string[] | null>>(
+    `select ${aggregates.join(", ")} from ${quoteIdent(view)}`,
+    {},
+    "find NA markers",
+  );
+  const found: NonNullable<SourceInfo["markers"]> = [];
+  for (const [k, c] of text.entries()) {
+    const n = (key: string) => Number(stats?.[`${key}${k}`] ?? 0);
+    if (n("other") > 0 || n("numbers") === 0 || n("markers") === 0) continue;
+    found.push({
+      name: c.name,
+      type: n("fractional") === 0 ? "BIGINT" : "DOUBLE",
+      count: n("markers"),
+      found: (stats?.[`found${k}`] as string[] | null) ?? [],
+    });
+  }
+  if (found.length === 0) return [];
+  const replace = found.map((m) => {
+    const q = quoteIdent(m.name);
+    return `cast(case when upper(trim(${q})) in (${markerList}) then null else trim(${q}) end as ${m.type}) as ${q}`;
+  });
+  const what = materialize ? "table" : "view";
+  const next = `${view}_next`;
+  await db.dropReal(next);
+  await db.execRaw(
+    `create ${db.realKind(what)} ${quoteIdent(next)} as select * replace (${replace.join(", ")}) from (${select})`,
+  );
+  await db.dropReal(view);
+  await db.execRaw(`alter ${what} ${quoteIdent(next)} rename to ${quoteIdent(view)}`);
+  for (const m of found) {
+    const column = columns.find((c) => c.name === m.name);
+    if (column) column.type = m.type;
+  }
+  return found;
 }
 
 /**

@@ -230,7 +230,7 @@ describe("overrides", () => {
 });
 
 describe("problems are reported together, each with its fix", () => {
-  it("two unknown columns in --ignore and an all-NULL column: one error listing all three", async () => {
+  it("two unknown columns in --ignore: one error listing both", async () => {
     const err = await withDb((db) =>
       failure(
         profileOf(
@@ -242,34 +242,26 @@ describe("problems are reported together, each with its fix", () => {
     );
     expect(err).toBeInstanceOf(InputProblems);
     expect(err.code).toBe("INPUT_INVALID");
-    expect((err as InputProblems).problems.map((p) => [p.code, p.subject])).toEqual([
-      ["COLUMN_UNKNOWN", "citty"],
-      ["COLUMN_UNKNOWN", "nope"],
-      ["COLUMN_ALL_NULL", "empty"],
-    ]);
     expect(err.describe()).toBe(
       [
-        "error: 3 problems in the input:",
+        "error: 2 problems in the input:",
         '  1. --ignore names column "citty", which the --sql query does not have',
         '  2. --ignore names column "nope", which the --sql query does not have',
-        '  3. column "empty" is NULL in every row',
         "  hint: (1) did you mean city? the columns are: city, empty, n",
         "        (2) the columns are: city, empty, n",
-        "        (3) there is nothing to learn from it; leave it out with --ignore empty",
       ].join("\n"),
     );
   });
 
-  it("an all-NULL column alone is an error, and --ignore settles it", async () => {
-    const sql = 'select range % 3 as a, null as "unit price" from range(10)';
-    const err = await withDb((db) => failure(profileOf(db, {}, sql)));
-    expect(err.code).toBe("COLUMN_ALL_NULL");
-    expect(err.describe()).toBe(
-      'error: column "unit price" is NULL in every row\n' +
-        '  hint: there is nothing to learn from it; leave it out with --ignore "unit price"',
-    );
-    const profiles = await withDb((db) => profileOf(db, { ignore: ["unit price"] }, sql));
-    expect(profiles.map((p) => p.kind)).toEqual(["categorical", "ignored"]);
+  it("an all-NULL column is a constant (NULL is a value like any other); --ignore leaves it out", async () => {
+    const sql = 'select range % 3 as a, null::integer as "unit price" from range(10)';
+    const profiles = await withDb((db) => profileOf(db, {}, sql));
+    expect(profiles.map((p) => [p.kind, p.reason, p.min])).toEqual([
+      ["categorical", "3 distinct values (at most 20)", "0"],
+      ["constant", "NULL in every row", null],
+    ]);
+    const ignored = await withDb((db) => profileOf(db, { ignore: ["unit price"] }, sql));
+    expect(ignored.map((p) => p.kind)).toEqual(["categorical", "ignored"]);
   });
 
   it("kinds that do not fit the type, and one column in two flags", async () => {

@@ -441,16 +441,25 @@ async function sdmetricsCodeViews(db: Db, columns: EvalColumn[]): Promise<void> 
         edges: doubleList(row?.edges ?? []),
       });
     }
+    // The edges from one joined row, not a scalar subquery per column: DuckDB counts every subquery of
+    // a select list towards its expression depth limit (1000).
+    const edges: string[] = [];
     const select = columns
       .map((c) => {
         const q = quoteIdent(c.name);
-        if (c.kind === "categorical") return q;
-        const edges = `(select edges from synthor_eval_sdm_edges where side = ${quoteLiteral(side)} and "column" = ${quoteLiteral(c.name)})`;
-        return `(case when ${q} is null then ${SDMETRICS_BINS + 1} else len(list_filter(${edges}, e -> e <= ${q})) end)::varchar as ${q}`;
+        if (c.kind === "categorical") return `synthor_rows.${q} as ${q}`;
+        const k = edges.push(
+          `first(edges) filter (where side = ${quoteLiteral(side)} and "column" = ${quoteLiteral(c.name)}) as e${edges.length}`,
+        );
+        const x = `synthor_rows.${q}`;
+        return `(case when ${x} is null then ${SDMETRICS_BINS + 1} else len(list_filter(synthor_edges_row.e${k - 1}, e -> e <= ${x})) end)::varchar as ${q}`;
       })
       .join(", ");
+    const from = [`${quoteIdent(views(side).model)} as synthor_rows`];
+    if (edges.length)
+      from.push(`(select ${edges.join(", ")} from synthor_eval_sdm_edges) as synthor_edges_row`);
     await db.exec(
-      `create or replace temp table ${quoteIdent(`synthor_eval_sdm_${side}`)} as select ${select} from ${quoteIdent(views(side).model)}`,
+      `create or replace temp table ${quoteIdent(`synthor_eval_sdm_${side}`)} as select ${select} from ${from.join(", ")}`,
       "create SDMetrics code view",
     );
   }

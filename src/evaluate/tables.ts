@@ -178,19 +178,31 @@ export async function prepareViews(db: Db, tables: EvalTables, columns: EvalColu
     });
   }
   for (const side of sides) {
-    const select = columns
-      .map((c) => {
-        const q = quoteIdent(c.name);
-        if (c.kind === "categorical") return q;
-        const edges = `(select edges from synthor_eval_edges where "column" = ${quoteLiteral(c.name)})`;
-        return `synthor_bin(${q}, ${edges})::varchar as ${q}`;
-      })
-      .join(", ");
     await db.exec(
-      `create or replace temp table ${quoteIdent(views(side).codes)} as select ${select} from ${quoteIdent(views(side).model)}`,
+      `create or replace temp table ${quoteIdent(views(side).codes)} as ${decileCodesSelect(columns, views(side).model)}`,
       `create ${side} code view`,
     );
   }
+}
+
+/**
+ * A side's codes: numeric columns as their decile (the real edges in `synthor_eval_edges`), categorical
+ * ones as they are. The edges come from one joined row, not a scalar subquery per column: DuckDB counts
+ * every subquery of a select list towards its expression depth limit (1000).
+ */
+export function decileCodesSelect(columns: EvalColumn[], model: string): string {
+  const edges: string[] = [];
+  const select = columns.map((c) => {
+    const q = quoteIdent(c.name);
+    if (c.kind === "categorical") return `synthor_rows.${q} as ${q}`;
+    const k = edges.push(
+      `first(edges) filter (where "column" = ${quoteLiteral(c.name)}) as e${edges.length}`,
+    );
+    return `synthor_bin(synthor_rows.${q}, synthor_edges_row.e${k - 1})::varchar as ${q}`;
+  });
+  const from = [`${quoteIdent(model)} as synthor_rows`];
+  if (edges.length) from.push(`(select ${edges.join(", ")} from synthor_eval_edges) as synthor_edges_row`);
+  return `select ${select.join(", ")} from ${from.join(", ")}`;
 }
 
 /** The real deciles of each numeric column, as stored by {@link prepareViews}. */
