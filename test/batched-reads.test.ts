@@ -14,6 +14,9 @@ import { tempDir, withDb } from "./helpers.ts";
 // Two numeric columns (their conditionals are read at sub-bin level too) and four categorical ones.
 const ECOMMERCE = join(packageRoot, "examples/ecommerce/ecommerce.csv");
 
+/** The contingency macro, unit by unit: what the stacked count must give. */
+const CONTINGENCY = "select unit, cell, n from synthor_contingency($table, $columns)";
+
 let tmp: ReturnType<typeof tempDir>;
 beforeAll(() => {
   tmp = tempDir();
@@ -35,7 +38,7 @@ describe("readUnits", () => {
       );
       const single = [];
       for (const r of requests.slice(0, 4)) {
-        const rows = await db.query<{ cell: (string | null)[]; n: number }>("contingency", {
+        const rows = await db.all<{ cell: (string | null)[]; n: number }>(CONTINGENCY, {
           table: "t",
           columns: varcharList(r.columns),
         });
@@ -63,7 +66,7 @@ describe("unitIdsOf", () => {
       );
       const units: string[] = [];
       for (const columns of lists) {
-        const [row] = await db.query<{ unit: string }>("contingency", {
+        const [row] = await db.all<{ unit: string }>(CONTINGENCY, {
           table: "t",
           columns: varcharList(columns),
         });

@@ -42,7 +42,6 @@ export const GOLDEN_TESTS: Record<string, string> = {
   "sql/distinct_count.sql": "test/sql.golden.test.ts",
   "sql/winsorized_moments.sql": "test/sql.golden.test.ts",
   "sql/column_stats.sql": "test/sql.golden.test.ts",
-  "sql/contingency.sql": "test/sql.golden.test.ts",
   "sql/unit_counts.sql": "test/sql.golden.test.ts",
   "sql/eval_category_adherence.sql": "test/eval.golden.test.ts",
   "sql/eval_correlation.sql": "test/eval.golden.test.ts",

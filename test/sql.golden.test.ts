@@ -136,25 +136,6 @@ describe("query files that wrap one macro", () => {
     }
   });
 
-  describe("sql/contingency.sql", () => {
-    // The query keeps unit, cell and n of the macro's golden (no share).
-    const { cases } = goldenCases("synthor_contingency.expected.csv", ["columns"]);
-    for (const { key, rows } of cases) {
-      it(`columns ${key.columns}`, async () => {
-        const columns = decodeList(field(key, "columns")).map(String);
-        const actual = await db.query<Row & { unit: string }>("contingency", {
-          table: "contingency_input",
-          columns: varcharList(columns),
-        });
-        expectGolden(
-          actual.map((r) => ({ ...r, unit: JSON.parse(r.unit) })),
-          rows,
-          ["unit", "cell", "n"],
-        );
-      });
-    }
-  });
-
   describe("sql/unit_counts.sql", () => {
     // Through countUnitSets (src/counts.ts), which stacks the units' codes for the file: every case of the
     // contingency golden at once, each unit behind each label (text, not SQL), gives the golden's unit,

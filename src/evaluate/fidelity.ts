@@ -1,7 +1,7 @@
 /**
  * Fidelity: how closely the synthetic table's distributions follow the real one's, column by column,
  * pair by pair and group by group, plus the SDMetrics-style quality score. Every aggregation runs in
- * DuckDB (sql/eval_*.sql, sql/contingency.sql, sql/tvd.sql, sql/pair_association.sql); this file only
+ * DuckDB (sql/eval_*.sql, sql/unit_counts.sql, sql/tvd.sql, sql/pair_association.sql); this file only
  * picks the units, runs the queries and averages the scores.
  */
 

@@ -1,6 +1,6 @@
 import seedrandom from "seedrandom";
+import { readUnits } from "../../counts.ts";
 import type { Db } from "../../db/connection.ts";
-import { varcharList } from "../../db/connection.ts";
 import { measureAssociations } from "../../groups.ts";
 import { pacer } from "../../interrupt.ts";
 import { backOff, detachRare, StatsPlanner, weightedPick } from "../../planners/stats.ts";
@@ -313,11 +313,7 @@ export class NestedStatsPlanner implements NestedPlanner {
     const cached = this.conditionals.get(key);
     if (cached) return cached;
     const columns = [...parents, child].sort((a, b) => (this.order.get(a) ?? 0) - (this.order.get(b) ?? 0));
-    const rows = await this.db.all<{ cell: Code[]; n: number }>(
-      "select cell, n from synthor_contingency($view, $columns)",
-      { view: REAL_MEMBER_CODES, columns: varcharList(columns) },
-      "sql/contingency.sql (members)",
-    );
+    const [rows = []] = await readUnits(this.db, [{ codes: REAL_MEMBER_CODES, columns }]);
     const childAt = columns.indexOf(child);
     const parentAt = parents.map((p) => columns.indexOf(p));
     const table = new Map<string, Conditional>();
