@@ -147,16 +147,24 @@ async function stacked(
  * @example await unitIdsOf(db, [["age", "sex"]]) // ['["age","sex"]']
  */
 export async function unitIdsOf(db: Db, lists: string[][]): Promise<string[]> {
-  if (lists.length === 0) return [];
-  const [row] = await db.all<{ ids: string[] }>(
-    `select list_transform(from_json($lists, '[["VARCHAR"]]'), l -> to_json(l)::varchar) as ids`,
-    { lists: JSON.stringify(lists) },
-    "unit ids",
-  );
-  if (row?.ids.length !== lists.length)
-    throw new Error(`expected ${lists.length} unit ids, got ${row?.ids.length}`);
-  return row.ids;
+  const keys = lists.map((l) => JSON.stringify(l));
+  const missing = [...new Set(keys.filter((k) => !ids.has(k)))];
+  if (missing.length > 0) {
+    const [row] = await db.all<{ ids: string[] }>(
+      `select list_transform(from_json($lists, '[["VARCHAR"]]'), l -> to_json(l)::varchar) as ids`,
+      { lists: `[${missing.join(",")}]` },
+      "unit ids",
+    );
+    if (row?.ids.length !== missing.length) {
+      throw new Error(`expected ${missing.length} unit ids, got ${row?.ids.length}`);
+    }
+    for (const [k, key] of missing.entries()) ids.set(key, row.ids[k] as string);
+  }
+  return keys.map((k) => ids.get(k) as string);
 }
+
+/** Unit ids by JSON.stringify(columns): to_json of a list gives the same text every time, so once a process. */
+const ids = new Map<string, string>();
 
 /** Each column of a table or view and its place. */
 async function columnOrder(db: Db, relation: string): Promise<Map<string, number>> {
