@@ -40,7 +40,11 @@ export async function computeDiscrepancy(db: Db, summary: Summary): Promise<Disc
     real: "synthor_real_counts",
     synth: "synthor_synth_counts",
   });
-  const tvd = new Map(rows.map((r) => [r.unit, r.tvd]));
+  return discrepancyOf(summary, new Map(rows.map((r) => [r.unit, r.tvd])));
+}
+
+/** The summary's marginals and groups with their TVDs (0 for a unit neither side has a cell of). */
+function discrepancyOf(summary: Summary, tvd: Map<string, number>): Discrepancy {
   const pick = (units: Unit[]) =>
     units.map((u) => ({ unit: u.id, columns: u.columns, tvd: tvd.get(u.id) ?? 0 }));
   const marginals = pick(summary.marginals);
@@ -49,17 +53,66 @@ export async function computeDiscrepancy(db: Db, summary: Summary): Promise<Disc
   return { marginals, groups, meanTvd: all.reduce((s, u) => s + u.tvd, 0) / Math.max(1, all.length) };
 }
 
+/** The count tables as one read gives them: every unit's gap table, and the discrepancy. */
+export interface Measured {
+  discrepancy: Discrepancy;
+  /** Every cell of every unit's gap table (sql/gaps.sql), largest gap first within each unit. */
+  gaps: GapRow[];
+}
+
+/** A row of sql/gaps.sql. */
+export type GapRow = {
+  unit: string;
+  cell: (string | null)[];
+  real_n: number;
+  synth_n: number;
+  real_share: number;
+  synth_share: number;
+  gap: number;
+};
+
+/**
+ * The gap table and the TVDs from one read of the count tables, for the loop: each iteration reads the
+ * counts once, after sampling, and plans the next one from the same read. The TVD of a unit is worked
+ * out from its cells as synthor_tvd does it (whole numbers, one division), so it has the same bits as
+ * computeDiscrepancy's; test/discrepancy.test.ts holds them to that.
+ */
+export async function measure(db: Db, summary: Summary): Promise<Measured> {
+  const gaps = await db.query<GapRow>("gaps", { real: "synthor_real_counts", synth: "synthor_synth_counts" });
+  const tvd = new Map<string, number>();
+  // Rows come grouped by unit (sql/gaps.sql orders by unit first).
+  for (let start = 0; start < gaps.length; ) {
+    const unit = gaps[start]?.unit as string;
+    let end = start;
+    let realTotal = 0n;
+    let synthTotal = 0n;
+    for (; end < gaps.length && gaps[end]?.unit === unit; end++) {
+      realTotal += BigInt((gaps[end] as GapRow).real_n);
+      synthTotal += BigInt((gaps[end] as GapRow).synth_n);
+    }
+    let excess = 0n;
+    for (let i = start; i < end; i++) {
+      const g = gaps[i] as GapRow;
+      const d = BigInt(g.real_n) * synthTotal - BigInt(g.synth_n) * realTotal;
+      if (d > 0n) excess += d;
+    }
+    tvd.set(
+      unit,
+      realTotal === 0n || synthTotal === 0n ? 1 : Number(excess) / Number(realTotal * synthTotal),
+    );
+    start = end;
+  }
+  return { discrepancy: discrepancyOf(summary, tvd), gaps };
+}
+
 /** The gap table of every unit (or of the given ones), largest gap first within each unit. */
 export async function gapTable(db: Db, summary: Summary, units?: Unit[]): Promise<Gap[]> {
-  const rows = await db.query<{
-    unit: string;
-    cell: (string | null)[];
-    real_n: number;
-    synth_n: number;
-    real_share: number;
-    synth_share: number;
-    gap: number;
-  }>("gaps", { real: "synthor_real_counts", synth: "synthor_synth_counts" });
+  const rows = await db.query<GapRow>("gaps", { real: "synthor_real_counts", synth: "synthor_synth_counts" });
+  return gapsOf(summary, rows, units);
+}
+
+/** The gaps of `units` (default: every marginal and group) among the rows of sql/gaps.sql, labelled. */
+export function gapsOf(summary: Summary, rows: GapRow[], units?: Unit[]): Gap[] {
   const wanted = new Map((units ?? [...summary.marginals, ...summary.groups]).map((u) => [u.id, u]));
   const byName = new Map(summary.columns.map((c) => [c.name, c]));
   const gaps: Gap[] = [];

@@ -4,7 +4,7 @@ import { Db } from "./db/connection.ts";
 import { installRunMacros } from "./db/macros.ts";
 import { quoteIdent } from "./db/quote.ts";
 import { checkQuery } from "./db/sql-guard.ts";
-import { computeDiscrepancy, type Discrepancy, gapTable, subBinGaps } from "./discrepancy.ts";
+import { computeDiscrepancy, type Discrepancy, gapsOf, measure, subBinGaps } from "./discrepancy.ts";
 import { SynthorError } from "./errors.ts";
 import { createHistoryTables, finishRun, recordIteration, startRun, unfinishedRun } from "./history.ts";
 import { Interrupted, throwIfAborted } from "./interrupt.ts";
@@ -511,7 +511,9 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
   const maxEmpty = options.maxEmptyIterations ?? 3;
   let stopReason: string | undefined;
   enter("measuring");
-  let discrepancy = await computeDiscrepancy(db, summary);
+  // The count tables read once per change: the discrepancy, and the gaps the next iteration plans from.
+  let measured = await measure(db, summary);
+  let discrepancy = measured.discrepancy;
   let best = discrepancy.meanTvd;
   let sinceBest = 0;
   if (resumeFrom > 0) {
@@ -566,7 +568,7 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
       const batchRows = Math.ceil((rowsTarget - rows) / (limit - iteration + 1));
       const groups = chooseGroups(summary.groups, discrepancy, config.groupsPerIteration);
       enter("planning", iteration);
-      const gaps = await gapTable(db, summary, [
+      const gaps = gapsOf(summary, measured.gaps, [
         ...summary.marginals,
         ...summary.groups,
         ...summary.fineUnits,
@@ -600,7 +602,8 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
           withinRange: config.withinRange as "quantile" | "uniform",
         });
         rows += added;
-        discrepancy = await computeDiscrepancy(db, summary);
+        measured = await measure(db, summary);
+        discrepancy = measured.discrepancy;
         const t2 = Date.now();
         const used = plan.tokens ?? { prompt: 0, completion: 0, calls: 0 };
         tokens.prompt += used.prompt;
@@ -675,7 +678,8 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
       if (dropped > 0) {
         rows -= dropped;
         await rebuildCounts(db, summary);
-        discrepancy = await computeDiscrepancy(db, summary);
+        measured = await measure(db, summary);
+        discrepancy = measured.discrepancy;
       }
       await db.exec("commit", "commit --where round");
       commit();
