@@ -44,7 +44,10 @@ export async function computeDiscrepancy(db: Db, summary: Summary): Promise<Disc
 }
 
 /** The summary's marginals and groups with their TVDs (0 for a unit neither side has a cell of). */
-function discrepancyOf(summary: Summary, tvd: Map<string, number>): Discrepancy {
+export function discrepancyOf(
+  summary: Pick<Summary, "marginals" | "groups">,
+  tvd: Map<string, number>,
+): Discrepancy {
   const pick = (units: Unit[]) =>
     units.map((u) => ({ unit: u.id, columns: u.columns, tvd: tvd.get(u.id) ?? 0 }));
   const marginals = pick(summary.marginals);
@@ -71,13 +74,21 @@ export type GapRow = {
   gap: number;
 };
 
+/** One read of the count tables: every cell's gap row, and every unit's TVD. */
+export interface CountsRead {
+  /** Every cell of every unit (sql/gaps.sql), largest gap first within each unit. */
+  gaps: GapRow[];
+  /** Each unit's TVD, with synthor_tvd's bits; a unit neither side has a cell of is absent. */
+  tvd: Map<string, number>;
+}
+
 /**
- * The gap table and the TVDs from one read of the count tables, for the loop: each iteration reads the
+ * The gap table and the TVDs from one read of the count tables, for the loops: each iteration reads the
  * counts once, after sampling, and plans the next one from the same read. The TVD of a unit is worked
  * out from its cells as synthor_tvd does it (whole numbers, one division), so it has the same bits as
  * computeDiscrepancy's; test/discrepancy.test.ts holds them to that.
  */
-export async function measure(db: Db, summary: Summary): Promise<Measured> {
+export async function readCounts(db: Db): Promise<CountsRead> {
   const gaps = await db.query<GapRow>("gaps", { real: "synthor_real_counts", synth: "synthor_synth_counts" });
   const tvd = new Map<string, number>();
   // Rows come grouped by unit (sql/gaps.sql orders by unit first).
@@ -102,6 +113,12 @@ export async function measure(db: Db, summary: Summary): Promise<Measured> {
     );
     start = end;
   }
+  return { gaps, tvd };
+}
+
+/** {@link readCounts} with the summary's discrepancy: what the flat loop keeps between iterations. */
+export async function measure(db: Db, summary: Summary): Promise<Measured> {
+  const { gaps, tvd } = await readCounts(db);
   return { discrepancy: discrepancyOf(summary, tvd), gaps };
 }
 

@@ -3,7 +3,15 @@ import { resolve } from "node:path";
 import { Db } from "../db/connection.ts";
 import { installRunMacros } from "../db/macros.ts";
 import { checkQuery } from "../db/sql-guard.ts";
-import { computeDiscrepancy, type Discrepancy, gapTable, subBinGaps, type UnitTvd } from "../discrepancy.ts";
+import {
+  type CountsRead,
+  type Discrepancy,
+  discrepancyOf,
+  gapsOf,
+  readCounts,
+  subBinGaps,
+  type UnitTvd,
+} from "../discrepancy.ts";
 import { SynthorError } from "../errors.ts";
 import { inferGroups } from "../groups.ts";
 import { createHistoryTables, finishRun, recordIteration, startRun } from "../history.ts";
@@ -321,7 +329,9 @@ async function run(
   const maxEmpty = options.maxEmptyIterations ?? 3;
   let stopReason: string | undefined;
   let households = 0;
-  let discrepancy = await computeDiscrepancy(db, summary.households);
+  // The count tables read once per iteration, after sampling: the discrepancy, and the next one's gaps.
+  let counts = await readCounts(db);
+  let discrepancy = discrepancyOf(summary.households, counts.tvd);
   let best = Number.POSITIVE_INFINITY;
   let sinceBest = 0;
   let stoppedBecause: NestedSynthResult["stoppedBecause"] = "iterations";
@@ -350,7 +360,7 @@ async function run(
       const h = summary.households;
       const groups = chooseGroups(h.groups, discrepancy, config.groupsPerIteration);
       enter(`planning iteration ${iteration}`);
-      const gaps = await gapTable(db, h, [
+      const gaps = gapsOf(h, counts.gaps, [
         ...h.marginals,
         ...h.groups,
         ...h.fineUnits,
@@ -385,7 +395,8 @@ async function run(
           withinRange: config.withinRange as "quantile" | "uniform",
         });
         households += added;
-        const measured = await bothLevels(db, summary);
+        counts = await readCounts(db);
+        const measured = bothLevels(counts, summary);
         discrepancy = measured.households;
         const both = measured.both;
         const t2 = Date.now();
@@ -568,20 +579,13 @@ function trackedPairs(s: NestedSummary, pairs: [string, string][]): [string, str
  * The discrepancy recorded per iteration: the household level's (columns, member count and counts per
  * category, groups) and the member level's (member columns; each with a household column or the position).
  */
-async function bothLevels(db: Db, s: NestedSummary): Promise<{ households: Discrepancy; both: Discrepancy }> {
-  // One pass of sql/tvd.sql over the count tables serves both levels.
-  const rows = await db.query<{ unit: string; tvd: number }>("tvd", {
-    real: "synthor_real_counts",
-    synth: "synthor_synth_counts",
-  });
-  const tvd = new Map(rows.map((r) => [r.unit, r.tvd]));
+function bothLevels({ tvd }: CountsRead, s: NestedSummary): { households: Discrepancy; both: Discrepancy } {
   const pick = (units: Unit[], missing: number): UnitTvd[] =>
     units.map((u) => ({ unit: u.id, columns: u.columns, tvd: tvd.get(u.id) ?? missing }));
   const mean = (xs: UnitTvd[]) => xs.reduce((a, u) => a + u.tvd, 0) / Math.max(1, xs.length);
-  // As computeDiscrepancy reads them.
-  const hm = pick(s.households.marginals, 0);
-  const hg = pick(s.households.groups, 0);
-  const households = { marginals: hm, groups: hg, meanTvd: mean([...hm, ...hg]) };
+  const households = discrepancyOf(s.households, tvd);
+  const hm = households.marginals;
+  const hg = households.groups;
   const marginals = [
     ...hm,
     ...pick(
