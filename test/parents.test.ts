@@ -1,3 +1,4 @@
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { correctedInformation, histogramOf, informationOf } from "../src/information.ts";
@@ -57,5 +58,49 @@ describe("stats planner parents", () => {
     expect(rows.length).toBe(400);
     expect(consistent(readCsv(INTERACTION))).toBe(1);
     expect(consistent(rows)).toBeGreaterThan(0.9);
+  });
+});
+
+describe("stats planner parents in a wide table", () => {
+  // 24 columns, each one of three hidden factors plus noise: more columns than PAIR_POOL + 1, so pairs
+  // of parents are searched among each column's 16 strongest partners. Re-ranked within each pool the
+  // completion order offers, a wide table's pools brought new pairs at every step (1,800 3-way tables a
+  // column on 100 columns); fixed per column, a column's pairs are at most the 120 of its 16.
+  it("scores at most the pairs of a column's 16 strongest partners, whatever the pool", async () => {
+    const columns = Array.from({ length: 24 }, (_, j) => `x${j}`);
+    const lines = [columns.join(",")];
+    for (let i = 0; i < 300; i++) {
+      const factor = (f: number) => Math.floor(((i * (7 + f * 5)) % 97) / 25);
+      lines.push(
+        columns.map((_, j) => `v${(factor(j % 3) + ((i * (j + 3)) % 11 === 0 ? 1 : 0)) % 4}`).join(","),
+      );
+    }
+    const input = path("wide.csv");
+    writeFileSync(input, `${lines.join("\n")}\n`);
+    const pairsAsked = new Map<string, Set<string>>();
+    await synthesize({
+      source: { kind: "file", path: input },
+      seed: 1,
+      rows: 100,
+      iterations: 2,
+      threads: 1,
+      db: path("wide.duckdb"),
+      planner: (db, summary) => {
+        const information = summary.real.information.bind(summary.real);
+        summary.real.information = (child, sets) => {
+          const asked = pairsAsked.get(child) ?? new Set<string>();
+          for (const s of sets) if (s.length === 2) asked.add([...s].sort().join(","));
+          pairsAsked.set(child, asked);
+          return information(child, sets);
+        };
+        return new StatsPlanner(db, summary, { seed: 1 });
+      },
+    });
+    expect([...pairsAsked.keys()].sort()).toEqual([...columns].sort());
+    for (const [child, asked] of pairsAsked) {
+      const partners = new Set([...asked].flatMap((s) => s.split(",")));
+      expect(partners.size, child).toBeLessThanOrEqual(16);
+      expect(asked.size, child).toBeLessThanOrEqual(120);
+    }
   });
 });

@@ -39,9 +39,12 @@ interface ParentChoice {
 export const MIN_GAIN = 0.005;
 
 /**
- * Pairs of parents are searched among at most this many candidates, those most informative alone: every
- * pair of 16 columns is 120 tables per column; every pair of 60 would be 1,770. Tables of up to 17
- * columns (Adult has 15) are searched exhaustively.
+ * Pairs of parents are searched among at most this many candidates, those most informative alone among
+ * all the other columns: every pair of 16 columns is 120 tables per column; every pair of 60 would be
+ * 1,770. Tables of up to 17 columns (Adult has 15) are searched exhaustively. The candidates are fixed
+ * per column, not re-ranked within each pool the completion order offers: re-ranked, a wide table's
+ * pools brought new pairs at every step (66,000 tables read for 100 columns); fixed, the tables a
+ * column's parents are chosen from are its 120 pairs and its singles, read in one batch.
  */
 export const PAIR_POOL = 16;
 
@@ -72,7 +75,8 @@ export class StatsPlanner implements Planner {
   private readonly tables: ConditionalTables;
   private readonly parentChoices = new Map<string, ParentChoice>();
   private readonly informations = new Map<string, number | undefined>();
-  private readonly informed = new Set<string>();
+  /** Per column, the PAIR_POOL others most informative alone among all columns: where pairs are searched. */
+  private readonly pairPools = new Map<string, Set<string>>();
   private readonly completions = new Map<string, { column: string; parents: string[] }[]>();
   private readonly rare = new Map<string, Set<Code>>();
   private readonly options: Required<StatsPlannerOptions>;
@@ -407,7 +411,7 @@ export class StatsPlanner implements Planner {
     // interaction can hide behind two weak ones.
     let pair: ParentChoice | undefined;
     if (max >= 2) {
-      const sets = pairsOf(this.pairPool(singles, pool));
+      const sets = pairsOf(this.pairPool(column, pool));
       const scores = await this.information(column, sets);
       for (const [k, parents] of sets.entries()) {
         const information = scores[k];
@@ -445,11 +449,15 @@ export class StatsPlanner implements Planner {
    * nearly all of them sooner or later, and in one batch they cost a few queries.
    */
   private async singles(column: string, pool: string[]): Promise<ParentChoice[]> {
-    if (!this.informed.has(column)) {
-      this.informed.add(column);
+    if (!this.pairPools.has(column)) {
       const others = this.summary.columns.map((c) => c.name).filter((c) => c !== column);
+      this.pairPools.set(column, new Set(others));
       const all = await this.singles(column, others);
-      if (this.options.maxParents >= 2) await this.information(column, pairsOf(this.pairPool(all, others)));
+      if (others.length > PAIR_POOL) {
+        this.pairPools.set(column, new Set(all.slice(0, PAIR_POOL).map((c) => c.parents[0] as string)));
+      }
+      if (this.options.maxParents >= 2)
+        await this.information(column, pairsOf(this.pairPool(column, others)));
     }
     const scores = await this.information(
       column,
@@ -463,11 +471,13 @@ export class StatsPlanner implements Planner {
       .sort((a, b) => b.information - a.information);
   }
 
-  /** The candidates pairs are searched among: all, or the PAIR_POOL most informative alone (in table order). */
-  private pairPool(singles: ParentChoice[], pool: string[]): string[] {
-    if (pool.length <= PAIR_POOL) return pool;
-    const keep = new Set(singles.slice(0, PAIR_POOL).map((c) => c.parents[0] as string));
-    return pool.filter((p) => keep.has(p));
+  /**
+   * The candidates of `pool` pairs are searched among (in pool order): those among the column's
+   * PAIR_POOL most informative alone of all columns (all of them in a table of up to 17 columns).
+   */
+  private pairPool(column: string, pool: string[]): string[] {
+    const keep = this.pairPools.get(column);
+    return keep ? pool.filter((p) => keep.has(p)) : pool;
   }
 
   /** I(column; parents) for each parent set (summary.real.information), cached per (column, set). */
