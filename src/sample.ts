@@ -51,12 +51,7 @@ export async function sampleProposals(
   // parameter: parsing JSON in DuckDB is much faster than binding thousands of rows of SQL text.
   const structure = proposalStructure(cols, { pid: "INTEGER", num: "BIGINT" });
   const rows = proposals.map((p, i) => ({ pid: i, num: p.num, ...proposalFields(cols, p.values) }));
-  await db.exec(
-    `create or replace temp table synthor_batch_proposals as
-     select unnest(from_json($json, $structure), recursive := true)`,
-    "insert proposals",
-    { json: JSON.stringify(rows), structure: JSON.stringify([structure]) },
-  );
+  await proposalTable(db, "synthor_batch_proposals", rows, structure, "insert proposals");
 
   const draws = cols.some((c) => c.kind !== "categorical");
   await db.exec(
@@ -76,6 +71,27 @@ export async function sampleProposals(
   await addBatchCounts(db, summary, "synthor_batch");
   const [row] = await db.all<{ n: number }>("select count(*) as n from synthor_batch");
   return row?.n ?? 0;
+}
+
+/**
+ * Makes the temp table `table` hold `rows`, passed as one JSON parameter and read with `structure`
+ * (field → DuckDB type, scalars only): a column per field, in the structure's order. The list is
+ * unnested and each struct then expanded (`s.*`), not unnested with `recursive := true`, which costs
+ * per field and row: for 300 proposals of a 300-column table (900 fields) 5.7 s against 0.5 s.
+ */
+export async function proposalTable(
+  db: Db,
+  table: string,
+  rows: Record<string, string | number | null>[],
+  structure: Record<string, string>,
+  label: string,
+): Promise<void> {
+  await db.exec(
+    `create or replace temp table ${quoteIdent(table)} as
+     select s.* from (select unnest(from_json($json, $structure)) as s)`,
+    label,
+    { json: JSON.stringify(rows), structure: JSON.stringify([structure]) },
+  );
 }
 
 /**

@@ -1,7 +1,14 @@
 import { countUnits } from "../counts.ts";
 import type { Db } from "../db/connection.ts";
 import { quoteIdent } from "../db/quote.ts";
-import { addBatchCounts, drawExprs, gridsSelect, proposalFields, proposalStructure } from "../sample.ts";
+import {
+  addBatchCounts,
+  drawExprs,
+  gridsSelect,
+  proposalFields,
+  proposalStructure,
+  proposalTable,
+} from "../sample.ts";
 import type { ModelColumn } from "../summarize.ts";
 import type { ValidNestedProposal } from "./proposals.ts";
 import {
@@ -50,24 +57,19 @@ export async function sampleNested(
   const mRows = proposals.flatMap((p, i) =>
     p.members.map((m, j) => ({ pid: i, member: j + 1, ...proposalFields(mCols, m) })),
   );
-  // One statement per exec: DuckDB binds parameters to a single statement.
-  await db.exec(
-    `create or replace temp table synthor_nested_batch_hp as
-       select unnest(from_json($json, $structure), recursive := true)`,
+  await proposalTable(
+    db,
+    "synthor_nested_batch_hp",
+    hRows,
+    proposalStructure(hCols, { pid: "INTEGER", num: "BIGINT" }),
     "nested: insert household proposals",
-    {
-      json: JSON.stringify(hRows),
-      structure: JSON.stringify([proposalStructure(hCols, { pid: "INTEGER", num: "BIGINT" })]),
-    },
   );
-  await db.exec(
-    `create or replace temp table synthor_nested_batch_mp as
-       select unnest(from_json($json, $structure), recursive := true)`,
+  await proposalTable(
+    db,
+    "synthor_nested_batch_mp",
+    mRows,
+    proposalStructure(mCols, { pid: "INTEGER", member: "BIGINT" }),
     "nested: insert member proposals",
-    {
-      json: JSON.stringify(mRows),
-      structure: JSON.stringify([proposalStructure(mCols, { pid: "INTEGER", member: "BIGINT" })]),
-    },
   );
   const params = { seed: options.seed, iteration: options.iteration };
   // Household draws use column numbers 0..; a member's use 10000 * position + column number.
