@@ -130,7 +130,7 @@ async function dataset(name: string, real: string) {
   };
   const runs: SeedRun[] = [];
   for (const seed of SEEDS) {
-    const common = ["--seed", String(seed), "--threads", "1", "--quiet", "--overwrite"];
+    const common = ["--seed", String(seed), "--schedule", "even", "--threads", "1", "--quiet", "--overwrite"];
     const base = join(dir, `micro_seed${seed}.csv`);
     const fs = join(dir, `summary_seed${seed}.csv`);
     for (const f of [join(dir, "micro.duckdb"), join(dir, "summary.duckdb")]) {

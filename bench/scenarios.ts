@@ -49,6 +49,8 @@ const scenarios: Record<string, (args: Args) => Promise<Record<string, unknown>>
       db: dbPath,
       rows: Number(args.rows),
       iterations: Number(args.iterations ?? 100),
+      // Equal batches: the figures are per-iteration costs over the paper's 100 iterations.
+      schedule: "even",
       seed: Number(args.seed ?? 0),
       planner: (db, summary) => new StatsPlanner(db, summary, { seed: Number(args.seed ?? 0) }),
     });

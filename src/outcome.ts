@@ -1,4 +1,5 @@
 import { SynthorError } from "./errors.ts";
+import type { Schedule } from "./schedule.ts";
 
 /**
  * How a run ends, for the flat and the nested loop alike: the iterations that had no usable proposals
@@ -227,4 +228,18 @@ export function qualityStopLine(
     return `stopped by --patience ${options.patience} with ${r.rows} of the ${r.rowsAsked} ${what} asked for: the mean TVD did not improve in ${options.patience} iterations, so the table is complete at ${r.rows} ${what}`;
   }
   return undefined;
+}
+
+/**
+ * What the summary line says after "stopped:": the loop's reason, and when --schedule grow reached the
+ * rows before --iterations, how: the batches grew while the fit held (src/schedule.ts).
+ */
+export function stopText(
+  r: { stoppedBecause: string; iterations: number },
+  options: { schedule: Schedule; iterations: number },
+): string {
+  if (r.stoppedBecause === "rows" && options.schedule === "grow" && r.iterations < options.iterations) {
+    return `rows, in ${r.iterations} of up to ${options.iterations} iterations: the batches grew while the fit stayed within a real sample's noise; --schedule even takes ${options.iterations} equal ones`;
+  }
+  return r.stoppedBecause;
 }

@@ -42,6 +42,7 @@ import {
 } from "./reference.ts";
 import { checkSeed, withRunDatabase } from "./run-database.ts";
 import { addBatchCounts, createSyntheticModel, sampleProposals } from "./sample.ts";
+import { type LastIteration, nextBatch, type Schedule, samplingNoise, unitSpreads } from "./schedule.ts";
 import { readSource, renamedWarning, type SourceSpec, SQL_SOURCE, sourceColumns } from "./source.ts";
 import { addGroups, addPairs, type Summary, summarizeTable, type Unit } from "./summarize.ts";
 import { DEFAULT_MIN_CELL, loadSummary, readSummaryFile } from "./summary-file.ts";
@@ -67,7 +68,10 @@ export interface SynthOptions {
   reference?: ReferenceOptions;
   /** Rows to synthesize (default: as many as the reference has: the real rows that satisfy --where). */
   rows?: number;
+  /** The most iterations the run takes (default 100). */
   iterations?: number;
+  /** Rows per iteration: `grow` (default) or `even` (the paper's): see src/schedule.ts. */
+  schedule?: Schedule;
   /** Proposals per iteration; undefined lets the planner decide. */
   proposals?: number;
   groupsPerIteration?: number;
@@ -354,6 +358,7 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
     profile: options.profile ?? {},
     rows: options.rows ?? null,
     iterations,
+    schedule: options.schedule ?? "grow",
     proposals: options.proposals ?? null,
     groupsPerIteration: options.groupsPerIteration ?? 3,
     seed,
@@ -383,6 +388,8 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
       );
     }
     const { sourceData, ...recorded } = JSON.parse(unfinished.config) as Record<string, unknown>;
+    // A run recorded before --schedule split its rows evenly.
+    if (!("schedule" in recorded)) recorded.schedule = "even";
     resumedData = sourceData as SourceData | undefined;
     const differ = configDifferences(recorded, config);
     if (differ.length > 0) {
@@ -516,14 +523,26 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
   let discrepancy = measured.discrepancy;
   let best = discrepancy.meanTvd;
   let sinceBest = 0;
+  // The batch schedule (src/schedule.ts): the last iteration as recorded, and a real sample's noise.
+  const spreads = unitSpreads(
+    measured.gaps,
+    [...summary.marginals, ...summary.groups].map((u) => u.id),
+  );
+  const noise = (n: number) => samplingNoise(spreads, n);
+  // With --where the rounds that regrow dropped rows end at iteration counts (`limit`), which a resumed
+  // run replays; a round that ended early by growing would not replay, so their batches are even.
+  const schedule = where === undefined ? config.schedule : "even";
+  let last: LastIteration | undefined;
   if (resumeFrom > 0) {
     // Replay the stop rule over the iterations already done, from the empty table's mean TVD of 1, so a
-    // resumed run stops where the uninterrupted one would.
-    const done = await db.all<{ mean_tvd: number; rows_added: number }>(
-      "select mean_tvd, rows_added from synthor_iterations where run_id = $run order by iteration",
+    // resumed run stops where the uninterrupted one would; the schedule goes on from the last one.
+    const done = await db.all<{ mean_tvd: number; rows_added: number; rows_total: number }>(
+      "select mean_tvd, rows_added, rows_total from synthor_iterations where run_id = $run order by iteration",
       { run: runId },
       "read convergence so far",
     );
+    const end = done.at(-1);
+    if (end) last = { rowsAdded: end.rows_added, rowsTotal: end.rows_total, meanTvd: end.mean_tvd };
     best = 1;
     for (const d of done) {
       if (d.rows_added === 0) continue;
@@ -565,7 +584,12 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
       }
       iteration++;
       const t0 = Date.now();
-      const batchRows = Math.ceil((rowsTarget - rows) / (limit - iteration + 1));
+      const batchRows = nextBatch(
+        schedule,
+        { rowsAsked: rowsTarget, rowsLeft: rowsTarget - rows, iterationsLeft: limit - iteration + 1 },
+        last,
+        noise,
+      );
       const groups = chooseGroups(summary.groups, discrepancy, config.groupsPerIteration);
       enter("planning", iteration);
       const gaps = gapsOf(summary, measured.gaps, [
@@ -627,6 +651,7 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
           valid,
         );
         await db.exec("commit", "commit iteration");
+        last = { rowsAdded: added, rowsTotal: rows, meanTvd: discrepancy.meanTvd };
         commit();
       } catch (err) {
         await db.exec("rollback", "roll back iteration");

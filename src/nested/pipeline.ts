@@ -29,6 +29,7 @@ import { chooseGroups, sourceTableNames } from "../pipeline.ts";
 import type { TokenUse } from "../planners/types.ts";
 import type { ProfileOptions } from "../profile.ts";
 import { checkSeed, withRunDatabase } from "../run-database.ts";
+import { type LastIteration, nextBatch, type Schedule, samplingNoise, unitSpreads } from "../schedule.ts";
 import { SQL_SOURCE } from "../source.ts";
 import { addGroups, addPairs, type Unit } from "../summarize.ts";
 import { DEFAULT_MIN_CELL } from "../summary-file.ts";
@@ -47,7 +48,10 @@ export interface NestedSynthOptions {
   profile?: ProfileOptions;
   /** Households to synthesize (default: as many as the real table has). */
   rows?: number;
+  /** The most iterations the run takes (default 100). */
   iterations?: number;
+  /** Households per iteration: `grow` (default) or `even`, as the flat loop's (src/schedule.ts). */
+  schedule?: Schedule;
   proposals?: number;
   groupsPerIteration?: number;
   seed?: number;
@@ -264,6 +268,7 @@ async function run(
     profile: options.profile ?? {},
     rows: options.rows ?? null,
     iterations,
+    schedule: options.schedule ?? "grow",
     proposals: options.proposals ?? null,
     groupsPerIteration: options.groupsPerIteration ?? 3,
     seed,
@@ -332,6 +337,13 @@ async function run(
   // The count tables read once per iteration, after sampling: the discrepancy, and the next one's gaps.
   let counts = await readCounts(db);
   let discrepancy = discrepancyOf(summary.households, counts.tvd);
+  // The batch schedule (src/schedule.ts), on the household level the loop plans.
+  const spreads = unitSpreads(
+    counts.gaps,
+    [...summary.households.marginals, ...summary.households.groups].map((u) => u.id),
+  );
+  const noise = (n: number) => samplingNoise(spreads, n);
+  let last: LastIteration | undefined;
   let best = Number.POSITIVE_INFINITY;
   let sinceBest = 0;
   let stoppedBecause: NestedSynthResult["stoppedBecause"] = "iterations";
@@ -356,7 +368,12 @@ async function run(
       }
       iteration++;
       const t0 = Date.now();
-      const batch = Math.ceil((target - households) / (iterations - iteration + 1));
+      const batch = nextBatch(
+        config.schedule,
+        { rowsAsked: target, rowsLeft: target - households, iterationsLeft: iterations - iteration + 1 },
+        last,
+        noise,
+      );
       const h = summary.households;
       const groups = chooseGroups(h.groups, discrepancy, config.groupsPerIteration);
       enter(`planning iteration ${iteration}`);
@@ -423,6 +440,7 @@ async function run(
         );
         await recordNestedProposals(db, runId, iteration, valid);
         await db.exec("commit", "commit iteration");
+        last = { rowsAdded: added, rowsTotal: households, meanTvd: discrepancy.meanTvd };
         state.households = households;
         state.iteration = iteration;
         // As in the flat loop: an iteration without households does not count towards --patience.

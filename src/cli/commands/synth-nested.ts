@@ -3,6 +3,8 @@ import { type NestedSynthResult, synthesizeNested } from "../../nested/pipeline.
 import { NestedLlmPlanner } from "../../nested/planners/llm.ts";
 import { NestedStatsPlanner } from "../../nested/planners/stats.ts";
 import type { NestedSpec } from "../../nested/source.ts";
+import { stopText } from "../../outcome.ts";
+import type { Schedule } from "../../schedule.ts";
 import { sourceSpec } from "../../source.ts";
 import { formatJson, formatTable, num } from "../format.ts";
 import { type InputOptions, profileOptionsFrom } from "../input.ts";
@@ -24,6 +26,7 @@ export interface LoopCliOptions extends InputOptions {
   threads?: number;
   rows?: number;
   iterations: number;
+  schedule: Schedule;
   proposals?: number;
   groups: number;
   seed: number;
@@ -45,6 +48,7 @@ export function loopOptionsFrom(opts: LoopCliOptions) {
     profile: profileOptionsFrom(opts),
     ...(opts.rows ? { rows: opts.rows } : {}),
     iterations: opts.iterations,
+    schedule: opts.schedule,
     ...(opts.proposals ? { proposals: opts.proposals } : {}),
     groupsPerIteration: opts.groups,
     seed: opts.seed,
@@ -192,20 +196,20 @@ export async function synthNested(
     await llm?.client.close?.();
   }
   if (opts.json) process.stdout.write(`${formatJson(result)}\n`);
-  else if (!opts.quiet) process.stderr.write(nestedSummary(result));
+  else if (!opts.quiet) process.stderr.write(nestedSummary(result, opts));
   if (result.stoppedBecause === "interrupted") {
     process.stderr.write(`synthor: interrupted after iteration ${result.iterations}; nothing was written.\n`);
     process.exitCode = 130;
   }
 }
 
-function nestedSummary(r: NestedSynthResult): string {
+function nestedSummary(r: NestedSynthResult, opts: { schedule: Schedule; iterations: number }): string {
   const f = r.fidelity;
   const worst = [...f.units].sort((a, b) => b.tvd - a.tvd).slice(0, 5);
   const i = r.integrity;
   return [
     "",
-    `synthesized ${r.households} households with ${r.members} members in ${r.iterations} iterations, ${r.seconds.toFixed(1)} s (stopped: ${r.stoppedBecause})`,
+    `synthesized ${r.households} households with ${r.members} members in ${r.iterations} iterations, ${r.seconds.toFixed(1)} s (stopped: ${stopText(r, opts)})`,
     `TVD: household size ${num(f.sizeTvd)}; mean of household tables ${num(f.householdMean)}, household x member counts ${num(f.crossMean)}, member tables ${num(f.memberMean)}`,
     `links: ${i.households} households, ${i.distinct_keys} distinct keys, ${i.members} members, ${i.orphans} without a household (${(i.linkedShare * 100).toFixed(1)}% linked)`,
     "worst tables:",

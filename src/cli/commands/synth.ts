@@ -2,7 +2,7 @@ import { Command, Option } from "commander";
 import type { Db } from "../../db/connection.ts";
 import { SynthorError } from "../../errors.ts";
 import { groupsFromPairs } from "../../groups.ts";
-import { RunFailed, unusableLines } from "../../outcome.ts";
+import { RunFailed, stopText, unusableLines } from "../../outcome.ts";
 import { type SummarySource, type SynthResult, synthesize } from "../../pipeline.ts";
 import { defaultCacheDir, ReplyCache } from "../../planners/cache.ts";
 import { type ChatClient, LlmPlanner, type LlmPlannerOptions } from "../../planners/llm.ts";
@@ -10,6 +10,7 @@ import { openLocalModel } from "../../planners/local-client.ts";
 import { StatsPlanner } from "../../planners/stats.ts";
 import type { Planner } from "../../planners/types.ts";
 import { parseTilt, type TargetSpec } from "../../reference.ts";
+import { SCHEDULES, type Schedule } from "../../schedule.ts";
 import { sourceSpec } from "../../source.ts";
 import type { Summary } from "../../summarize.ts";
 import { formatJson, formatTable, num } from "../format.ts";
@@ -59,6 +60,14 @@ export function synthCommand(): Command {
       new Option("--iterations <n>", "at most this many iterations")
         .argParser(positiveInt("--iterations"))
         .default(100),
+    )
+    .addOption(
+      new Option(
+        "--schedule <how>",
+        "rows per iteration: grow (double the batch while the fit is within a real sample's noise, so a good fit ends early) or even (--iterations equal batches, the paper's)",
+      )
+        .choices(SCHEDULES)
+        .default("grow"),
     )
     .addOption(
       new Option(
@@ -300,7 +309,7 @@ Nested data (households and their members):
       if (opts.json) {
         process.stdout.write(`${formatJson(result)}\n`);
       } else if (!opts.quiet) {
-        process.stderr.write(fidelitySummary(result));
+        process.stderr.write(fidelitySummary(result, opts));
       }
       if (result.stoppedBecause === "interrupted") {
         process.stderr.write(
@@ -384,13 +393,13 @@ export function summarySource(
   return { kind: "summary", path };
 }
 
-function fidelitySummary(r: SynthResult): string {
+function fidelitySummary(r: SynthResult, opts: { schedule: Schedule; iterations: number }): string {
   const d = r.discrepancy;
   const mean = (xs: { tvd: number }[]) => (xs.length ? xs.reduce((s, x) => s + x.tvd, 0) / xs.length : 0);
   const worst = [...d.marginals, ...d.groups].sort((a, b) => b.tvd - a.tvd).slice(0, 5);
   const lines = [
     "",
-    `synthesized ${r.rows} rows in ${r.iterations} iterations, ${r.seconds.toFixed(1)} s (stopped: ${r.stoppedBecause})`,
+    `synthesized ${r.rows} rows in ${r.iterations} iterations, ${r.seconds.toFixed(1)} s (stopped: ${stopText(r, opts)})`,
     `mean TVD: columns ${num(mean(d.marginals))}, groups ${num(mean(d.groups))}, all ${num(d.meanTvd)}`,
     "worst units:",
     formatTable(worst.map((u) => ({ unit: u.columns.join(" x "), tvd: num(u.tvd) }))),
