@@ -224,7 +224,11 @@ export class LlmPlanner implements Planner {
     return copulaPrompt(this.promptView(), this.options.maxGroups);
   }
 
-  /** Rows iteration u will ask for if the iterations before it deliver theirs (the loop's own rule). */
+  /**
+   * Rows iteration u will ask for if the iterations before it deliver theirs, with even batches (the
+   * loop's rule under --schedule even). Under --schedule grow the loop may ask for more, whose fit it
+   * learns only then; the reply's counts are scaled to what it asks (scaleNums).
+   */
   private estimateRows(u: number, planned: number, fallback: number): number {
     const { rowsTarget, iterations } = this.options;
     if (rowsTarget === undefined || iterations === undefined) return fallback;
