@@ -65,7 +65,6 @@ export const GOLDEN_TESTS: Record<string, string> = {
   "sql/merge_counts.sql": "test/sql.golden.test.ts",
   "sql/nested_inherited.sql": "test/nested.golden.test.ts",
   "sql/nested_link_check.sql": "test/nested.golden.test.ts",
-  "sql/pair_association.sql": "test/sql.golden.test.ts",
   "sql/pair_associations.sql": "test/sql.golden.test.ts",
   "sql/quantiles.sql": "test/sql.golden.test.ts",
   "sql/reference_atoms.sql": "test/reference.golden.test.ts",

@@ -71,10 +71,6 @@ describe("query files that wrap one macro", () => {
     });
     await loadTable(db, "frequency_input", "synthor_frequency.input.csv", { num: "integer" });
     await loadTable(db, "contingency_input", "synthor_contingency.input.csv", { b: "integer" });
-    await loadTable(db, "association_input", "synthor_association.input.csv", {
-      b: "integer",
-      größe: "integer",
-    });
     await loadGapTables(db);
   });
 
@@ -167,21 +163,6 @@ describe("query files that wrap one macro", () => {
         }
       }
     });
-  });
-
-  describe("sql/pair_association.sql", () => {
-    const { outputs, cases } = goldenCases("synthor_association.expected.csv", ["col_a", "col_b"]);
-    for (const { key, rows } of cases) {
-      // With a NULL category (a = x, y, NULL) Cramér's V of a x b is 1: see test/macros.golden.test.ts.
-      it(`${key.col_a} x ${key.col_b}`, async () => {
-        const actual = await db.query("pair_association", {
-          table: "association_input",
-          column_a: field(key, "col_a"),
-          column_b: field(key, "col_b"),
-        });
-        expectGolden(actual, rows, outputs);
-      });
-    }
   });
 
   describe("sql/gaps.sql", () => {
