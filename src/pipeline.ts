@@ -42,7 +42,7 @@ import {
 } from "./reference.ts";
 import { checkSeed, withRunDatabase } from "./run-database.ts";
 import { addBatchCounts, createSyntheticModel, sampleProposals } from "./sample.ts";
-import { type LastIteration, nextBatch, type Schedule, samplingNoise, unitSpreads } from "./schedule.ts";
+import { type LastIteration, nextBatch, noiseOf, type Schedule } from "./schedule.ts";
 import { readSource, renamedWarning, type SourceSpec, SQL_SOURCE, sourceColumns } from "./source.ts";
 import { addGroups, addPairs, type Summary, summarizeTable, type Unit } from "./summarize.ts";
 import { DEFAULT_MIN_CELL, loadSummary, readSummaryFile } from "./summary-file.ts";
@@ -524,11 +524,10 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
   let best = discrepancy.meanTvd;
   let sinceBest = 0;
   // The batch schedule (src/schedule.ts): the last iteration as recorded, and a real sample's noise.
-  const spreads = unitSpreads(
+  const noise = noiseOf(
     measured.gaps,
     [...summary.marginals, ...summary.groups].map((u) => u.id),
   );
-  const noise = (n: number) => samplingNoise(spreads, n);
   // With --where the rounds that regrow dropped rows end at iteration counts (`limit`), which a resumed
   // run replays; a round that ended early by growing would not replay, so their batches are even.
   const schedule = where === undefined ? config.schedule : "even";

@@ -89,3 +89,12 @@ export function unitSpreads(rows: { unit: string; real_n: number }[], units: str
   }
   return units.map((u) => spreadOf(counts.get(u) ?? []));
 }
+
+/**
+ * samplingNoise as a function of the row count, over `units` (in the order the mean TVD averages them),
+ * their real counts taken from the gap rows: what nextBatch compares the last iteration with.
+ */
+export function noiseOf(rows: { unit: string; real_n: number }[], units: string[]): (n: number) => number {
+  const spreads = unitSpreads(rows, units);
+  return (n) => samplingNoise(spreads, n);
+}

@@ -381,13 +381,12 @@ async function categoryShares(db: Db): Promise<Map<string, Shares>> {
 }
 
 async function pearson(db: Db, a: string, b: string): Promise<PairFidelity["association"]> {
-  const r = await sideValues(
-    db,
-    "eval_correlation",
-    (side) => ({ table: views(side).model, column_a: a, column_b: b }),
-    "pearson",
-  );
-  return { measure: "pearson", ...r };
+  const of = async (side: "real" | "synth") =>
+    finite(
+      (await db.query("eval_correlation", { table: views(side).model, column_a: a, column_b: b }))[0]
+        ?.pearson,
+    );
+  return sides("pearson", await of("real"), await of("synth"));
 }
 
 /** An association measured on both sides, and the synthetic side's difference from the real one. */
@@ -397,19 +396,6 @@ function sides(
   synth: number | null,
 ): PairFidelity["association"] {
   return { measure, real, synth, diff: real === null || synth === null ? null : synth - real };
-}
-
-async function sideValues(
-  db: Db,
-  file: string,
-  params: (side: "real" | "synth") => Record<string, string>,
-  field: string,
-): Promise<{ real: number | null; synth: number | null; diff: number | null }> {
-  const [r] = await db.query(file, params("real"));
-  const [s] = await db.query(file, params("synth"));
-  const real = finite(r?.[field]);
-  const synth = finite(s?.[field]);
-  return { real, synth, diff: real === null || synth === null ? null : synth - real };
 }
 
 function finite(x: unknown): number | null {

@@ -29,7 +29,7 @@ import { chooseGroups, sourceTableNames } from "../pipeline.ts";
 import type { TokenUse } from "../planners/types.ts";
 import type { ProfileOptions } from "../profile.ts";
 import { checkSeed, withRunDatabase } from "../run-database.ts";
-import { type LastIteration, nextBatch, type Schedule, samplingNoise, unitSpreads } from "../schedule.ts";
+import { type LastIteration, nextBatch, noiseOf, type Schedule } from "../schedule.ts";
 import { SQL_SOURCE } from "../source.ts";
 import { addGroups, addPairs, type Unit } from "../summarize.ts";
 import { DEFAULT_MIN_CELL } from "../summary-file.ts";
@@ -338,11 +338,10 @@ async function run(
   let counts = await readCounts(db);
   let discrepancy = discrepancyOf(summary.households, counts.tvd);
   // The batch schedule (src/schedule.ts), on the household level the loop plans.
-  const spreads = unitSpreads(
+  const noise = noiseOf(
     counts.gaps,
     [...summary.households.marginals, ...summary.households.groups].map((u) => u.id),
   );
-  const noise = (n: number) => samplingNoise(spreads, n);
   let last: LastIteration | undefined;
   let best = Number.POSITIVE_INFINITY;
   let sinceBest = 0;

@@ -451,14 +451,17 @@ export class StatsPlanner implements Planner {
   private async singles(column: string, pool: string[]): Promise<ParentChoice[]> {
     if (!this.pairPools.has(column)) {
       const others = this.summary.columns.map((c) => c.name).filter((c) => c !== column);
-      this.pairPools.set(column, new Set(others));
-      const all = await this.singles(column, others);
-      if (others.length > PAIR_POOL) {
-        this.pairPools.set(column, new Set(all.slice(0, PAIR_POOL).map((c) => c.parents[0] as string)));
-      }
+      const all = await this.ranked(column, others);
+      const strongest = others.length > PAIR_POOL ? all.slice(0, PAIR_POOL).map((c) => c.parents[0]) : others;
+      this.pairPools.set(column, new Set(strongest as string[]));
       if (this.options.maxParents >= 2)
         await this.information(column, pairsOf(this.pairPool(column, others)));
     }
+    return this.ranked(column, pool);
+  }
+
+  /** The columns of `pool` the real side can score, each with its information alone, strongest first. */
+  private async ranked(column: string, pool: string[]): Promise<ParentChoice[]> {
     const scores = await this.information(
       column,
       pool.map((p) => [p]),
