@@ -1,7 +1,7 @@
 import type { Db } from "./db/connection.ts";
 import type { Discrepancy } from "./discrepancy.ts";
+import { SynthorError } from "./errors.ts";
 import type { TokenUse } from "./planners/types.ts";
-import type { ValidProposal } from "./proposals.ts";
 
 /**
  * The run's history, kept as tables in the output database so analysts can query it:
@@ -81,6 +81,72 @@ export async function unfinishedRun(
   return { runId: row.run_id, config: row.config, iteration: row.iteration ?? 0, rows: row.rows ?? 0 };
 }
 
+/** The run --resume continues: its id, its last committed iteration, and what it recorded of its source. */
+export interface ResumedRun {
+  runId: number;
+  iteration: number;
+  /** The source's row count and checksum as the run recorded them (`config.sourceData`; older runs: none). */
+  sourceData: unknown;
+}
+
+/**
+ * Where a run starts, flat or nested. With `resume`: the latest run, if it did not finish and was started
+ * with the same options (`config`, less its `sourceData`), marked running again; otherwise an error that
+ * says what differs. Without: an unfinished run is marked abandoned and the synthetic tables it grew are
+ * dropped (the previous output table stays until this run writes its own: an interrupted re-run loses
+ * nothing).
+ */
+export async function openRun(
+  db: Db,
+  config: Record<string, unknown>,
+  options: { resume: boolean; synthTables: string[] },
+): Promise<ResumedRun | undefined> {
+  if (!options.resume) {
+    await db.exec(
+      `${options.synthTables.map((t) => `drop table if exists ${t};`).join("\n")}
+       update synthor_runs set status = 'abandoned' where status in ('running', 'interrupted')`,
+      "reset run state",
+    );
+    return undefined;
+  }
+  const unfinished = await unfinishedRun(db);
+  if (!unfinished) {
+    throw new SynthorError(
+      "RUN_STATE",
+      "there is no unfinished run to resume in this database",
+      "start a new run without --resume",
+    );
+  }
+  const { sourceData, ...recorded } = JSON.parse(unfinished.config) as Record<string, unknown>;
+  // A run recorded before --schedule split its rows evenly.
+  if (!("schedule" in recorded)) recorded.schedule = "even";
+  const differ = configDifferences(recorded, config);
+  if (differ.length > 0) {
+    throw new SynthorError(
+      "RUN_STATE",
+      `the options differ from those of the interrupted run: ${differ.join("; ")}`,
+      "resume with the same source and options, or start over without --resume",
+    );
+  }
+  // Running again (an interrupted or failed run): a new failure or end replaces the old status.
+  await db.exec(
+    "update synthor_runs set status = 'running', reason = null where run_id = $run",
+    "resume run",
+    {
+      run: unfinished.runId,
+    },
+  );
+  return { runId: unfinished.runId, iteration: unfinished.iteration, sourceData };
+}
+
+/** The options that differ between a stored run config and this one, as "name: was X, now Y". */
+function configDifferences(stored: Record<string, unknown>, now: Record<string, unknown>): string[] {
+  const keys = [...new Set([...Object.keys(stored), ...Object.keys(now)])];
+  return keys
+    .filter((k) => JSON.stringify(stored[k] ?? null) !== JSON.stringify(now[k] ?? null))
+    .map((k) => `${k}: was ${JSON.stringify(stored[k] ?? null)}, now ${JSON.stringify(now[k] ?? null)}`);
+}
+
 export interface IterationRecord {
   runId: number;
   iteration: number;
@@ -95,7 +161,7 @@ export interface IterationRecord {
   notes: string[];
 }
 
-export async function recordIteration(db: Db, r: IterationRecord, proposals: ValidProposal[]): Promise<void> {
+export async function recordIteration(db: Db, r: IterationRecord): Promise<void> {
   const d = r.discrepancy;
   const all = [...d.marginals, ...d.groups];
   const mean = (xs: { tvd: number }[]) => (xs.length ? xs.reduce((s, x) => s + x.tvd, 0) / xs.length : 0);
@@ -123,6 +189,18 @@ export async function recordIteration(db: Db, r: IterationRecord, proposals: Val
       notes: JSON.stringify(r.notes),
     },
   );
+}
+
+/**
+ * Records an iteration's accepted proposals in synthor_proposals, numbered from 0 in the order given;
+ * `values` is the proposal as JSON (a flat proposal's values, a nested one's household and members).
+ */
+export async function recordProposals(
+  db: Db,
+  runId: number,
+  iteration: number,
+  proposals: { num: number; reason: string; values: unknown }[],
+): Promise<void> {
   for (let start = 0; start < proposals.length; start += 1000) {
     const chunk = proposals.slice(start, start + 1000);
     const json = JSON.stringify(
@@ -130,10 +208,10 @@ export async function recordIteration(db: Db, r: IterationRecord, proposals: Val
     );
     await db.exec(
       `insert into synthor_proposals
-       select $run, $it, p.proposal, p.num, p.reason, to_json(p."values")
+       select $run, $it, p.proposal, p.num, p.reason, p."values"
        from (select unnest(from_json($json, '[{"proposal":"INTEGER","num":"BIGINT","reason":"VARCHAR","values":"JSON"}]'), recursive := true)) as p`,
       "record proposals",
-      { run: r.runId, it: r.iteration, json },
+      { run: runId, it: iteration, json },
     );
   }
 }

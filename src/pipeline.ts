@@ -4,18 +4,12 @@ import { Db } from "./db/connection.ts";
 import { installRunMacros } from "./db/macros.ts";
 import { quoteIdent } from "./db/quote.ts";
 import { checkQuery } from "./db/sql-guard.ts";
-import { computeDiscrepancy, type Discrepancy, gapsOf, measure, subBinGaps } from "./discrepancy.ts";
+import { computeDiscrepancy, type Discrepancy, measure } from "./discrepancy.ts";
 import { SynthorError } from "./errors.ts";
-import { createHistoryTables, finishRun, recordIteration, startRun, unfinishedRun } from "./history.ts";
+import { createHistoryTables, finishRun, openRun, recordProposals, startRun } from "./history.ts";
 import { Interrupted, throwIfAborted } from "./interrupt.ts";
-import {
-  failureOf,
-  qualityStopLine,
-  RunFailed,
-  rejectedByLoop,
-  UnusableCounter,
-  type UnusableTally,
-} from "./outcome.ts";
+import { iterate, type Level, replayHistory, startState } from "./loop.ts";
+import { failureOf, qualityStopLine, RunFailed, UnusableCounter, type UnusableTally } from "./outcome.ts";
 import {
   checkOutputFile,
   outputSelect,
@@ -25,7 +19,7 @@ import {
 } from "./output.ts";
 import type { Planner, TokenUse } from "./planners/types.ts";
 import type { ColumnProfile, ProfileOptions } from "./profile.ts";
-import { normalizeProposal, Proposal, type ValidProposal, validateProposal } from "./proposals.ts";
+import { acceptProposals, type Proposal, type ValidProposal } from "./proposals.ts";
 import {
   buildReference,
   checkReferenceSql,
@@ -40,11 +34,11 @@ import {
   type TargetFit,
   targetGroups,
 } from "./reference.ts";
-import { checkSeed, withRunDatabase } from "./run-database.ts";
+import { checkResume, checkSeed, withRunDatabase } from "./run-database.ts";
 import { addBatchCounts, createSyntheticModel, sampleProposals } from "./sample.ts";
-import { type LastIteration, nextBatch, noiseOf, type Schedule } from "./schedule.ts";
+import { noiseOf, type Schedule } from "./schedule.ts";
 import { readSource, renamedWarning, type SourceSpec, SQL_SOURCE, sourceColumns } from "./source.ts";
-import { addGroups, addPairs, type Summary, summarizeTable, type Unit } from "./summarize.ts";
+import { addGroups, addPairs, type Summary, summarizeTable } from "./summarize.ts";
 import { DEFAULT_MIN_CELL, loadSummary, readSummaryFile } from "./summary-file.ts";
 import { fitTargetCells, rebuildCounts, trimSurplus } from "./trim.ts";
 
@@ -220,20 +214,7 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   if (options.out) checkOutputFile(options.out, options.overwrite ?? false);
   const dbPath = options.db ?? ":memory:";
   checkSeed(options.seed);
-  if (options.resume && dbPath !== ":memory:" && !existsSync(dbPath)) {
-    throw new SynthorError(
-      "RUN_STATE",
-      `there is no database ${dbPath} to resume from`,
-      "check the --db path, or start a new run without --resume",
-    );
-  }
-  if (options.resume && dbPath === ":memory:") {
-    throw new SynthorError(
-      "RUN_STATE",
-      "--resume needs --db",
-      "resume reads the interrupted run from its database: pass the same --db",
-    );
-  }
+  checkResume(options.resume ?? false, dbPath);
   // The SQL of --sql, --where, --tilt and --targets-sql is checked before the database is opened: a
   // refused option leaves no new file, and every table (and the previous run's state) as it was.
   await checkOptionSql(options);
@@ -241,12 +222,16 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   // table that is the source stays.
   const keep = options.source.kind === "table" ? sourceTableNames(options.source.table) : [];
   const state: RunState = { phase: "reading the source" };
-  return withRunDatabase(
-    options,
-    { keep, started, state },
-    (db) => run(db, options, started, state),
-    (db) => stopped(db, options, started, state),
-  );
+  try {
+    return await withRunDatabase(
+      options,
+      { keep, started, state },
+      (db) => run(db, options, started, state),
+      (db) => stopped(db, options, started, state),
+    );
+  } finally {
+    state.planner?.close?.();
+  }
 }
 
 /** The names a `--table` source may have in the current schema: as given, and its last part. */
@@ -258,6 +243,8 @@ export function sourceTableNames(table: string): string[] {
 interface RunState {
   phase: string;
   runId?: number;
+  /** Closed when the run ends, however it ends. */
+  planner?: Planner;
   plannerName?: string;
   outTable?: string;
   rowsAsked?: number;
@@ -373,52 +360,15 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
     reference: referenceConfig(options.reference ?? {}),
   };
 
-  let resumeFrom = 0;
-  let runId: number;
-  // The source's row count and checksum as the interrupted run recorded them (runs before they were
-  // recorded have none).
-  let resumedData: SourceData | undefined;
-  const unfinished = await unfinishedRun(db);
-  if (options.resume) {
-    if (!unfinished) {
-      throw new SynthorError(
-        "RUN_STATE",
-        "there is no unfinished run to resume in this database",
-        "start a new run without --resume",
-      );
-    }
-    const { sourceData, ...recorded } = JSON.parse(unfinished.config) as Record<string, unknown>;
-    // A run recorded before --schedule split its rows evenly.
-    if (!("schedule" in recorded)) recorded.schedule = "even";
-    resumedData = sourceData as SourceData | undefined;
-    const differ = configDifferences(recorded, config);
-    if (differ.length > 0) {
-      throw new SynthorError(
-        "RUN_STATE",
-        `the options differ from those of the interrupted run: ${differ.join("; ")}`,
-        "resume with the same source and options, or start over without --resume",
-      );
-    }
-    runId = unfinished.runId;
-    state.runId = runId;
-    resumeFrom = unfinished.iteration;
-    // Running again (an interrupted or failed run): a new failure or end replaces the old status.
-    await db.exec(
-      "update synthor_runs set status = 'running', reason = null where run_id = $run",
-      "resume run",
-      {
-        run: runId,
-      },
-    );
-  } else {
-    await db.exec(
-      // The previous output table stays until this run writes its own: an interrupted re-run loses nothing.
-      `drop table if exists synthor_synth_model;
-       update synthor_runs set status = 'abandoned' where status in ('running', 'interrupted')`,
-      "reset run state",
-    );
-    runId = 0;
-  }
+  const resumed = await openRun(db, config, {
+    resume: options.resume ?? false,
+    synthTables: ["synthor_synth_model"],
+  });
+  const resumeFrom = resumed?.iteration ?? 0;
+  let runId = resumed?.runId ?? 0;
+  if (resumed) state.runId = resumed.runId;
+  // The source's row count and checksum as the interrupted run recorded them.
+  const resumedData = resumed?.sourceData as SourceData | undefined;
 
   // The reference (the real rows under --where, --targets, --tilt) is what the loop treats as real; a
   // summary file has no rows, so it has none.
@@ -456,6 +406,7 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
   // (addGroups counts the groups' synthetic cells itself).
   if (resumeFrom > 0) await addBatchCounts(db, summary, "synthor_synth_model");
   const planner = options.planner(db, summary);
+  state.planner = planner;
   const finalRows = options.rows ?? summary.rows;
   state.rowsAsked = finalRows;
   // Recorded before the planner's first call (the copula step), so a run that fails there says so too.
@@ -501,7 +452,7 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
   let rowsTarget = finalRows + Math.ceil(finalRows * surplus);
 
   const [countRow] = await db.all<{ n: number }>("select count(*) as n from synthor_synth_model");
-  let rows = countRow?.n ?? 0;
+  const rowsKept = countRow?.n ?? 0;
   options.onProgress?.({
     kind: "start",
     runId,
@@ -512,18 +463,11 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
     groups: summary.groups.map((g) => g.columns),
   });
 
-  const tokens: TokenUse = { prompt: 0, completion: 0, calls: 0 };
-  const unusable = new UnusableCounter();
-  state.unusable = unusable;
-  const maxEmpty = options.maxEmptyIterations ?? 3;
-  let stopReason: string | undefined;
+  const level = flatLevel(db, summary, planner, { seed, withinRange: config.withinRange });
   enter("measuring");
   // The count tables read once per change: the discrepancy, and the gaps the next iteration plans from.
-  let measured = await measure(db, summary);
-  let discrepancy = measured.discrepancy;
-  let best = discrepancy.meanTvd;
-  let sinceBest = 0;
-  // The batch schedule (src/schedule.ts): the last iteration as recorded, and a real sample's noise.
+  const measured = await level.measure();
+  // The batch schedule (src/schedule.ts): a real sample's noise over the units of the mean TVD.
   const noise = noiseOf(
     measured.gaps,
     [...summary.marginals, ...summary.groups].map((u) => u.id),
@@ -531,167 +475,52 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
   // With --where the rounds that regrow dropped rows end at iteration counts (`limit`), which a resumed
   // run replays; a round that ended early by growing would not replay, so their batches are even.
   const schedule = where === undefined ? config.schedule : "even";
-  let last: LastIteration | undefined;
-  if (resumeFrom > 0) {
-    // Replay the stop rule over the iterations already done, from the empty table's mean TVD of 1, so a
-    // resumed run stops where the uninterrupted one would; the schedule goes on from the last one.
-    const done = await db.all<{ mean_tvd: number; rows_added: number; rows_total: number }>(
-      "select mean_tvd, rows_added, rows_total from synthor_iterations where run_id = $run order by iteration",
-      { run: runId },
-      "read convergence so far",
-    );
-    const end = done.at(-1);
-    if (end) last = { rowsAdded: end.rows_added, rowsTotal: end.rows_total, meanTvd: end.mean_tvd };
-    best = 1;
-    for (const d of done) {
-      if (d.rows_added === 0) continue;
-      if (d.mean_tvd < best - 1e-12) {
-        best = d.mean_tvd;
-        sinceBest = 0;
-      } else {
-        sinceBest++;
-      }
-    }
-  }
-  let stoppedBecause: SynthResult["stoppedBecause"] = "iterations";
-  let iteration = resumeFrom;
+  const loop = startState(
+    measured,
+    resumeFrom > 0 ? await replayHistory(db, runId, level, rowsKept) : undefined,
+  );
+  state.unusable = loop.unusable;
   let whereDropped = 0;
   const commit = () => {
-    state.committed = { iteration, rows, discrepancy, tokens: { ...tokens } };
+    state.committed = {
+      iteration: loop.iteration,
+      rows: loop.rows,
+      discrepancy: loop.measured.recorded,
+      tokens: { ...loop.tokens },
+    };
   };
   commit();
   // Rounds: the loop, then (with --where) the rows that fail it are dropped; if fewer than --rows are
   // left, a few more iterations grow the rest, more by the share that failed (at most 5 more rounds).
   let limit = iterations;
   for (let round = 0; ; round++) {
-    while (iteration < limit) {
-      if (rows >= rowsTarget) {
-        stoppedBecause = "rows";
-        break;
-      }
-      if (options.targetTvd !== undefined && rows > 0 && discrepancy.meanTvd <= options.targetTvd) {
-        stoppedBecause = "target-tvd";
-        break;
-      }
-      if (options.patience !== undefined && sinceBest >= options.patience) {
-        stoppedBecause = "patience";
-        break;
-      }
-      if (options.shouldStop?.()) {
-        stoppedBecause = "interrupted";
-        break;
-      }
-      iteration++;
-      const t0 = Date.now();
-      const batchRows = nextBatch(
-        schedule,
-        { rowsAsked: rowsTarget, rowsLeft: rowsTarget - rows, iterationsLeft: limit - iteration + 1 },
-        last,
-        noise,
-      );
-      const groups = chooseGroups(summary.groups, discrepancy, config.groupsPerIteration);
-      enter("planning", iteration);
-      const gaps = gapsOf(summary, measured.gaps, [
-        ...summary.marginals,
-        ...summary.groups,
-        ...summary.fineUnits,
-        ...summary.pairUnits,
-        ...summary.finePairUnits,
-      ]);
-      const subBins = await subBinGaps(db, summary);
-      const plan = await planner.plan({
-        summary,
-        iteration,
+    await iterate(
+      level,
+      {
+        db,
+        runId,
         seed,
-        synthRows: rows,
-        rows: batchRows,
-        proposals: options.proposals,
-        groups,
-        discrepancy,
-        gaps,
-        subBins,
-        ...(signal ? { signal } : {}),
-      });
-      const t1 = Date.now();
-      const notes = [...(plan.notes ?? [])];
-      const valid = acceptProposals(plan.proposals, summary, batchRows, notes);
-      let added = 0;
-      enter("sampling", iteration);
-      await db.exec("begin transaction", "begin iteration");
-      try {
-        added = await sampleProposals(db, summary, valid, {
-          seed,
-          iteration,
-          withinRange: config.withinRange as "quantile" | "uniform",
-        });
-        rows += added;
-        measured = await measure(db, summary);
-        discrepancy = measured.discrepancy;
-        const t2 = Date.now();
-        const used = plan.tokens ?? { prompt: 0, completion: 0, calls: 0 };
-        tokens.prompt += used.prompt;
-        tokens.completion += used.completion;
-        tokens.calls += used.calls;
-        await recordIteration(
-          db,
-          {
-            runId,
-            iteration,
-            rowsAdded: added,
-            rowsTotal: rows,
-            discrepancy,
-            groups: groups.map((g) => g.columns),
-            seconds: (t2 - t0) / 1000,
-            planSeconds: (t1 - t0) / 1000,
-            sampleSeconds: (t2 - t1) / 1000,
-            tokens: used,
-            notes,
-          },
-          valid,
-        );
-        await db.exec("commit", "commit iteration");
-        last = { rowsAdded: added, rowsTotal: rows, meanTvd: discrepancy.meanTvd };
-        commit();
-      } catch (err) {
-        await db.exec("rollback", "roll back iteration");
-        throw err;
-      }
-      if (plan.stop) {
-        stoppedBecause = "token-budget";
-        stopReason = plan.stopReason;
-        break;
-      }
-      // An iteration without rows is a failure of the planner, not a sign of convergence: it does not
-      // count towards --patience, and a few in a row end the run.
-      unusable.record(
-        added,
-        plan.unusable ?? (plan.proposals.length > 0 ? rejectedByLoop(notes) : undefined),
-      );
-      if (added > 0) {
-        if (discrepancy.meanTvd < best - 1e-12) {
-          best = discrepancy.meanTvd;
-          sinceBest = 0;
-        } else {
-          sinceBest++;
-        }
-      }
-      options.onProgress?.({
-        kind: "iteration",
-        iteration,
+        limit,
         iterations,
-        rows,
         rowsTarget,
-        meanTvd: discrepancy.meanTvd,
-        seconds: (Date.now() - t0) / 1000,
-        notes,
-      });
-      if (added === 0 && unusable.inARow >= maxEmpty) {
-        stoppedBecause = "no-proposals";
-        break;
-      }
-    }
-    if (stoppedBecause === "iterations" && rows >= rowsTarget) stoppedBecause = "rows";
-    if (where === undefined || !["rows", "iterations"].includes(stoppedBecause)) break;
+        schedule,
+        noise,
+        proposals: options.proposals,
+        groupsPerIteration: config.groupsPerIteration,
+        targetTvd: options.targetTvd,
+        patience: options.patience,
+        maxEmptyIterations: options.maxEmptyIterations ?? 3,
+        shouldStop: options.shouldStop,
+        signal,
+        enter,
+        committed: (p) => {
+          commit();
+          options.onProgress?.({ kind: "iteration", iterations, rowsTarget, ...p });
+        },
+      },
+      loop,
+    );
+    if (where === undefined || !["rows", "iterations"].includes(loop.stoppedBecause)) break;
     // Only rows of this round's iterations: a run resumed in a later round must not drop that round's
     // rows early, or it would diverge from the uninterrupted run.
     enter("finishing");
@@ -700,10 +529,9 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
     try {
       const dropped = await dropViolations(db, profiles, seed, where, limit);
       if (dropped > 0) {
-        rows -= dropped;
+        loop.rows -= dropped;
         await rebuildCounts(db, summary);
-        measured = await measure(db, summary);
-        discrepancy = measured.discrepancy;
+        loop.measured = await level.measure();
       }
       await db.exec("commit", "commit --where round");
       commit();
@@ -719,14 +547,16 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
        from synthor_iterations where run_id = $run and iteration <= $limit`,
       { run: runId, limit },
     );
-    const kept = grown?.kept ?? rows;
+    const kept = grown?.kept ?? loop.rows;
     whereDropped = Math.max(0, (grown?.n ?? 0) - kept);
     if (kept >= finalRows || round >= 5) break;
     const failing = whereDropped / Math.max(1, grown?.n ?? 0);
     rowsTarget = kept + Math.ceil(((finalRows - kept) / Math.max(0.1, 1 - failing)) * 1.1);
     limit += Math.max(2, Math.ceil(iterations / 10));
-    stoppedBecause = "iterations";
   }
+  const { stoppedBecause, iteration, stopReason, tokens, unusable } = loop;
+  let rows = loop.rows;
+  let discrepancy = loop.measured.recorded;
 
   let seconds = (Date.now() - started) / 1000;
   let targets: TargetFit[] | undefined;
@@ -956,48 +786,25 @@ async function summarizeRows(
   return { profiles, summary, reference, sourceData };
 }
 
-/** The groups to ground this iteration: the candidates with the largest TVD now (paper: 3). */
-export function chooseGroups(candidates: Unit[], d: Discrepancy, count: number): Unit[] {
-  const tvd = new Map(d.groups.map((g) => [g.unit, g.tvd]));
-  return [...candidates]
-    .map((u, i) => ({ u, i, tvd: tvd.get(u.id) ?? 0 }))
-    .sort((a, b) => b.tvd - a.tvd || a.i - b.i)
-    .slice(0, count)
-    .map((x) => x.u);
-}
-
-/**
- * Validates proposals (zod shape, then against the profile) and keeps the valid ones, recording why the
- * others were dropped; trims `num`s so the batch never exceeds the rows asked for.
- */
-export function acceptProposals(
-  raw: unknown[],
+/** The flat level of the loop: rows planned, validated, drawn and counted as they are (src/loop.ts). */
+function flatLevel(
+  db: Db,
   summary: Summary,
-  maxRows: number,
-  notes: string[],
-): ValidProposal[] {
-  const valid: ValidProposal[] = [];
-  let total = 0;
-  for (const [i, candidate] of raw.entries()) {
-    const parsed = Proposal.safeParse(candidate);
-    if (!parsed.success) {
-      notes.push(
-        `proposal ${i + 1} dropped: ${parsed.error.issues.map((x) => (x.path.length ? `${x.path.join(".")}: ${x.message}` : x.message)).join("; ")}`,
-      );
-      continue;
-    }
-    const problems = validateProposal(parsed.data, summary);
-    if (problems.length > 0) {
-      notes.push(`proposal ${i + 1} dropped: ${problems.join("; ")}`);
-      continue;
-    }
-    const p = normalizeProposal(parsed.data, summary);
-    const num = Math.min(p.num, maxRows - total);
-    if (num <= 0) break;
-    total += num;
-    valid.push({ ...p, num });
-  }
-  return valid;
+  planner: Planner,
+  options: { seed: number; withinRange: "quantile" | "uniform" },
+): Level<Proposal, ValidProposal> {
+  return {
+    summary,
+    planner,
+    accept: (raw, maxRows, notes) => acceptProposals(raw, summary, maxRows, notes),
+    sample: (valid, iteration) => sampleProposals(db, summary, valid, { ...options, iteration }),
+    measure: async () => {
+      const measured = await measure(db, summary);
+      return { ...measured, recorded: measured.discrepancy };
+    },
+    recordProposals: (runId, iteration, valid) => recordProposals(db, runId, iteration, valid),
+    plannedTvd: (recorded) => recorded.meanTvd,
+  };
 }
 
 async function writeOutputTable(
@@ -1015,12 +822,4 @@ async function writeOutputTable(
     `create or replace table ${quoteIdent(outTable)} as ${outputSelect(profiles, seed, "synthor_synth_model", rows, { wholeSeconds })}`,
     "write output table",
   );
-}
-
-/** The options that differ between a stored run config and this one, as "name: was X, now Y". */
-function configDifferences(stored: Record<string, unknown>, now: Record<string, unknown>): string[] {
-  const keys = [...new Set([...Object.keys(stored), ...Object.keys(now)])];
-  return keys
-    .filter((k) => JSON.stringify(stored[k] ?? null) !== JSON.stringify(now[k] ?? null))
-    .map((k) => `${k}: was ${JSON.stringify(stored[k] ?? null)}, now ${JSON.stringify(now[k] ?? null)}`);
 }

@@ -148,3 +148,51 @@ export function normalizeProposal(p: Proposal, summary: Summary): ValidProposal 
   }
   return { reason: p.reason, values, num: p.num };
 }
+
+/**
+ * The proposals of a batch that parse (`schema`) and pass `problems`, in order, as `valid` makes them,
+ * with their nums trimmed so the batch never exceeds `maxRows`; why each other one was dropped goes to
+ * `notes` ("proposal 2 dropped: ..."). Flat and nested proposals alike.
+ */
+export function keepValid<T extends { num: number }, V extends { num: number }>(
+  raw: unknown[],
+  maxRows: number,
+  notes: string[],
+  check: { schema: z.ZodType<T>; problems(p: T): string[]; valid(p: T, num: number): V },
+): V[] {
+  const kept: V[] = [];
+  let total = 0;
+  for (const [i, candidate] of raw.entries()) {
+    const parsed = check.schema.safeParse(candidate);
+    if (!parsed.success) {
+      notes.push(
+        `proposal ${i + 1} dropped: ${parsed.error.issues.map((x) => (x.path.length ? `${x.path.join(".")}: ${x.message}` : x.message)).join("; ")}`,
+      );
+      continue;
+    }
+    const problems = check.problems(parsed.data);
+    if (problems.length > 0) {
+      notes.push(`proposal ${i + 1} dropped: ${problems.join("; ")}`);
+      continue;
+    }
+    const num = Math.min(parsed.data.num, maxRows - total);
+    if (num <= 0) break;
+    total += num;
+    kept.push(check.valid(parsed.data, num));
+  }
+  return kept;
+}
+
+/** The valid flat proposals of a batch (see keepValid), their ranges clipped to the real ones. */
+export function acceptProposals(
+  raw: unknown[],
+  summary: Summary,
+  maxRows: number,
+  notes: string[],
+): ValidProposal[] {
+  return keepValid(raw, maxRows, notes, {
+    schema: Proposal,
+    problems: (p) => validateProposal(p, summary),
+    valid: (p, num) => ({ ...normalizeProposal(p, summary), num }),
+  });
+}

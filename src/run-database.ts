@@ -4,6 +4,7 @@
  * an error record the run as failed, on an interruption let the loop say what was kept; and on every way
  * out close the file without real rows (the user's own source tables aside).
  */
+import { existsSync } from "node:fs";
 import { Db } from "./db/connection.ts";
 import { closeWithoutRealRows, removeLeftovers } from "./db/real-rows.ts";
 import { SynthorError } from "./errors.ts";
@@ -78,4 +79,23 @@ export function checkSeed(seed: number | undefined): number {
     throw new SynthorError("CONFIG_INVALID", `--seed must be a whole number, not ${s}`, "e.g. --seed 7");
   }
   return s;
+}
+
+/** --resume needs a --db that exists: it reads the interrupted run from there. */
+export function checkResume(resume: boolean, dbPath: string): void {
+  if (!resume) return;
+  if (dbPath === ":memory:") {
+    throw new SynthorError(
+      "RUN_STATE",
+      "--resume needs --db",
+      "resume reads the interrupted run from its database: pass the same --db",
+    );
+  }
+  if (!existsSync(dbPath)) {
+    throw new SynthorError(
+      "RUN_STATE",
+      `there is no database ${dbPath} to resume from`,
+      "check the --db path, or start a new run without --resume",
+    );
+  }
 }

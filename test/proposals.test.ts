@@ -1,8 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Db } from "../src/db/connection.ts";
-import { acceptProposals } from "../src/pipeline.ts";
 import { profileColumns } from "../src/profile.ts";
-import { normalizeProposal, Proposal, type ProposalValue, validateProposal } from "../src/proposals.ts";
+import {
+  acceptProposals,
+  normalizeProposal,
+  Proposal,
+  type ProposalValue,
+  validateProposal,
+} from "../src/proposals.ts";
 import { readSource } from "../src/source.ts";
 import { type Summary, summarizeTable } from "../src/summarize.ts";
 
@@ -215,7 +220,7 @@ describe("the proposal shape (zod), as acceptProposals reports it", () => {
 
   it("rejects keys a proposal does not have and things that are not proposals", () => {
     const { notes } = accept([{ ...valid(), extra: 1, why: "x" }, "garbage"]);
-    // The ": " after "dropped" is acceptProposals' (pipeline.ts) formatting of an issue with an empty path.
+    // The ": " after "dropped" is keepValid's (proposals.ts) formatting of an issue with an empty path.
     expect(notes).toEqual([
       'proposal 1 dropped: unknown keys "extra", "why"; a proposal has "reason", "proposal" and "num"',
       'proposal 2 dropped: a proposal is an object {"reason": ..., "proposal": {...}, "num": ...}, not "garbage"',

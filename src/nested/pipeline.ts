@@ -7,36 +7,34 @@ import {
   type CountsRead,
   type Discrepancy,
   discrepancyOf,
-  gapsOf,
   readCounts,
-  subBinGaps,
   type UnitTvd,
 } from "../discrepancy.ts";
 import { SynthorError } from "../errors.ts";
 import { inferGroups } from "../groups.ts";
-import { createHistoryTables, finishRun, recordIteration, startRun } from "../history.ts";
+import { createHistoryTables, finishRun, recordProposals, startRun } from "../history.ts";
 import { Interrupted, throwIfAborted } from "../interrupt.ts";
-import {
-  failureOf,
-  qualityStopLine,
-  RunFailed,
-  rejectedByLoop,
-  UnusableCounter,
-  type UnusableTally,
-} from "../outcome.ts";
+import { iterate, type Level, startState } from "../loop.ts";
+import { failureOf, qualityStopLine, RunFailed, type UnusableTally } from "../outcome.ts";
 import { checkOutputFile } from "../output.ts";
-import { chooseGroups, sourceTableNames } from "../pipeline.ts";
+import { sourceTableNames } from "../pipeline.ts";
 import type { TokenUse } from "../planners/types.ts";
 import type { ProfileOptions } from "../profile.ts";
 import { checkSeed, withRunDatabase } from "../run-database.ts";
-import { type LastIteration, nextBatch, noiseOf, type Schedule } from "../schedule.ts";
+import { noiseOf, type Schedule } from "../schedule.ts";
 import { SQL_SOURCE } from "../source.ts";
 import { addGroups, addPairs, type Unit } from "../summarize.ts";
 import { DEFAULT_MIN_CELL } from "../summary-file.ts";
 import { type NestedFidelity, nestedFidelity } from "./fidelity.ts";
 import { writeNestedOutputs } from "./output.ts";
 import type { NestedPlanner } from "./planners/types.ts";
-import { acceptNestedProposals, proposalScope, type ValidNestedProposal } from "./proposals.ts";
+import {
+  acceptNestedProposals,
+  type NestedProposal,
+  type NestedProposalScope,
+  proposalScope,
+  type ValidNestedProposal,
+} from "./proposals.ts";
 import { createNestedSynthetic, sampleNested } from "./sample.ts";
 import { type LinkCheck, type NestedSpec, readNested } from "./source.ts";
 import { type NestedSummary, summarizeNested } from "./summarize.ts";
@@ -329,158 +327,55 @@ async function run(
     groups: summary.households.groups.map((g) => g.columns),
   });
 
-  const tokens: TokenUse = { prompt: 0, completion: 0, calls: 0 };
-  const unusable = new UnusableCounter();
-  const maxEmpty = options.maxEmptyIterations ?? 3;
-  let stopReason: string | undefined;
-  let households = 0;
-  // The count tables read once per iteration, after sampling: the discrepancy, and the next one's gaps.
-  let counts = await readCounts(db);
-  let discrepancy = discrepancyOf(summary.households, counts.tvd);
+  const level = householdLevel(db, summary, planner, scope, { seed, withinRange: config.withinRange });
+  const measured = await level.measure();
   // The batch schedule (src/schedule.ts), on the household level the loop plans.
   const noise = noiseOf(
-    counts.gaps,
+    measured.gaps,
     [...summary.households.marginals, ...summary.households.groups].map((u) => u.id),
   );
-  let last: LastIteration | undefined;
-  let best = Number.POSITIVE_INFINITY;
-  let sinceBest = 0;
-  let stoppedBecause: NestedSynthResult["stoppedBecause"] = "iterations";
-  let iteration = 0;
+  const loop = startState(measured);
   try {
-    while (iteration < iterations) {
-      if (households >= target) {
-        stoppedBecause = "rows";
-        break;
-      }
-      if (options.targetTvd !== undefined && households > 0 && discrepancy.meanTvd <= options.targetTvd) {
-        stoppedBecause = "target-tvd";
-        break;
-      }
-      if (options.patience !== undefined && sinceBest >= options.patience) {
-        stoppedBecause = "patience";
-        break;
-      }
-      if (options.shouldStop?.()) {
-        stoppedBecause = "interrupted";
-        break;
-      }
-      iteration++;
-      const t0 = Date.now();
-      const batch = nextBatch(
-        config.schedule,
-        { rowsAsked: target, rowsLeft: target - households, iterationsLeft: iterations - iteration + 1 },
-        last,
-        noise,
-      );
-      const h = summary.households;
-      const groups = chooseGroups(h.groups, discrepancy, config.groupsPerIteration);
-      enter(`planning iteration ${iteration}`);
-      const gaps = gapsOf(h, counts.gaps, [
-        ...h.marginals,
-        ...h.groups,
-        ...h.fineUnits,
-        ...h.pairUnits,
-        ...h.finePairUnits,
-      ]);
-      // Sub-bin gaps are prompt material (Appendix C.1); the statistical planner reads the fine counts instead.
-      const subBins = planner.name === "stats" ? [] : await subBinGaps(db, h);
-      const plan = await planner.plan({
-        summary: h,
-        iteration,
+    await iterate(
+      level,
+      {
+        db,
+        runId,
         seed,
-        synthRows: households,
-        rows: batch,
+        limit: iterations,
+        iterations,
+        rowsTarget: target,
+        schedule: config.schedule,
+        noise,
         proposals: options.proposals,
-        groups,
-        discrepancy,
-        gaps,
-        subBins,
-        ...(signal ? { signal } : {}),
-      });
-      const t1 = Date.now();
-      const notes = [...(plan.notes ?? [])];
-      const valid = acceptNestedProposals(plan.proposals, scope, batch, notes);
-      let added = 0;
-      enter(`sampling iteration ${iteration}`);
-      await db.exec("begin transaction", "begin iteration");
-      try {
-        added = await sampleNested(db, summary, valid, {
-          seed,
-          iteration,
-          withinRange: config.withinRange as "quantile" | "uniform",
-        });
-        households += added;
-        counts = await readCounts(db);
-        const measured = bothLevels(counts, summary);
-        discrepancy = measured.households;
-        const both = measured.both;
-        const t2 = Date.now();
-        const used = plan.tokens ?? { prompt: 0, completion: 0, calls: 0 };
-        tokens.prompt += used.prompt;
-        tokens.completion += used.completion;
-        tokens.calls += used.calls;
-        await recordIteration(
-          db,
-          {
-            runId,
-            iteration,
-            rowsAdded: added,
-            rowsTotal: households,
-            discrepancy: both,
-            groups: groups.map((g) => g.columns),
-            seconds: (t2 - t0) / 1000,
-            planSeconds: (t1 - t0) / 1000,
-            sampleSeconds: (t2 - t1) / 1000,
-            tokens: used,
-            notes,
-          },
-          [],
-        );
-        await recordNestedProposals(db, runId, iteration, valid);
-        await db.exec("commit", "commit iteration");
-        last = { rowsAdded: added, rowsTotal: households, meanTvd: discrepancy.meanTvd };
-        state.households = households;
-        state.iteration = iteration;
-        // As in the flat loop: an iteration without households does not count towards --patience.
-        if (added > 0) {
-          if (both.meanTvd < best - 1e-12) {
-            best = both.meanTvd;
-            sinceBest = 0;
-          } else sinceBest++;
-        }
-        options.onProgress?.({
-          kind: "iteration",
-          iteration,
-          iterations,
-          households,
-          target,
-          meanTvd: both.meanTvd,
-          seconds: (Date.now() - t0) / 1000,
-          notes,
-        });
-      } catch (err) {
-        await db.exec("rollback", "roll back iteration");
-        throw err;
-      }
-      if (plan.stop) {
-        stoppedBecause = "token-budget";
-        stopReason = plan.stopReason;
-        break;
-      }
-      unusable.record(
-        added,
-        plan.unusable ?? (plan.proposals.length > 0 ? rejectedByLoop(notes) : undefined),
-      );
-      if (added === 0 && unusable.inARow >= maxEmpty) {
-        stoppedBecause = "no-proposals";
-        break;
-      }
-    }
+        groupsPerIteration: config.groupsPerIteration,
+        targetTvd: options.targetTvd,
+        patience: options.patience,
+        maxEmptyIterations: options.maxEmptyIterations ?? 3,
+        shouldStop: options.shouldStop,
+        signal,
+        enter: (phase, iteration) => enter(`${phase} iteration ${iteration}`),
+        committed: (p) => {
+          state.households = p.rows;
+          state.iteration = p.iteration;
+          options.onProgress?.({
+            kind: "iteration",
+            iteration: p.iteration,
+            iterations,
+            households: p.rows,
+            target,
+            meanTvd: p.meanTvd,
+            seconds: p.seconds,
+            notes: p.notes,
+          });
+        },
+      },
+      loop,
+    );
   } finally {
     planner.close?.();
   }
-  if (stoppedBecause === "iterations" && households >= target) stoppedBecause = "rows";
+  const { stoppedBecause, iteration, stopReason, tokens, unusable, rows: households } = loop;
   const seconds = () => (Date.now() - started) / 1000;
   const ending = {
     stoppedBecause,
@@ -580,6 +475,39 @@ async function run(
   return result;
 }
 
+/** The household level of the loop (src/loop.ts): households drawn with their members, counted at both levels. */
+function householdLevel(
+  db: Db,
+  summary: NestedSummary,
+  planner: NestedPlanner,
+  scope: NestedProposalScope,
+  options: { seed: number; withinRange: "quantile" | "uniform" },
+): Level<NestedProposal, ValidNestedProposal> {
+  return {
+    summary: summary.households,
+    planner,
+    accept: (raw, maxRows, notes) => acceptNestedProposals(raw, scope, maxRows, notes),
+    sample: (valid, iteration) => sampleNested(db, summary, valid, { ...options, iteration }),
+    measure: async () => {
+      const counts = await readCounts(db);
+      const { households, both } = bothLevels(counts, summary);
+      return { discrepancy: households, gaps: counts.gaps, recorded: both };
+    },
+    recordProposals: (runId, iteration, valid) =>
+      recordProposals(
+        db,
+        runId,
+        iteration,
+        valid.map((p) => ({
+          num: p.num,
+          reason: p.reason,
+          values: { household: p.household, members: p.members },
+        })),
+      ),
+    plannedTvd: ({ tvd }) => discrepancyOf(summary.households, tvd).meanTvd,
+  };
+}
+
 /**
  * The planner's pairs, less those of a composition with a numeric column or another composition: kept
  * at sub-bin level, or crossing two lists of values, they are tens of thousands of cells read every
@@ -618,30 +546,4 @@ function bothLevels({ tvd }: CountsRead, s: NestedSummary): { households: Discre
     ),
   ];
   return { households, both: { marginals, groups, meanTvd: mean([...marginals, ...groups]) } };
-}
-
-async function recordNestedProposals(
-  db: Db,
-  runId: number,
-  iteration: number,
-  proposals: ValidNestedProposal[],
-): Promise<void> {
-  for (let start = 0; start < proposals.length; start += 1000) {
-    const chunk = proposals.slice(start, start + 1000);
-    const json = JSON.stringify(
-      chunk.map((p, i) => ({
-        proposal: start + i,
-        num: p.num,
-        reason: p.reason,
-        values: { household: p.household, members: p.members },
-      })),
-    );
-    await db.exec(
-      `insert into synthor_proposals
-       select $run, $it, p.proposal, p.num, p.reason, p."values"
-       from (select unnest(from_json($json, '[{"proposal":"INTEGER","num":"BIGINT","reason":"VARCHAR","values":"JSON"}]'), recursive := true)) as p`,
-      "record nested proposals",
-      { run: runId, it: iteration, json },
-    );
-  }
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { normalizeProposal, ProposalValue, validateProposal } from "../proposals.ts";
+import { keepValid, normalizeProposal, ProposalValue, validateProposal } from "../proposals.ts";
 import type { Summary } from "../summarize.ts";
 import type { NestedSummary } from "./summarize.ts";
 
@@ -97,43 +97,23 @@ export function validateNestedProposal(p: NestedProposal, scope: NestedProposalS
   return problems;
 }
 
-/**
- * Validates raw proposals (zod shape, then against the real data), keeps the valid ones and records why
- * others were dropped; trims `num`s so the batch never exceeds `maxHouseholds`.
- */
+/** The valid household proposals of a batch (see keepValid), their values normalized at both levels. */
 export function acceptNestedProposals(
   raw: unknown[],
   scope: NestedProposalScope,
   maxHouseholds: number,
   notes: string[],
 ): ValidNestedProposal[] {
-  const valid: ValidNestedProposal[] = [];
-  let total = 0;
-  for (const [i, candidate] of raw.entries()) {
-    const parsed = NestedProposal.safeParse(candidate);
-    if (!parsed.success) {
-      notes.push(
-        `proposal ${i + 1} dropped: ${parsed.error.issues.map((x) => (x.path.length ? `${x.path.join(".")}: ${x.message}` : x.message)).join("; ")}`,
-      );
-      continue;
-    }
-    const problems = validateNestedProposal(parsed.data, scope);
-    if (problems.length > 0) {
-      notes.push(`proposal ${i + 1} dropped: ${problems.join("; ")}`);
-      continue;
-    }
-    const p = parsed.data;
-    const num = Math.min(p.num, maxHouseholds - total);
-    if (num <= 0) break;
-    total += num;
-    valid.push({
+  return keepValid(raw, maxHouseholds, notes, {
+    schema: NestedProposal,
+    problems: (p) => validateNestedProposal(p, scope),
+    valid: (p, num) => ({
       reason: p.reason,
       household: normalizeProposal({ reason: "", proposal: p.household, num }, scope.households).values,
       members: p.members.map(
         (m) => normalizeProposal({ reason: "", proposal: m, num: 1 }, scope.members).values,
       ),
       num,
-    });
-  }
-  return valid;
+    }),
+  });
 }

@@ -48,6 +48,8 @@ import type { PlanContext, Planner, PlanResult, TokenUse } from "./types.ts";
  * the run after a few in a row.
  */
 export class LlmPlanner implements Planner {
+  /** The proposal prompt shows the sub-bin gaps of the worst main bins (paper Appendix C.1). */
+  readonly wantsSubBins = true;
   readonly name: string;
   private readonly options: Required<
     Omit<

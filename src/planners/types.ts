@@ -19,6 +19,7 @@ export interface PlanContext {
   discrepancy: Discrepancy;
   /** Gap table of every marginal and every candidate group. */
   gaps: Gap[];
+  /** Sub-bin gaps of the worst main bins, for a planner that `wantsSubBins`; empty for the others. */
   subBins: SubBinGap[];
   /** Fires on Ctrl-C: stop at once (cancel requests, leave long loops); whatever is thrown then is ignored. */
   signal?: AbortSignal;
@@ -31,8 +32,9 @@ export interface TokenUse {
   calls: number;
 }
 
-export interface PlanResult {
-  proposals: Proposal[];
+export interface PlanResult<P = Proposal> {
+  /** Validated by the loop (src/proposals.ts, or src/nested/proposals.ts for households). */
+  proposals: P[];
   tokens?: TokenUse;
   /** Problems met while planning (e.g. a rejected LLM reply), recorded in the run history. */
   notes?: string[];
@@ -46,14 +48,20 @@ export interface PlanResult {
 
 /**
  * A planner turns discrepancy into proposals (paper Section 3.4). Planners share this shape so the loop
- * does not care which one runs: the statistical planner (planners/stats.ts) and the LLM planners.
+ * (src/loop.ts) does not care which one runs: the statistical planner (planners/stats.ts) and the LLM
+ * planners propose flat rows (`Proposal`); the nested ones (src/nested/planners/) whole households
+ * (`NestedProposal`), over the household level's summary.
  */
-export interface Planner {
+export interface Planner<P = Proposal> {
   /** Recorded in the run history: "stats", "llm:gpt-4.1-nano", ... */
   readonly name: string;
   /** Candidate dependency groups (the paper's copula step), strongest first; `signal` as in PlanContext. */
   inferGroups(signal?: AbortSignal): Promise<string[][]>;
-  plan(context: PlanContext): Promise<PlanResult>;
+  plan(context: PlanContext): Promise<PlanResult<P>>;
   /** Pairs of columns whose tables the loop should also keep counts of for this planner (optional). */
   trackPairs?(): [string, string][];
+  /** The loop reads the sub-bin gaps of the worst main bins for it (PlanContext.subBins); else they stay empty. */
+  readonly wantsSubBins?: boolean;
+  /** Called once when the run ends, however it ends: cancel requests in flight, free what it holds. */
+  close?(): void;
 }

@@ -2,7 +2,7 @@ import { Command, Option } from "commander";
 import { computeDiscrepancy, gapTable, subBinGaps } from "../../discrepancy.ts";
 import { SynthorError } from "../../errors.ts";
 import { inferGroups } from "../../groups.ts";
-import { chooseGroups } from "../../pipeline.ts";
+import { chooseGroups } from "../../loop.ts";
 import { ReplyCache } from "../../planners/cache.ts";
 import { type ChatClient, LlmPlanner } from "../../planners/llm.ts";
 import { createSyntheticModel } from "../../sample.ts";

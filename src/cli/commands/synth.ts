@@ -8,7 +8,6 @@ import { defaultCacheDir, ReplyCache } from "../../planners/cache.ts";
 import { type ChatClient, LlmPlanner, type LlmPlannerOptions } from "../../planners/llm.ts";
 import { openLocalModel } from "../../planners/local-client.ts";
 import { StatsPlanner } from "../../planners/stats.ts";
-import type { Planner } from "../../planners/types.ts";
 import { parseTilt, type TargetSpec } from "../../reference.ts";
 import { SCHEDULES, type Schedule } from "../../schedule.ts";
 import { sourceSpec } from "../../source.ts";
@@ -240,7 +239,6 @@ Nested data (households and their members):
         }
         return;
       }
-      let planner: Planner | undefined;
       let result: SynthResult;
       const progress = progressReporter({ quiet: opts.quiet ?? false });
       try {
@@ -280,16 +278,17 @@ Nested data (households and their members):
                 maxTokens: opts.maxTokens ?? null,
               }
             : { kind: "stats" },
-          planner: (db, summary) => {
-            planner = llm
-              ? llm.planner(db, summary, {
-                  iterations: opts.iterations,
-                  rowsTarget: opts.rows ?? summary.rows,
-                  maxGroups: opts.groups,
-                })
-              : new StatsPlanner(db, summary, { seed: opts.seed });
-            return pausedForTests(planner, stop.signal);
-          },
+          planner: (db, summary) =>
+            pausedForTests(
+              llm
+                ? llm.planner(db, summary, {
+                    iterations: opts.iterations,
+                    rowsTarget: opts.rows ?? summary.rows,
+                    maxGroups: opts.groups,
+                  })
+                : new StatsPlanner(db, summary, { seed: opts.seed }),
+              stop.signal,
+            ),
           outTable: opts.outTable,
           ...(opts.out ? { out: opts.out } : {}),
           overwrite: opts.overwrite ?? false,
@@ -303,7 +302,6 @@ Nested data (households and their members):
       } finally {
         progress.stop();
         stop.dispose();
-        if (planner instanceof LlmPlanner) planner.close();
         await llm?.client.close?.();
       }
       if (opts.json) {
