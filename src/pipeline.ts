@@ -37,7 +37,16 @@ import {
 import { checkResume, checkSeed, withRunDatabase } from "./run-database.ts";
 import { addBatchCounts, createSyntheticModel, sampleProposals } from "./sample.ts";
 import { noiseOf, type Schedule } from "./schedule.ts";
-import { readSource, renamedWarning, type SourceSpec, SQL_SOURCE, sourceColumns } from "./source.ts";
+import {
+  readSource,
+  recordedSpec,
+  renamedWarning,
+  type SourceData,
+  type SourceSpec,
+  SQL_SOURCE,
+  sourceColumns,
+  sourceDataOf,
+} from "./source.ts";
 import { addGroups, addPairs, type Summary, summarizeTable } from "./summarize.ts";
 import { DEFAULT_MIN_CELL, loadSummary, readSummaryFile } from "./summary-file.ts";
 import { fitTargetCells, rebuildCounts, trimSurplus } from "./trim.ts";
@@ -333,13 +342,13 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
   // A summary file is also recorded by its content: resuming with a changed file is an error.
   const stored = options.source.kind === "summary" ? readSummaryFile(options.source.path) : undefined;
   const source =
-    options.source.kind === "file" || options.source.kind === "summary"
+    options.source.kind === "summary"
       ? {
           ...options.source,
           path: resolve(options.source.path),
           ...(stored ? { sha256: stored.sha256 } : {}),
         }
-      : options.source;
+      : recordedSpec(options.source);
   const config = {
     source,
     profile: options.profile ?? {},
@@ -673,13 +682,6 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
   return result;
 }
 
-/** What a run records of its source, so --resume can tell it re-read the same rows. */
-interface SourceData {
-  rows: number;
-  /** The sum of the rows' hashes (sql/source_checksum.sql), as text. */
-  checksum: string;
-}
-
 /**
  * Checks every option that holds SQL (src/db/sql-guard.ts), in a database of its own (the parser needs
  * one; the run's is not opened yet). A condition DuckDB cannot parse is reported with the source's
@@ -750,20 +752,7 @@ async function summarizeRows(
   const sourceInfo = await readSource(db, spec);
   const renamed = renamedWarning(sourceInfo);
   if (renamed) warn(renamed);
-  const [data] = await db.query<{ n: number; checksum: string }>("source_checksum", {
-    table: sourceInfo.view,
-  });
-  const sourceData = { rows: data?.n ?? 0, checksum: data?.checksum ?? "0" };
-  if (resumed && (resumed.rows !== sourceData.rows || resumed.checksum !== sourceData.checksum)) {
-    throw new SynthorError(
-      "RUN_STATE",
-      resumed.rows !== sourceData.rows
-        ? `${sourceInfo.label} changed since the interrupted run: it had ${resumed.rows} rows, now ${sourceData.rows}`
-        : `${sourceInfo.label} changed since the interrupted run: the same ${sourceData.rows} rows, but other values`,
-      "resume with the data the run started from (the database does not keep the real rows), or start over without --resume",
-      { source: sourceInfo.label },
-    );
-  }
+  const sourceData = await sourceDataOf(db, sourceInfo, resumed);
   for (const c of sourceInfo.columns) {
     if (c.name.startsWith("__synthor_")) {
       throw new SynthorError(

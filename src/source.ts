@@ -466,3 +466,36 @@ function firstLines(message: string): string {
   const why = lines.slice(1).find((l) => !/^(Original Line|Possible Solution|\w+ = )/i.test(l));
   return why ? `${first}: ${why}` : first;
 }
+
+/** What a run records of its source, so --resume can tell it re-read the same rows. */
+export interface SourceData {
+  rows: number;
+  /** The sum of the rows' hashes (sql/source_checksum.sql), as text. */
+  checksum: string;
+}
+
+/**
+ * The row count and checksum of a source read into `info.view`. With `resumed` (what the interrupted
+ * run recorded; runs before it was recorded have none), a source that no longer gives the same rows is
+ * refused: the run database does not keep the real rows, so --resume reads the source again.
+ */
+export async function sourceDataOf(db: Db, info: SourceInfo, resumed?: SourceData): Promise<SourceData> {
+  const [data] = await db.query<{ n: number; checksum: string }>("source_checksum", { table: info.view });
+  const now = { rows: data?.n ?? 0, checksum: data?.checksum ?? "0" };
+  if (resumed && (resumed.rows !== now.rows || resumed.checksum !== now.checksum)) {
+    throw new SynthorError(
+      "RUN_STATE",
+      resumed.rows !== now.rows
+        ? `${info.label} changed since the interrupted run: it had ${resumed.rows} rows, now ${now.rows}`
+        : `${info.label} changed since the interrupted run: the same ${now.rows} rows, but other values`,
+      "resume with the data the run started from (the database does not keep the real rows), or start over without --resume",
+      { source: info.label },
+    );
+  }
+  return now;
+}
+
+/** A source as a run records it: a file by its absolute path, so --resume from elsewhere finds the same run. */
+export function recordedSpec(spec: SourceSpec): SourceSpec {
+  return spec.kind === "file" ? { ...spec, path: resolve(spec.path) } : spec;
+}

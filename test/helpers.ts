@@ -1,8 +1,9 @@
-import { execFile } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { PAUSE_ENV, PAUSE_MARKER } from "../src/cli/test-pause.ts";
 import { Db } from "../src/db/connection.ts";
 import { packageRoot } from "../src/db/files.ts";
 import type { NestedSpec } from "../src/nested/source.ts";
@@ -78,4 +79,43 @@ export async function cli(
     const e = err as { code?: number; stdout?: string; stderr?: string };
     return { code: typeof e.code === "number" ? e.code : 1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
   }
+}
+
+/**
+ * The CLI as a child process we can signal, with its stderr collected as it comes. The run stops at a
+ * point the program drives (src/cli/test-pause.ts): once iteration `pauseAfter` is committed it says so
+ * on stderr and waits for a signal. `paused` resolves then, with no clock involved (the test's own
+ * timeout is the only limit), and rejects if the run ends without pausing.
+ */
+export function startPaused(
+  args: string[],
+  pauseAfter: number,
+): {
+  child: ChildProcess;
+  stderr: () => string;
+  paused: Promise<void>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+} {
+  const child = spawn(process.execPath, [join(packageRoot, "bin", "synthor.js"), ...args], {
+    cwd: packageRoot,
+    env: { ...process.env, TZ: "UTC", [PAUSE_ENV]: String(pauseAfter) },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  const marker = `${PAUSE_MARKER}${pauseAfter}\n`;
+  let stderr = "";
+  let onPause: () => void = () => undefined;
+  const pausing = new Promise<void>((resolve) => {
+    onPause = resolve;
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+    if (stderr.includes(marker)) onPause();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on("exit", (code, signal) => resolve({ code, signal }));
+  });
+  const endedFirst = exited.then(() => {
+    if (!stderr.includes(marker)) throw new Error(`the run ended without pausing:\n${stderr}`);
+  });
+  return { child, stderr: () => stderr, paused: Promise.race([pausing, endedFirst]), exited };
 }

@@ -1,11 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PAUSE_ENV, PAUSE_MARKER } from "../src/cli/test-pause.ts";
+import { PAUSE_MARKER } from "../src/cli/test-pause.ts";
 import { Db } from "../src/db/connection.ts";
-import { packageRoot } from "../src/db/files.ts";
-import { cli, tempDir } from "./helpers.ts";
+import { cli, startPaused, tempDir } from "./helpers.ts";
 
 // Each CLI call starts Node and DuckDB on the build in dist/, so the calls are few and the independent ones
 // run concurrently. The runs that get interrupted are stopped by the program, not by a clock: each pauses
@@ -36,45 +34,6 @@ function referenceCsv(): Promise<string> {
     return readFileSync(path("ref.csv"), "utf8");
   });
   return reference;
-}
-
-/**
- * The CLI as a child process we can signal, with its stderr collected as it comes. The run stops at a
- * point the program drives (src/cli/test-pause.ts): once iteration `pauseAfter` is committed it says so
- * on stderr and waits for a signal. `paused` resolves then, with no clock involved (the test's own
- * timeout is the only limit), and rejects if the run ends without pausing.
- */
-function start(
-  args: string[],
-  pauseAfter: number,
-): {
-  child: ChildProcess;
-  stderr: () => string;
-  paused: Promise<void>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-} {
-  const child = spawn(process.execPath, [join(packageRoot, "bin", "synthor.js"), ...args], {
-    cwd: packageRoot,
-    env: { ...process.env, TZ: "UTC", [PAUSE_ENV]: String(pauseAfter) },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  const marker = `${PAUSE_MARKER}${pauseAfter}\n`;
-  let stderr = "";
-  let onPause: () => void = () => undefined;
-  const pausing = new Promise<void>((resolve) => {
-    onPause = resolve;
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-    if (stderr.includes(marker)) onPause();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on("exit", (code, signal) => resolve({ code, signal }));
-  });
-  const endedFirst = exited.then(() => {
-    if (!stderr.includes(marker)) throw new Error(`the run ended without pausing:\n${stderr}`);
-  });
-  return { child, stderr: () => stderr, paused: Promise.race([pausing, endedFirst]), exited };
 }
 
 /** What an interrupted run left in its database. */
@@ -179,7 +138,7 @@ describe.concurrent("synthor synth", () => {
     const db = path("killed.duckdb");
     const out = path("killed.csv");
     // Killed while it waits to plan iteration 4: iterations 1-3 are committed, nothing else.
-    const run = start([...RUN, "--db", db, "--out", out], 3);
+    const run = startPaused([...RUN, "--db", db, "--out", out], 3);
     try {
       await run.paused;
       run.child.kill("SIGKILL");
@@ -208,7 +167,7 @@ describe.concurrent("synthor synth", () => {
     function interruptedRun() {
       interrupted ??= (async () => {
         // SIGINT while it waits to plan iteration 2, iteration 1 committed.
-        const run = start([...RUN, "--db", db(), "--out", out()], 1);
+        const run = startPaused([...RUN, "--db", db(), "--out", out()], 1);
         try {
           await run.paused;
           run.child.kill("SIGINT");

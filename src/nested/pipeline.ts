@@ -12,17 +12,17 @@ import {
 } from "../discrepancy.ts";
 import { SynthorError } from "../errors.ts";
 import { inferGroups } from "../groups.ts";
-import { createHistoryTables, finishRun, recordProposals, startRun } from "../history.ts";
+import { createHistoryTables, finishRun, openRun, recordProposals, startRun } from "../history.ts";
 import { Interrupted, throwIfAborted } from "../interrupt.ts";
-import { iterate, type Level, startState } from "../loop.ts";
+import { iterate, type Level, replayHistory, startState } from "../loop.ts";
 import { failureOf, qualityStopLine, RunFailed, type UnusableTally } from "../outcome.ts";
 import { checkOutputFile } from "../output.ts";
 import { sourceTableNames } from "../pipeline.ts";
 import type { TokenUse } from "../planners/types.ts";
 import type { ProfileOptions } from "../profile.ts";
-import { checkSeed, withRunDatabase } from "../run-database.ts";
+import { checkResume, checkSeed, withRunDatabase } from "../run-database.ts";
 import { noiseOf, type Schedule } from "../schedule.ts";
-import { SQL_SOURCE } from "../source.ts";
+import { recordedSpec, type SourceData, SQL_SOURCE, sourceDataOf } from "../source.ts";
 import { addGroups, addPairs, type Unit } from "../summarize.ts";
 import { DEFAULT_MIN_CELL } from "../summary-file.ts";
 import { type NestedFidelity, nestedFidelity } from "./fidelity.ts";
@@ -35,7 +35,7 @@ import {
   proposalScope,
   type ValidNestedProposal,
 } from "./proposals.ts";
-import { createNestedSynthetic, sampleNested } from "./sample.ts";
+import { createNestedSynthetic, recountNested, SYNTH_MEMBERS, sampleNested } from "./sample.ts";
 import { type LinkCheck, type NestedSpec, readNested } from "./source.ts";
 import { type NestedSummary, summarizeNested } from "./summarize.ts";
 
@@ -71,13 +71,16 @@ export interface NestedSynthOptions {
   out?: string;
   childOut?: string;
   overwrite?: boolean;
+  /** Continue the unfinished run in `db` (see SynthOptions.resume). */
+  resume?: boolean;
   /** Keep the real households and members in `db` (see SynthOptions.keepReal); by default they never reach it. */
   keepReal?: boolean;
   onProgress?: (event: NestedProgressEvent) => void;
   shouldStop?: () => boolean;
   /**
-   * Stops the run at once, in any phase (Ctrl-C): as in the flat loop (SynthOptions.signal), but a nested
-   * run cannot be resumed, so it always throws {@link Interrupted}; nothing is written.
+   * Stops the run at once, in any phase (Ctrl-C): as in the flat loop (SynthOptions.signal), the
+   * iteration in flight rolled back and nothing written; it throws {@link Interrupted}, whose hint says
+   * whether --resume can continue it (a run with a --db that got to its loop).
    */
   signal?: AbortSignal;
 }
@@ -91,6 +94,8 @@ export type NestedProgressEvent =
       planner: string;
       households: number;
       iterations: number;
+      /** The iteration a resumed run continues after (0: a new run). */
+      resumedAt: number;
       groups: string[][];
     }
   | {
@@ -167,6 +172,7 @@ export async function synthesizeNested(options: NestedSynthOptions): Promise<Nes
   }
   checkSeed(options.seed);
   const dbPath = options.db ?? ":memory:";
+  checkResume(options.resume ?? false, dbPath);
   if (dbPath !== ":memory:" && options.source.kind === "nested" && !existsSync(dbPath)) {
     throw new SynthorError("SOURCE_NOT_FOUND", `there is no database ${dbPath}`, "check the --db path");
   }
@@ -214,7 +220,9 @@ export async function synthesizeNested(options: NestedSynthOptions): Promise<Nes
       await db.exec("pragma disable_checkpoint_on_shutdown", "skip the checkpoint");
       throw new Interrupted(
         state.phase,
-        "nothing was written; run the same command again (a nested run cannot be resumed)",
+        state.runId !== undefined && db.path !== ":memory:"
+          ? "nothing was written; continue with the same command and --resume"
+          : "nothing was written; run the same command again",
       );
     },
   );
@@ -261,8 +269,16 @@ async function run(
     }
   }
   await createHistoryTables(db);
+  // File paths as absolute paths, so `--resume` from another directory finds the same run.
   const config = {
-    source: options.source,
+    source:
+      options.source.kind === "nested"
+        ? { ...options.source, source: recordedSpec(options.source.source) }
+        : {
+            ...options.source,
+            households: recordedSpec(options.source.households),
+            members: recordedSpec(options.source.members),
+          },
     profile: options.profile ?? {},
     rows: options.rows ?? null,
     iterations,
@@ -279,13 +295,19 @@ async function run(
     planner: options.plannerConfig ?? { kind: "stats" },
     nested: true,
   };
-  await db.exec(
-    `drop table if exists synthor_synth_model;
-     update synthor_runs set status = 'abandoned' where status in ('running', 'interrupted')`,
-    "reset run state",
-  );
+  const resumed = await openRun(db, config, {
+    resume: options.resume ?? false,
+    synthTables: ["synthor_synth_model", SYNTH_MEMBERS],
+  });
+  if (resumed) state.runId = resumed.runId;
   enter("reading the source");
   const source = await readNested(db, options.source);
+  // Both levels' rows as the run read them: --resume reads them again and refuses them if they changed.
+  const recorded = resumed?.sourceData as { households: SourceData; members: SourceData } | undefined;
+  const sourceData = {
+    households: await sourceDataOf(db, source.households, recorded?.households),
+    members: await sourceDataOf(db, source.members, recorded?.members),
+  };
   enter("summarizing");
   const summary = await summarizeNested(db, source, {
     ...(options.profile ? { profile: options.profile } : {}),
@@ -294,6 +316,9 @@ async function run(
     minCell: config.minCell,
   });
   await createNestedSynthetic(db, summary);
+  // On resume both levels' synthetic counts are rebuilt from the households and members kept, before
+  // groups are added (addGroups counts the groups' synthetic cells itself).
+  if (resumed) await recountNested(db, summary);
   const planner = options.planner(db, summary);
   enter("finding dependency groups");
   const candidates = summary.households.columns.length > 1 ? await planner.inferGroups(signal) : [];
@@ -310,20 +335,24 @@ async function run(
   );
   const scope = proposalScope(summary, { min: sizes?.lo ?? 1, max: sizes?.hi ?? 1 });
   const target = options.rows ?? source.households.rows;
-  const runId = await startRun(db, {
-    source: source.label,
-    planner: planner.name,
-    seed,
-    rowsTarget: target,
-    config,
-  });
+  const runId =
+    resumed?.runId ??
+    (await startRun(db, {
+      source: source.label,
+      planner: planner.name,
+      seed,
+      rowsTarget: target,
+      config: { ...config, sourceData },
+    }));
   state.runId = runId;
+  const resumedAt = resumed?.iteration ?? 0;
   options.onProgress?.({
     kind: "start",
     runId,
     planner: planner.name,
     households: target,
     iterations,
+    resumedAt,
     groups: summary.households.groups.map((g) => g.columns),
   });
 
@@ -334,7 +363,13 @@ async function run(
     measured.gaps,
     [...summary.households.marginals, ...summary.households.groups].map((u) => u.id),
   );
-  const loop = startState(measured);
+  const [kept] = await db.all<{ n: number }>("select count(*) as n from synthor_synth_model");
+  const loop = startState(
+    measured,
+    resumedAt > 0 ? await replayHistory(db, runId, level, kept?.n ?? 0) : undefined,
+  );
+  state.households = loop.rows;
+  state.iteration = loop.iteration;
   try {
     await iterate(
       level,

@@ -22,13 +22,17 @@ import {
 /** The synthetic members in model space, beside synthor_synth_model (the household level). */
 export const SYNTH_MEMBERS = "synthor_nested_synth_members";
 
-/** Creates the (empty) synthetic member table: provenance, position, member model columns. */
+/**
+ * Creates the synthetic tables where a run has none yet (a new run has dropped its predecessor's; a
+ * resumed one keeps its rows): synthor_synth_model at the household level, and the members with
+ * provenance, position and member model columns.
+ */
 export async function createNestedSynthetic(db: Db, s: NestedSummary): Promise<void> {
   await db.exec(
     `create table if not exists synthor_synth_model as
        select *, 0::integer as __synthor_iteration, 0::integer as __synthor_proposal, 0::bigint as __synthor_row
        from synthor_real_model limit 0;
-     create or replace table ${SYNTH_MEMBERS} as
+     create table if not exists ${SYNTH_MEMBERS} as
        select 0::integer as __synthor_iteration, 0::integer as __synthor_proposal, 0::bigint as __synthor_row,
               0::bigint as __synthor_member, ${s.memberColumns.map((c) => quoteIdent(c.name)).join(", ")}
        from synthor_nested_real_member_model limit 0`,
@@ -150,4 +154,20 @@ export async function addMemberCounts(db: Db, s: NestedSummary, aug: string, mem
     { prefix: "member:" },
   );
   await db.run("merge_counts");
+}
+
+/**
+ * For --resume: both levels' synthetic counts from the households and members an interrupted run kept,
+ * as sampleNested added them batch by batch (each household's key is its provenance, as in a batch).
+ */
+export async function recountNested(db: Db, s: NestedSummary): Promise<void> {
+  const key =
+    "__synthor_iteration::varchar || ':' || __synthor_proposal::varchar || ':' || __synthor_row::varchar as __synthor_key";
+  await db.exec(
+    `create or replace temp view synthor_nested_kept_households as select *, ${key} from synthor_synth_model;
+     create or replace temp view synthor_nested_kept_members as select *, ${key} from ${SYNTH_MEMBERS}`,
+    "nested: the rows kept, keyed",
+  );
+  await addBatchCounts(db, s.households, "synthor_synth_model");
+  await addMemberCounts(db, s, "synthor_nested_kept_households", "synthor_nested_kept_members");
 }

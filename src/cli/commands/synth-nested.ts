@@ -9,6 +9,7 @@ import { sourceSpec } from "../../source.ts";
 import { formatJson, formatTable, num } from "../format.ts";
 import { type InputOptions, profileOptionsFrom } from "../input.ts";
 import { stageProgress } from "../progress.ts";
+import { pausedForTests } from "../test-pause.ts";
 import type { LlmSetup } from "./synth.ts";
 
 /** The options `synth` takes for nested data, beside its own. */
@@ -77,7 +78,6 @@ export function wantsNested(opts: NestedCliOptions): boolean {
 
 /** Options of flat runs nested runs do not support yet: an error, not a silent no-op. */
 const unsupported: [string, string][] = [
-  ["resume", "--resume"],
   ["trim", "--trim"],
   ["replay", "--replay"],
   ["maxTokens", "--max-tokens"],
@@ -147,24 +147,27 @@ export async function synthNested(
       plannerConfig: llm
         ? { kind: opts.planner ?? "llm", model: opts.model ?? null, baseUrl: opts.baseUrl ?? null }
         : { kind: "stats" },
-      planner: (db, summary) => {
-        return llm
-          ? new NestedLlmPlanner(summary, {
-              client: llm.client,
-              temperature: opts.temperature,
-              minCell: opts.minCell,
-              seed: opts.seed,
-              ...(opts.scenario ? { scenario: opts.scenario } : {}),
-              fallbackGroups: () => new NestedStatsPlanner(db, summary, { seed: opts.seed }).inferGroups(),
-              db,
-            })
-          : new NestedStatsPlanner(db, summary, { seed: opts.seed });
-      },
+      planner: (db, summary) =>
+        pausedForTests(
+          llm
+            ? new NestedLlmPlanner(summary, {
+                client: llm.client,
+                temperature: opts.temperature,
+                minCell: opts.minCell,
+                seed: opts.seed,
+                ...(opts.scenario ? { scenario: opts.scenario } : {}),
+                fallbackGroups: () => new NestedStatsPlanner(db, summary, { seed: opts.seed }).inferGroups(),
+                db,
+              })
+            : new NestedStatsPlanner(db, summary, { seed: opts.seed }),
+          signal,
+        ),
       outTable: opts.outTable,
       ...(opts.childOutTable ? { childOutTable: opts.childOutTable } : {}),
       ...(opts.out ? { out: opts.out } : {}),
       ...(opts.childOut ? { childOut: opts.childOut } : {}),
       overwrite: opts.overwrite ?? false,
+      resume: opts.resume ?? false,
       onProgress: (e) => {
         // Warnings are not progress: --quiet does not hide them.
         if (e.kind === "warning") {
@@ -178,7 +181,7 @@ export async function synthNested(
           looping = true;
           stages.stop();
           say(
-            `synthor: run ${e.runId}, planner ${e.planner}, ${e.households} households in up to ${e.iterations} iterations`,
+            `synthor: run ${e.runId}, planner ${e.planner}, ${e.households} households in up to ${e.iterations} iterations${e.resumedAt > 0 ? `, resuming after iteration ${e.resumedAt}` : ""}`,
           );
           say(`synthor: dependency groups: ${e.groups.map((g) => `[${g.join(", ")}]`).join(" ") || "none"}`);
         } else if (e.iteration === 1 || e.iteration % 10 === 0 || e.households >= e.target) {
@@ -198,7 +201,10 @@ export async function synthNested(
   if (opts.json) process.stdout.write(`${formatJson(result)}\n`);
   else if (!opts.quiet) process.stderr.write(nestedSummary(result, opts));
   if (result.stoppedBecause === "interrupted") {
-    process.stderr.write(`synthor: interrupted after iteration ${result.iterations}; nothing was written.\n`);
+    process.stderr.write(
+      `synthor: interrupted after iteration ${result.iterations}; nothing was written. ` +
+        `${opts.db ? "Continue with the same command and --resume." : "Pass --db FILE to be able to resume."}\n`,
+    );
     process.exitCode = 130;
   }
 }
