@@ -11,11 +11,149 @@
  */
 import type { Db } from "./db/connection.ts";
 import { type Discrepancy, gapsOf, type Measured, subBinGaps } from "./discrepancy.ts";
-import { recordIteration } from "./history.ts";
-import { rejectedByLoop, UnusableCounter } from "./outcome.ts";
+import { finishRun, recordIteration } from "./history.ts";
+import {
+  failureOf,
+  qualityStopLine,
+  RunFailed,
+  rejectedByLoop,
+  UnusableCounter,
+  type UnusableTally,
+} from "./outcome.ts";
 import type { Planner, TokenUse } from "./planners/types.ts";
-import { type LastIteration, nextBatch, type Schedule } from "./schedule.ts";
+import type { ProfileOptions } from "./profile.ts";
+import { type LastIteration, nextBatch, noiseOf, type Schedule } from "./schedule.ts";
 import type { Summary, Unit } from "./summarize.ts";
+import { DEFAULT_MIN_CELL } from "./summary-file.ts";
+
+/** The options of a run that flat and nested data take alike (SynthOptions, NestedSynthOptions). */
+export interface LoopOptions {
+  /** DuckDB file for results and history (default: in memory, nothing kept). */
+  db?: string;
+  /** DuckDB worker threads (default: DuckDB's, one per core). The result does not depend on it. */
+  threads?: number;
+  profile?: ProfileOptions;
+  /** Rows (households) to synthesize (default: as many as the real table, or the reference, has). */
+  rows?: number;
+  /** The most iterations the run takes (default 100). */
+  iterations?: number;
+  /** Rows per iteration: `grow` (default) or `even` (the paper's): see src/schedule.ts. */
+  schedule?: Schedule;
+  /** Proposals per iteration; undefined lets the planner decide. */
+  proposals?: number;
+  groupsPerIteration?: number;
+  seed?: number;
+  withinRange?: "quantile" | "uniform";
+  /** Stop once the mean TVD is at or below this. */
+  targetTvd?: number;
+  /** Stop after this many iterations without a lower mean TVD. */
+  patience?: number;
+  /**
+   * A run fails early after this many iterations in a row without usable proposals, rather than spend the
+   * rest of its budget (default 3).
+   */
+  maxEmptyIterations?: number;
+  bins?: number;
+  subBins?: number;
+  /**
+   * Nothing fewer than this many real rows hold is drawn from (default 5; 1 turns it off): the quantile
+   * grids' ends are pulled in and the statistical planner backs off from conditionals of fewer rows, so a
+   * rare row is not nearly copied. With a summary file, the file's own min-cell.
+   */
+  minCell?: number;
+  /** What configures the planner (kind, model, scenario, ...): recorded with the run, checked on --resume. */
+  plannerConfig?: Record<string, unknown>;
+  /** Table the synthetic rows end up in (default `synthetic`). */
+  outTable?: string;
+  out?: string;
+  overwrite?: boolean;
+  /** Continue the unfinished run in `db`, to the table the uninterrupted run would have written. */
+  resume?: boolean;
+  /**
+   * Keep the real rows in `db` (the source, the reference, their model and codes: src/db/real-rows.ts),
+   * for debugging or evaluating against them later. By default they are temporary and never reach the
+   * file, and real rows a file kept from an earlier run are dropped when this one ends.
+   */
+  keepReal?: boolean;
+  /** Checked between iterations: when it returns true the run stops cleanly and can be resumed. */
+  shouldStop?: () => boolean;
+  /**
+   * Stops the run at once, in any phase (Ctrl-C): the query running is interrupted, the LLM request in
+   * flight cancelled, long planning loops left, the iteration in flight rolled back; nothing is written.
+   */
+  signal?: AbortSignal;
+}
+
+/**
+ * The loop's options as a run records them in synthor_runs.config (--resume compares them), defaults
+ * filled in; `fixed` are those a summary file fixes (bins, sub-bins, min-cell).
+ */
+export function loopConfig(
+  options: LoopOptions,
+  fixed: { bins?: number; subBins?: number; minCell?: number } = {},
+) {
+  return {
+    profile: options.profile ?? {},
+    rows: options.rows ?? null,
+    iterations: options.iterations ?? 100,
+    schedule: options.schedule ?? "grow",
+    proposals: options.proposals ?? null,
+    groupsPerIteration: options.groupsPerIteration ?? 3,
+    seed: options.seed ?? 0,
+    withinRange: options.withinRange ?? "quantile",
+    targetTvd: options.targetTvd ?? null,
+    patience: options.patience ?? null,
+    bins: fixed.bins ?? options.bins ?? 6,
+    subBins: fixed.subBins ?? options.subBins ?? 8,
+    minCell: fixed.minCell ?? options.minCell ?? DEFAULT_MIN_CELL,
+    planner: options.plannerConfig ?? { kind: "stats" },
+  };
+}
+
+/** The events a run reports as its loop starts and after each iteration (flat and nested alike). */
+export type LoopEvent =
+  | {
+      kind: "start";
+      runId: number;
+      planner: string;
+      /** Rows (households) the loop grows the table to. */
+      rowsTarget: number;
+      iterations: number;
+      /** The iteration a resumed run continues after (0: a new run). */
+      resumedAt: number;
+      groups: string[][];
+    }
+  | {
+      kind: "iteration";
+      iteration: number;
+      iterations: number;
+      /** Rows (households) the table holds now. */
+      rows: number;
+      rowsTarget: number;
+      /** The recorded mean TVD (both levels' for nested data). */
+      meanTvd: number;
+      seconds: number;
+      notes: string[];
+    };
+
+/** What every run returns, flat or nested. */
+export interface LoopResult {
+  runId: number;
+  planner: string;
+  iterations: number;
+  seconds: number;
+  stoppedBecause: StoppedBecause;
+  /** Rows (households) asked for (--rows): fewer were made only after a stop the user asked for. */
+  rowsAsked: number;
+  /** Iterations that had no usable proposals, by reason. */
+  unusableIterations: UnusableTally;
+  /** Why the run stopped short of `rowsAsked`, when it did (also in synthor_runs.reason). */
+  reason?: string;
+  outTable: string;
+  outFile?: string;
+  db: string;
+  tokens: TokenUse;
+}
 
 /** What the count tables say after a change: the planning level's discrepancy and gaps, and what is recorded. */
 export interface LevelMeasure extends Measured {
@@ -87,13 +225,8 @@ export interface LoopSettings {
   schedule: Schedule;
   /** The mean TVD of a real sample of n rows (src/schedule.ts). */
   noise: (rows: number) => number;
-  proposals: number | undefined;
-  groupsPerIteration: number;
-  targetTvd?: number | undefined;
-  patience?: number | undefined;
-  maxEmptyIterations: number;
-  shouldStop?: (() => boolean) | undefined;
-  signal?: AbortSignal | undefined;
+  /** The run's options: proposals, groups per iteration, the stop rules, shouldStop and the signal. */
+  options: LoopOptions;
   /** A phase of an iteration begins (progress, and where an interruption says it stopped). */
   enter(phase: "planning" | "sampling", iteration: number): void;
   /** After each committed iteration. */
@@ -108,8 +241,48 @@ export interface IterationProgress {
   notes: string[];
 }
 
+/**
+ * Before the first iteration: says the loop starts (`emit`), measures the synthetic table (empty, or what
+ * a resumed run kept: its history is replayed, see replayHistory), and works out the schedule's noise
+ * over the units of the level's mean TVD. `measuring` is called as the measuring begins.
+ */
+export async function startLoop<P, V extends { num: number }>(
+  db: Db,
+  level: Level<P, V>,
+  run: {
+    runId: number;
+    rowsTarget: number;
+    iterations: number;
+    resumedAt: number;
+    emit?: ((event: LoopEvent) => void) | undefined;
+    measuring?: () => void;
+  },
+): Promise<{ state: LoopState; noise: (rows: number) => number }> {
+  const { summary } = level;
+  run.emit?.({
+    kind: "start",
+    runId: run.runId,
+    planner: level.planner.name,
+    rowsTarget: run.rowsTarget,
+    iterations: run.iterations,
+    resumedAt: run.resumedAt,
+    groups: summary.groups.map((g) => g.columns),
+  });
+  run.measuring?.();
+  // The count tables read once per change: the discrepancy, and the gaps the next iteration plans from.
+  const measured = await level.measure();
+  // The batch schedule (src/schedule.ts): a real sample's noise over the units of the mean TVD.
+  const noise = noiseOf(
+    measured.gaps,
+    [...summary.marginals, ...summary.groups].map((u) => u.id),
+  );
+  if (run.resumedAt === 0) return { state: startState(measured), noise };
+  const [kept] = await db.all<{ n: number }>("select count(*) as n from synthor_synth_model");
+  return { state: startState(measured, await replayHistory(db, run.runId, level, kept?.n ?? 0)), noise };
+}
+
 /** The state before the first iteration of a run, or of a resumed one (`replayed`). */
-export function startState(measured: LevelMeasure, replayed?: Replayed): LoopState {
+function startState(measured: LevelMeasure, replayed?: Replayed): LoopState {
   return {
     iteration: replayed?.iteration ?? 0,
     rows: replayed?.rows ?? 0,
@@ -136,7 +309,7 @@ export interface Replayed {
  * Replays the stop rule over the iterations already done, from the empty table's mean TVD of 1, so a
  * resumed run stops where the uninterrupted one would; the schedule goes on from the last one.
  */
-export async function replayHistory<P, V extends { num: number }>(
+async function replayHistory<P, V extends { num: number }>(
   db: Db,
   runId: number,
   level: Level<P, V>,
@@ -193,15 +366,19 @@ export async function iterate<P, V extends { num: number }>(
       state.stoppedBecause = "rows";
       break;
     }
-    if (settings.targetTvd !== undefined && state.rows > 0 && recorded <= settings.targetTvd) {
+    if (
+      settings.options.targetTvd !== undefined &&
+      state.rows > 0 &&
+      recorded <= settings.options.targetTvd
+    ) {
       state.stoppedBecause = "target-tvd";
       break;
     }
-    if (settings.patience !== undefined && state.sinceBest >= settings.patience) {
+    if (settings.options.patience !== undefined && state.sinceBest >= settings.options.patience) {
       state.stoppedBecause = "patience";
       break;
     }
-    if (settings.shouldStop?.()) {
+    if (settings.options.shouldStop?.()) {
       state.stoppedBecause = "interrupted";
       break;
     }
@@ -218,7 +395,7 @@ export async function iterate<P, V extends { num: number }>(
       settings.noise,
     );
     const planned = state.measured.discrepancy;
-    const groups = chooseGroups(summary.groups, planned, settings.groupsPerIteration);
+    const groups = chooseGroups(summary.groups, planned, settings.options.groupsPerIteration ?? 3);
     settings.enter("planning", iteration);
     const gaps = gapsOf(summary, state.measured.gaps, [
       ...summary.marginals,
@@ -235,12 +412,12 @@ export async function iterate<P, V extends { num: number }>(
       seed: settings.seed,
       synthRows: state.rows,
       rows: batch,
-      proposals: settings.proposals,
+      proposals: settings.options.proposals,
       groups,
       discrepancy: planned,
       gaps,
       subBins,
-      ...(settings.signal ? { signal: settings.signal } : {}),
+      ...(settings.options.signal ? { signal: settings.options.signal } : {}),
     });
     const t1 = Date.now();
     const notes = [...(plan.notes ?? [])];
@@ -301,13 +478,69 @@ export async function iterate<P, V extends { num: number }>(
       added,
       plan.unusable ?? (plan.proposals.length > 0 ? rejectedByLoop(notes) : undefined),
     );
-    if (added === 0 && state.unusable.inARow >= settings.maxEmptyIterations) {
+    if (added === 0 && state.unusable.inARow >= (settings.options.maxEmptyIterations ?? 3)) {
       state.stoppedBecause = "no-proposals";
       break;
     }
   }
   if (state.stoppedBecause === "iterations" && state.rows >= settings.rowsTarget)
     state.stoppedBecause = "rows";
+}
+
+/**
+ * Records how the loop ended. An interrupted run is marked interrupted. A run that did not do its job
+ * (src/outcome.ts) is marked failed and RunFailed thrown: nothing is written, and the rows made so far
+ * stay in the database for --resume. Otherwise returns the line that says the run stopped short of
+ * --rows on the user's own rule (--target-tvd, --patience), if it did.
+ */
+export async function settle(
+  db: Db,
+  runId: number,
+  state: LoopState,
+  end: {
+    rowsAsked: number;
+    seconds: number;
+    /** What the rows are called: "households" for nested data. */
+    what?: string;
+    /** Rows dropped for failing --where (the flat loop's rounds). */
+    whereDropped?: number;
+    targetTvd?: number | undefined;
+    patience?: number | undefined;
+  },
+): Promise<string | undefined> {
+  const ending = {
+    stoppedBecause: state.stoppedBecause,
+    rows: state.rows,
+    rowsAsked: end.rowsAsked,
+    iterations: state.iteration,
+    unusable: state.unusable.tally(),
+    ...(state.stopReason ? { stopReason: state.stopReason } : {}),
+    ...(end.whereDropped !== undefined ? { whereDropped: end.whereDropped } : {}),
+    ...(end.what ? { what: end.what } : {}),
+  };
+  const common = { rows: state.rows, iterations: state.iteration, seconds: end.seconds };
+  if (state.stoppedBecause === "interrupted") {
+    await finishRun(db, runId, { status: "interrupted", ...common });
+    return undefined;
+  }
+  const failure = failureOf(ending);
+  if (failure) {
+    await finishRun(db, runId, { status: "failed", ...common, rows: 0, reason: failure.reason });
+    throw new RunFailed(
+      {
+        runId,
+        status: "failed",
+        reason: failure.reason,
+        rows: state.rows,
+        rowsAsked: end.rowsAsked,
+        iterations: state.iteration,
+        stoppedBecause: state.stoppedBecause,
+        unusableIterations: ending.unusable,
+      },
+      failure.hint,
+    );
+  }
+  return qualityStopLine(ending, end, end.what);
 }
 
 /** The groups to ground this iteration: the candidates with the largest TVD now (paper: 3). */

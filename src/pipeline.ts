@@ -8,8 +8,17 @@ import { computeDiscrepancy, type Discrepancy, measure } from "./discrepancy.ts"
 import { SynthorError } from "./errors.ts";
 import { createHistoryTables, finishRun, openRun, recordProposals, startRun } from "./history.ts";
 import { Interrupted, throwIfAborted } from "./interrupt.ts";
-import { iterate, type Level, replayHistory, startState } from "./loop.ts";
-import { failureOf, qualityStopLine, RunFailed, UnusableCounter, type UnusableTally } from "./outcome.ts";
+import {
+  iterate,
+  type Level,
+  type LoopEvent,
+  type LoopOptions,
+  type LoopResult,
+  loopConfig,
+  settle,
+  startLoop,
+} from "./loop.ts";
+import { UnusableCounter } from "./outcome.ts";
 import {
   checkOutputFile,
   outputSelect,
@@ -36,7 +45,6 @@ import {
 } from "./reference.ts";
 import { checkResume, checkSeed, withRunDatabase } from "./run-database.ts";
 import { addBatchCounts, createSyntheticModel, sampleProposals } from "./sample.ts";
-import { noiseOf, type Schedule } from "./schedule.ts";
 import {
   readSource,
   recordedSpec,
@@ -48,7 +56,7 @@ import {
   sourceDataOf,
 } from "./source.ts";
 import { addGroups, addPairs, type Summary, summarizeTable } from "./summarize.ts";
-import { DEFAULT_MIN_CELL, loadSummary, readSummaryFile } from "./summary-file.ts";
+import { loadSummary, readSummaryFile } from "./summary-file.ts";
 import { fitTargetCells, rebuildCounts, trimSurplus } from "./trim.ts";
 
 /** A summary file (`synthor summarize --out`) to synthesize from instead of the real rows. */
@@ -57,74 +65,24 @@ export interface SummarySource {
   path: string;
 }
 
-export interface SynthOptions {
+export interface SynthOptions extends LoopOptions {
   source: SourceSpec | SummarySource;
-  /** DuckDB file for results and history (default: in memory, nothing kept). */
-  db?: string;
-  /** DuckDB worker threads (default: DuckDB's, one per core). The result does not depend on it. */
-  threads?: number;
-  profile?: ProfileOptions;
   /**
    * Conditions (--where), targets and tilts: the reference table the loop treats as real
    * (src/reference.ts). Every output row satisfies `where`.
    */
   reference?: ReferenceOptions;
-  /** Rows to synthesize (default: as many as the reference has: the real rows that satisfy --where). */
-  rows?: number;
-  /** The most iterations the run takes (default 100). */
-  iterations?: number;
-  /** Rows per iteration: `grow` (default) or `even` (the paper's): see src/schedule.ts. */
-  schedule?: Schedule;
-  /** Proposals per iteration; undefined lets the planner decide. */
-  proposals?: number;
-  groupsPerIteration?: number;
-  seed?: number;
-  withinRange?: "quantile" | "uniform";
   /**
    * Final trim: grow this share more rows than asked (e.g. 0.05), then drop the surplus from the most
    * over-represented cells so the marginals land closer. Off (0) by default.
    */
   trim?: number;
-  /** Stop once the mean TVD is at or below this. */
-  targetTvd?: number;
-  /** Stop after this many iterations without a lower mean TVD. */
-  patience?: number;
-  /**
-   * A run fails early after this many iterations in a row without usable proposals, rather than spend the
-   * rest of its budget (default 3).
-   */
-  maxEmptyIterations?: number;
-  bins?: number;
-  subBins?: number;
-  /**
-   * Nothing fewer than this many real rows hold is drawn from (default 5; 1 turns it off): the quantile
-   * grids' ends are pulled in and the statistical planner backs off from conditionals of fewer rows, so a
-   * rare row is not nearly copied. With a summary file, the file's own min-cell.
-   */
-  minCell?: number;
-  /** What configures the planner (kind, model, scenario, ...): recorded with the run, checked on --resume. */
-  plannerConfig?: Record<string, unknown>;
   /** Makes the planner once the real table is summarized. */
   planner: (db: Db, summary: Summary) => Planner;
-  /** Table the synthetic rows end up in (default `synthetic`). */
-  outTable?: string;
-  out?: string;
-  overwrite?: boolean;
-  resume?: boolean;
-  /**
-   * Keep the real rows in `db` (the source, the reference, their model and codes: src/db/real-rows.ts),
-   * for debugging or evaluating against them later. By default they are temporary and never reach the
-   * file, and real rows a file kept from an earlier run are dropped when this one ends.
-   */
-  keepReal?: boolean;
   onProgress?: (event: ProgressEvent) => void;
-  /** Checked between iterations: when it returns true the run stops cleanly and can be resumed. */
-  shouldStop?: () => boolean;
   /**
-   * Stops the run at once, in any phase (Ctrl-C): the query running is interrupted, the LLM request in
-   * flight cancelled, long planning loops left, the iteration in flight rolled back. A run stopped in
-   * its loop returns with `stoppedBecause: "interrupted"` and can be resumed; before its loop, or a run
-   * without a --db, throws {@link Interrupted}. Nothing is written either way.
+   * As LoopOptions.signal; a run stopped in its loop returns with `stoppedBecause: "interrupted"` and can
+   * be resumed; before its loop, or a run without a --db, throws {@link Interrupted}.
    */
   signal?: AbortSignal;
 }
@@ -141,55 +99,15 @@ export type Phase =
   | "finishing";
 
 export type ProgressEvent =
-  | {
-      kind: "start";
-      runId: number;
-      planner: string;
-      rowsTarget: number;
-      iterations: number;
-      resumedAt: number;
-      groups: string[][];
-    }
-  | {
-      kind: "iteration";
-      iteration: number;
-      iterations: number;
-      rows: number;
-      rowsTarget: number;
-      meanTvd: number;
-      seconds: number;
-      notes: string[];
-    }
+  | LoopEvent
   | { kind: "warning"; message: string }
   /** A phase begins; `iteration` for those of an iteration. */
   | { kind: "phase"; phase: Phase; iteration?: number }
   | { kind: "done"; result: SynthResult };
 
-export interface SynthResult {
-  runId: number;
-  planner: string;
+export interface SynthResult extends LoopResult {
   rows: number;
-  iterations: number;
-  seconds: number;
-  stoppedBecause:
-    | "rows"
-    | "target-tvd"
-    | "patience"
-    | "iterations"
-    | "interrupted"
-    | "token-budget"
-    | "no-proposals";
-  /** Rows asked for (--rows): `rows` is less only after a stop the user asked for (--target-tvd, --patience). */
-  rowsAsked: number;
-  /** Iterations that had no usable proposals, by reason. */
-  unusableIterations: UnusableTally;
-  /** Why the run stopped short of `rowsAsked`, when it did (also in synthor_runs.reason). */
-  reason?: string;
   discrepancy: Discrepancy;
-  outTable: string;
-  outFile?: string;
-  db: string;
-  tokens: TokenUse;
   /** With --where, --targets or --tilt: what the reference was built from. */
   reference?: {
     where: string | null;
@@ -351,21 +269,8 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
       : recordedSpec(options.source);
   const config = {
     source,
-    profile: options.profile ?? {},
-    rows: options.rows ?? null,
-    iterations,
-    schedule: options.schedule ?? "grow",
-    proposals: options.proposals ?? null,
-    groupsPerIteration: options.groupsPerIteration ?? 3,
-    seed,
-    withinRange: options.withinRange ?? "quantile",
-    targetTvd: options.targetTvd ?? null,
-    patience: options.patience ?? null,
-    bins: stored?.file.bins ?? options.bins ?? 6,
-    subBins: stored?.file.subBins ?? options.subBins ?? 8,
-    minCell: stored?.file.minCell ?? options.minCell ?? DEFAULT_MIN_CELL,
+    ...loopConfig(options, stored?.file ?? {}),
     trim: options.trim ?? 0,
-    planner: options.plannerConfig ?? { kind: "stats" },
     reference: referenceConfig(options.reference ?? {}),
   };
 
@@ -460,34 +365,18 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
   const surplus = Math.max(options.trim ?? 0, toFit > 0 ? toFit : where !== undefined ? 0.05 : 0);
   let rowsTarget = finalRows + Math.ceil(finalRows * surplus);
 
-  const [countRow] = await db.all<{ n: number }>("select count(*) as n from synthor_synth_model");
-  const rowsKept = countRow?.n ?? 0;
-  options.onProgress?.({
-    kind: "start",
+  const level = flatLevel(db, summary, planner, { seed, withinRange: config.withinRange });
+  const { state: loop, noise } = await startLoop(db, level, {
     runId,
-    planner: planner.name,
     rowsTarget,
     iterations,
     resumedAt: resumeFrom,
-    groups: summary.groups.map((g) => g.columns),
+    emit: options.onProgress,
+    measuring: () => enter("measuring"),
   });
-
-  const level = flatLevel(db, summary, planner, { seed, withinRange: config.withinRange });
-  enter("measuring");
-  // The count tables read once per change: the discrepancy, and the gaps the next iteration plans from.
-  const measured = await level.measure();
-  // The batch schedule (src/schedule.ts): a real sample's noise over the units of the mean TVD.
-  const noise = noiseOf(
-    measured.gaps,
-    [...summary.marginals, ...summary.groups].map((u) => u.id),
-  );
   // With --where the rounds that regrow dropped rows end at iteration counts (`limit`), which a resumed
   // run replays; a round that ended early by growing would not replay, so their batches are even.
   const schedule = where === undefined ? config.schedule : "even";
-  const loop = startState(
-    measured,
-    resumeFrom > 0 ? await replayHistory(db, runId, level, rowsKept) : undefined,
-  );
   state.unusable = loop.unusable;
   let whereDropped = 0;
   const commit = () => {
@@ -514,13 +403,7 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
         rowsTarget,
         schedule,
         noise,
-        proposals: options.proposals,
-        groupsPerIteration: config.groupsPerIteration,
-        targetTvd: options.targetTvd,
-        patience: options.patience,
-        maxEmptyIterations: options.maxEmptyIterations ?? 3,
-        shouldStop: options.shouldStop,
-        signal,
+        options,
         enter,
         committed: (p) => {
           commit();
@@ -563,50 +446,21 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
     rowsTarget = kept + Math.ceil(((finalRows - kept) / Math.max(0.1, 1 - failing)) * 1.1);
     limit += Math.max(2, Math.ceil(iterations / 10));
   }
-  const { stoppedBecause, iteration, stopReason, tokens, unusable } = loop;
+  const { stoppedBecause, iteration, tokens, unusable } = loop;
   let rows = loop.rows;
   let discrepancy = loop.measured.recorded;
 
   let seconds = (Date.now() - started) / 1000;
   let targets: TargetFit[] | undefined;
   let whereViolations = 0;
-  const ending = {
-    stoppedBecause,
-    rows,
+  const stoppedShort = await settle(db, runId, loop, {
     rowsAsked: finalRows,
-    iterations: iteration,
-    unusable: unusable.tally(),
-    ...(stopReason ? { stopReason } : {}),
+    seconds,
     whereDropped,
-  };
-  const failure = failureOf(ending);
-  const stoppedShort = qualityStopLine(ending, options);
-  if (stoppedBecause === "interrupted") {
-    await finishRun(db, runId, { status: "interrupted", rows, iterations: iteration, seconds });
-  } else if (failure) {
-    // Nothing is written: the output table and --out stay as they were. The rows made so far stay in
-    // synthor_synth_model, so --resume can continue the run.
-    await finishRun(db, runId, {
-      status: "failed",
-      rows: 0,
-      iterations: iteration,
-      seconds,
-      reason: failure.reason,
-    });
-    throw new RunFailed(
-      {
-        runId,
-        status: "failed",
-        reason: failure.reason,
-        rows,
-        rowsAsked: finalRows,
-        iterations: iteration,
-        stoppedBecause,
-        unusableIterations: ending.unusable,
-      },
-      failure.hint,
-    );
-  } else {
+    targetTvd: options.targetTvd,
+    patience: options.patience,
+  });
+  if (stoppedBecause !== "interrupted") {
     enter("finishing");
     // The end of the run is one transaction: interrupted, it leaves the rows as the last iteration did
     // (a resumed run trims and writes them as this one would have) and the run unfinished. The file is
@@ -656,7 +510,7 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
     seconds,
     stoppedBecause,
     rowsAsked: finalRows,
-    unusableIterations: ending.unusable,
+    unusableIterations: unusable.tally(),
     ...(stoppedShort ? { reason: stoppedShort } : {}),
     discrepancy,
     outTable,

@@ -235,7 +235,7 @@ describe("nested runs", () => {
             if (e.kind !== "iteration") return;
             if (at === "planning" && e.iteration === 1) controller.abort();
             // After the last iteration: the signal lands while the tables and files are written.
-            if (at === "finishing" && e.households >= e.target) setImmediate(() => controller.abort());
+            if (at === "finishing" && e.rows >= e.rowsTarget) setImmediate(() => controller.abort());
           },
         }),
       );

@@ -14,17 +14,21 @@ import { SynthorError } from "../errors.ts";
 import { inferGroups } from "../groups.ts";
 import { createHistoryTables, finishRun, openRun, recordProposals, startRun } from "../history.ts";
 import { Interrupted, throwIfAborted } from "../interrupt.ts";
-import { iterate, type Level, replayHistory, startState } from "../loop.ts";
-import { failureOf, qualityStopLine, RunFailed, type UnusableTally } from "../outcome.ts";
+import {
+  iterate,
+  type Level,
+  type LoopEvent,
+  type LoopOptions,
+  type LoopResult,
+  loopConfig,
+  settle,
+  startLoop,
+} from "../loop.ts";
 import { checkOutputFile } from "../output.ts";
 import { sourceTableNames } from "../pipeline.ts";
-import type { TokenUse } from "../planners/types.ts";
-import type { ProfileOptions } from "../profile.ts";
 import { checkResume, checkSeed, withRunDatabase } from "../run-database.ts";
-import { noiseOf, type Schedule } from "../schedule.ts";
 import { recordedSpec, type SourceData, SQL_SOURCE, sourceDataOf } from "../source.ts";
 import { addGroups, addPairs, type Unit } from "../summarize.ts";
-import { DEFAULT_MIN_CELL } from "../summary-file.ts";
 import { type NestedFidelity, nestedFidelity } from "./fidelity.ts";
 import { writeNestedOutputs } from "./output.ts";
 import type { NestedPlanner } from "./planners/types.ts";
@@ -39,48 +43,20 @@ import { createNestedSynthetic, recountNested, SYNTH_MEMBERS, sampleNested } fro
 import { type LinkCheck, type NestedSpec, readNested } from "./source.ts";
 import { type NestedSummary, summarizeNested } from "./summarize.ts";
 
-export interface NestedSynthOptions {
+/** A nested run's options: the loop's (`rows` counts households; the schedule's batches too), and these. */
+export interface NestedSynthOptions extends LoopOptions {
   source: NestedSpec;
-  db?: string;
-  threads?: number;
-  profile?: ProfileOptions;
-  /** Households to synthesize (default: as many as the real table has). */
-  rows?: number;
-  /** The most iterations the run takes (default 100). */
-  iterations?: number;
-  /** Households per iteration: `grow` (default) or `even`, as the flat loop's (src/schedule.ts). */
-  schedule?: Schedule;
-  proposals?: number;
-  groupsPerIteration?: number;
-  seed?: number;
-  withinRange?: "quantile" | "uniform";
-  targetTvd?: number;
-  patience?: number;
-  /** The run fails early after this many iterations in a row without usable proposals (default 3). */
-  maxEmptyIterations?: number;
-  bins?: number;
-  subBins?: number;
-  /** Nothing fewer than this many real rows hold is drawn from (default 5; 1: off), as in the flat loop. */
-  minCell?: number;
-  plannerConfig?: Record<string, unknown>;
   planner: (db: Db, summary: NestedSummary) => NestedPlanner;
   /** Table of the synthetic households (or of the nested table), default `synthetic`. */
   outTable?: string;
   /** Table of the synthetic members (linked sources), default `<outTable>_members`. */
   childOutTable?: string;
-  out?: string;
+  /** The members' file (linked sources). */
   childOut?: string;
-  overwrite?: boolean;
-  /** Continue the unfinished run in `db` (see SynthOptions.resume). */
-  resume?: boolean;
-  /** Keep the real households and members in `db` (see SynthOptions.keepReal); by default they never reach it. */
-  keepReal?: boolean;
   onProgress?: (event: NestedProgressEvent) => void;
-  shouldStop?: () => boolean;
   /**
-   * Stops the run at once, in any phase (Ctrl-C): as in the flat loop (SynthOptions.signal), the
-   * iteration in flight rolled back and nothing written; it throws {@link Interrupted}, whose hint says
-   * whether --resume can continue it (a run with a --db that got to its loop).
+   * As LoopOptions.signal; it throws {@link Interrupted}, whose hint says whether --resume can continue
+   * it (a run with a --db that got to its loop).
    */
   signal?: AbortSignal;
 }
@@ -88,58 +64,19 @@ export interface NestedSynthOptions {
 export type NestedProgressEvent =
   /** A phase begins: "reading the source", "summarizing", ..., "planning iteration 3", "finishing". */
   | { kind: "phase"; phase: string }
-  | {
-      kind: "start";
-      runId: number;
-      planner: string;
-      households: number;
-      iterations: number;
-      /** The iteration a resumed run continues after (0: a new run). */
-      resumedAt: number;
-      groups: string[][];
-    }
-  | {
-      kind: "iteration";
-      iteration: number;
-      iterations: number;
-      households: number;
-      target: number;
-      meanTvd: number;
-      seconds: number;
-      notes: string[];
-    }
+  /** As the flat loop's; rows are households. */
+  | LoopEvent
   /** Something the user should know, such as macros of the database left as they were. */
   | { kind: "warning"; message: string };
 
-export interface NestedSynthResult {
-  runId: number;
-  planner: string;
+/** A nested run's result: the loop's (`rowsAsked` counts households), and both levels' tables. */
+export interface NestedSynthResult extends LoopResult {
   households: number;
   members: number;
-  iterations: number;
-  seconds: number;
-  stoppedBecause:
-    | "rows"
-    | "target-tvd"
-    | "patience"
-    | "iterations"
-    | "interrupted"
-    | "token-budget"
-    | "no-proposals";
-  /** Households asked for (--rows): `households` is less only after --target-tvd or --patience. */
-  rowsAsked: number;
-  /** Iterations that had no usable proposals, by reason. */
-  unusableIterations: UnusableTally;
-  /** Why the run stopped short of `rowsAsked`, when it did (also in synthor_runs.reason). */
-  reason?: string;
   fidelity: NestedFidelity;
   integrity: LinkCheck & { linkedShare: number };
-  outTable: string;
   childOutTable?: string;
-  outFile?: string;
   childOutFile?: string;
-  db: string;
-  tokens: TokenUse;
 }
 
 /**
@@ -279,20 +216,7 @@ async function run(
             households: recordedSpec(options.source.households),
             members: recordedSpec(options.source.members),
           },
-    profile: options.profile ?? {},
-    rows: options.rows ?? null,
-    iterations,
-    schedule: options.schedule ?? "grow",
-    proposals: options.proposals ?? null,
-    groupsPerIteration: options.groupsPerIteration ?? 3,
-    seed,
-    withinRange: options.withinRange ?? "quantile",
-    targetTvd: options.targetTvd ?? null,
-    patience: options.patience ?? null,
-    bins: options.bins ?? 6,
-    subBins: options.subBins ?? 8,
-    minCell: options.minCell ?? DEFAULT_MIN_CELL,
-    planner: options.plannerConfig ?? { kind: "stats" },
+    ...loopConfig(options),
     nested: true,
   };
   const resumed = await openRun(db, config, {
@@ -346,28 +270,14 @@ async function run(
     }));
   state.runId = runId;
   const resumedAt = resumed?.iteration ?? 0;
-  options.onProgress?.({
-    kind: "start",
+  const level = householdLevel(db, summary, planner, scope, { seed, withinRange: config.withinRange });
+  const { state: loop, noise } = await startLoop(db, level, {
     runId,
-    planner: planner.name,
-    households: target,
+    rowsTarget: target,
     iterations,
     resumedAt,
-    groups: summary.households.groups.map((g) => g.columns),
+    emit: options.onProgress,
   });
-
-  const level = householdLevel(db, summary, planner, scope, { seed, withinRange: config.withinRange });
-  const measured = await level.measure();
-  // The batch schedule (src/schedule.ts), on the household level the loop plans.
-  const noise = noiseOf(
-    measured.gaps,
-    [...summary.households.marginals, ...summary.households.groups].map((u) => u.id),
-  );
-  const [kept] = await db.all<{ n: number }>("select count(*) as n from synthor_synth_model");
-  const loop = startState(
-    measured,
-    resumedAt > 0 ? await replayHistory(db, runId, level, kept?.n ?? 0) : undefined,
-  );
   state.households = loop.rows;
   state.iteration = loop.iteration;
   try {
@@ -382,27 +292,12 @@ async function run(
         rowsTarget: target,
         schedule: config.schedule,
         noise,
-        proposals: options.proposals,
-        groupsPerIteration: config.groupsPerIteration,
-        targetTvd: options.targetTvd,
-        patience: options.patience,
-        maxEmptyIterations: options.maxEmptyIterations ?? 3,
-        shouldStop: options.shouldStop,
-        signal,
+        options,
         enter: (phase, iteration) => enter(`${phase} iteration ${iteration}`),
         committed: (p) => {
           state.households = p.rows;
           state.iteration = p.iteration;
-          options.onProgress?.({
-            kind: "iteration",
-            iteration: p.iteration,
-            iterations,
-            households: p.rows,
-            target,
-            meanTvd: p.meanTvd,
-            seconds: p.seconds,
-            notes: p.notes,
-          });
+          options.onProgress?.({ kind: "iteration", iterations, rowsTarget: target, ...p });
         },
       },
       loop,
@@ -410,50 +305,15 @@ async function run(
   } finally {
     planner.close?.();
   }
-  const { stoppedBecause, iteration, stopReason, tokens, unusable, rows: households } = loop;
+  const { stoppedBecause, iteration, tokens, unusable, rows: households } = loop;
   const seconds = () => (Date.now() - started) / 1000;
-  const ending = {
-    stoppedBecause,
-    rows: households,
+  const stoppedShort = await settle(db, runId, loop, {
     rowsAsked: target,
-    iterations: iteration,
-    unusable: unusable.tally(),
-    ...(stopReason ? { stopReason } : {}),
+    seconds: seconds(),
     what: "households",
-  };
-  const failure = failureOf(ending);
-  const stoppedShort = qualityStopLine(ending, options, "households");
-  if (failure && stoppedBecause !== "interrupted") {
-    // Nothing is written, as in the flat loop.
-    await finishRun(db, runId, {
-      status: "failed",
-      rows: 0,
-      iterations: iteration,
-      seconds: seconds(),
-      reason: failure.reason,
-    });
-    throw new RunFailed(
-      {
-        runId,
-        status: "failed",
-        reason: failure.reason,
-        rows: households,
-        rowsAsked: target,
-        iterations: iteration,
-        stoppedBecause,
-        unusableIterations: ending.unusable,
-      },
-      failure.hint,
-    );
-  }
-  if (stoppedBecause === "interrupted") {
-    await finishRun(db, runId, {
-      status: "interrupted",
-      rows: households,
-      iterations: iteration,
-      seconds: seconds(),
-    });
-  }
+    targetTvd: options.targetTvd,
+    patience: options.patience,
+  });
   enter("finishing");
   // One transaction, the files renamed into place after it: an interruption leaves neither the tables
   // nor the files half replaced (households without their members).
@@ -496,7 +356,7 @@ async function run(
     seconds: seconds(),
     stoppedBecause,
     rowsAsked: target,
-    unusableIterations: ending.unusable,
+    unusableIterations: unusable.tally(),
     ...(stoppedShort ? { reason: stoppedShort } : {}),
     fidelity,
     integrity: written.integrity,

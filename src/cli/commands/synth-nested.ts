@@ -181,13 +181,13 @@ export async function synthNested(
           looping = true;
           stages.stop();
           say(
-            `synthor: run ${e.runId}, planner ${e.planner}, ${e.households} households in up to ${e.iterations} iterations${e.resumedAt > 0 ? `, resuming after iteration ${e.resumedAt}` : ""}`,
+            `synthor: run ${e.runId}, planner ${e.planner}, ${e.rowsTarget} households in up to ${e.iterations} iterations${e.resumedAt > 0 ? `, resuming after iteration ${e.resumedAt}` : ""}`,
           );
           say(`synthor: dependency groups: ${e.groups.map((g) => `[${g.join(", ")}]`).join(" ") || "none"}`);
-        } else if (e.iteration === 1 || e.iteration % 10 === 0 || e.households >= e.target) {
+        } else if (e.iteration === 1 || e.iteration % 10 === 0 || e.rows >= e.rowsTarget) {
           // Notes of the iterations shown; every iteration's are in synthor_iterations.notes.
           say(
-            `iteration ${e.iteration}/${e.iterations}  households ${e.households}/${e.target}  mean TVD ${e.meanTvd.toFixed(4)}`,
+            `iteration ${e.iteration}/${e.iterations}  households ${e.rows}/${e.rowsTarget}  mean TVD ${e.meanTvd.toFixed(4)}`,
           );
           for (const n of e.notes.slice(0, 3)) say(`  note: ${n}`);
         }
