@@ -12,7 +12,7 @@ import {
   codeKey,
   type TableRequest,
 } from "./conditionals.ts";
-import type { PlanContext, Planner, PlanResult } from "./types.ts";
+import type { PlanContext, Planner, PlannerKind, PlanResult } from "./types.ts";
 
 export type { Conditional } from "./conditionals.ts";
 
@@ -661,3 +661,24 @@ function pairsOf(columns: string[]): string[][] {
 function pct(x: number): string {
   return `${(x * 100).toFixed(1)}%`;
 }
+
+/** `--planner stats`, the default: StatsPlanner, and NestedStatsPlanner for households. */
+export const statsPlanners: PlannerKind = {
+  name: "stats",
+  summary: "the statistical planner: cells in deficit, completed from the real conditionals; no LLM",
+  nested: true,
+  async prepare(opts, say) {
+    say(
+      opts.planner === "stats"
+        ? "synthor: planning with the statistical planner (--planner stats)"
+        : "synthor: no LLM configured; planning with the statistical planner (--planner stats). For an LLM: --model NAME (OpenAI, or any OpenAI-compatible server with --base-url), or --model-file FILE.gguf",
+    );
+    // Loaded here, not on import: the nested planner builds on this module.
+    const { NestedStatsPlanner } = await import("../nested/planners/stats.ts");
+    return {
+      config: { kind: "stats" },
+      flat: (db, summary) => new StatsPlanner(db, summary, { seed: opts.seed }),
+      nested: (db, summary) => new NestedStatsPlanner(db, summary, { seed: opts.seed }),
+    };
+  },
+};

