@@ -1,10 +1,9 @@
-import { countUnits, readUnits } from "./counts.ts";
+import { countUnits, readUnits, type Unit } from "./counts.ts";
 import type { Db } from "./db/connection.ts";
 import { quoteIdent } from "./db/quote.ts";
 import { measurePairs, type PairAssociation } from "./groups.ts";
 import { type CountHistogram, correctedInformation, informationOf } from "./information.ts";
 import type { ColumnProfile } from "./profile.ts";
-import type { Unit } from "./summarize.ts";
 
 type Code = string | null;
 

@@ -7,7 +7,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { SynthorError } from "./errors.ts";
-import type { ColumnProfile } from "./profile.ts";
 
 /**
  * The kinds a schema file may set. A constant column (one value in every row) is detected, never set:
@@ -138,7 +137,10 @@ function jsonErrorAt(text: string, err: Error): string {
  *
  * @example schemaOf(profiles, 20) // => { maxCategories: 20, columns: { age: { kind: "numeric" }, id: { kind: "identifier" } } }
  */
-export function schemaOf(profiles: ColumnProfile[], maxCategories: number): SchemaFile {
+export function schemaOf(
+  profiles: { name: string; kind: string; description?: string | undefined }[],
+  maxCategories: number,
+): SchemaFile {
   const columns: SchemaFile["columns"] = {};
   for (const p of profiles) {
     const entry: SchemaFile["columns"][string] = {};

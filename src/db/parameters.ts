@@ -4,7 +4,6 @@
  * `$name` parameter node becomes `$name_<suffix>`, and DuckDB renders the tree back to SQL: string
  * literals and comments are never touched, unlike a text substitution.
  */
-import type { Db } from "./connection.ts";
 
 type Json = Record<string, unknown>;
 
@@ -12,6 +11,15 @@ type Json = Record<string, unknown>;
 const MARKER = "synthor_suffix_marker";
 
 const templates = new Map<string, string>();
+
+/** What renaming asks of the database (Db has it): a query with parameters, for DuckDB's parser. */
+interface Parser {
+  all<T extends Record<string, unknown>>(
+    sql: string,
+    params: Record<string, string>,
+    label: string,
+  ): Promise<T[]>;
+}
 
 /**
  * `sql` (one statement) with every named parameter `$p` renamed `$p_<suffix>`.
@@ -22,7 +30,7 @@ const templates = new Map<string, string>();
  * @example await withParameterSuffix(db, "select $a as a, '$a' as text", "0")
  * // => "SELECT $a_0 AS a, '$a' AS text"
  */
-export async function withParameterSuffix(db: Db, sql: string, suffix: string): Promise<string> {
+export async function withParameterSuffix(db: Parser, sql: string, suffix: string): Promise<string> {
   let template = templates.get(sql);
   if (template === undefined) {
     template = await renamed(db, sql, MARKER);
@@ -31,7 +39,7 @@ export async function withParameterSuffix(db: Db, sql: string, suffix: string): 
   return template.replaceAll(MARKER, suffix);
 }
 
-async function renamed(db: Db, sql: string, suffix: string): Promise<string> {
+async function renamed(db: Parser, sql: string, suffix: string): Promise<string> {
   if (sql.includes(MARKER)) throw new Error(`cannot rename the parameters of ${sql}: it holds ${MARKER}`);
   const [parsed] = await db.all<{ ast: string }>(
     "select json_serialize_sql($sql::varchar) as ast",
