@@ -233,13 +233,8 @@ export interface LoopSettings {
   committed(progress: IterationProgress): void;
 }
 
-export interface IterationProgress {
-  iteration: number;
-  rows: number;
-  meanTvd: number;
-  seconds: number;
-  notes: string[];
-}
+/** What the loop reports after each committed iteration: the `iteration` event's fields. */
+export type IterationProgress = Omit<Extract<LoopEvent, { kind: "iteration" }>, "kind">;
 
 /**
  * Before the first iteration: says the loop starts (`emit`), measures the synthetic table (empty, or what
@@ -468,7 +463,15 @@ export async function iterate<P, V extends { num: number }>(
         state.sinceBest++;
       }
     }
-    settings.committed({ iteration, rows: state.rows, meanTvd, seconds: (Date.now() - t0) / 1000, notes });
+    settings.committed({
+      iteration,
+      iterations: settings.iterations,
+      rows: state.rows,
+      rowsTarget: settings.rowsTarget,
+      meanTvd,
+      seconds: (Date.now() - t0) / 1000,
+      notes,
+    });
     if (plan.stop) {
       state.stoppedBecause = "token-budget";
       if (plan.stopReason !== undefined) state.stopReason = plan.stopReason;
@@ -485,6 +488,70 @@ export async function iterate<P, V extends { num: number }>(
   }
   if (state.stoppedBecause === "iterations" && state.rows >= settings.rowsTarget)
     state.stoppedBecause = "rows";
+}
+
+/** --where's guarantee, for `grow`: after the loop, the rows that fail it are dropped and regrown. */
+export interface WhereRounds {
+  /** The rows asked for (without the surplus grown for the drop). */
+  finalRows: number;
+  /** Deletes the rows of iterations up to `upTo` that fail --where and rebuilds the counts; how many. */
+  drop(upTo: number): Promise<number>;
+  /** The drop begins (the "finishing" phase). */
+  enter(): void;
+  /** After the drop is committed. */
+  committed(): void;
+}
+
+/**
+ * The loop until the rows are grown or a stop rule ends it; then, with `where`, rounds: the rows that
+ * fail --where are dropped, and if fewer than the rows asked for are left, a few more iterations grow
+ * the rest, more by the share that failed (at most 5 more rounds). Returns the rows dropped in all.
+ */
+export async function grow<P, V extends { num: number }>(
+  level: Level<P, V>,
+  settings: LoopSettings,
+  state: LoopState,
+  where?: WhereRounds,
+): Promise<number> {
+  const db = settings.db;
+  let { limit, rowsTarget } = settings;
+  let whereDropped = 0;
+  for (let round = 0; ; round++) {
+    await iterate(level, { ...settings, limit, rowsTarget }, state);
+    if (where === undefined || !["rows", "iterations"].includes(state.stoppedBecause)) break;
+    // Only rows of this round's iterations: a run resumed in a later round must not drop that round's
+    // rows early, or it would diverge from the uninterrupted run.
+    where.enter();
+    // One transaction, like an iteration: an interruption leaves the rows and their counts as they were.
+    await db.exec("begin transaction", "begin --where round");
+    try {
+      const dropped = await where.drop(limit);
+      if (dropped > 0) {
+        state.rows -= dropped;
+        state.measured = await level.measure();
+      }
+      await db.exec("commit", "commit --where round");
+      where.committed();
+    } catch (err) {
+      await db.exec("rollback", "roll back --where round");
+      throw err;
+    }
+    // Rows sampled so far minus rows kept: the share that failed --where, read from the history so a
+    // resumed run plans its next round as the uninterrupted one did.
+    const [grown] = await db.all<{ n: number; kept: number }>(
+      `select coalesce(sum(rows_added), 0)::bigint as n,
+              (select count(*) from synthor_synth_model where __synthor_iteration <= $limit) as kept
+       from synthor_iterations where run_id = $run and iteration <= $limit`,
+      { run: settings.runId, limit },
+    );
+    const kept = grown?.kept ?? state.rows;
+    whereDropped = Math.max(0, (grown?.n ?? 0) - kept);
+    if (kept >= where.finalRows || round >= 5) break;
+    const failing = whereDropped / Math.max(1, grown?.n ?? 0);
+    rowsTarget = kept + Math.ceil(((where.finalRows - kept) / Math.max(0.1, 1 - failing)) * 1.1);
+    limit += Math.max(2, Math.ceil(settings.iterations / 10));
+  }
+  return whereDropped;
 }
 
 /**

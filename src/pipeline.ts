@@ -9,7 +9,7 @@ import { SynthorError } from "./errors.ts";
 import { createHistoryTables, finishRun, openRun, recordProposals, startRun } from "./history.ts";
 import { Interrupted, throwIfAborted } from "./interrupt.ts";
 import {
-  iterate,
+  grow,
   type Level,
   type LoopEvent,
   type LoopOptions,
@@ -363,7 +363,7 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
   const tilts = options.reference?.tilts ?? [];
   const toFit = ((reference?.targets.length ?? 0) > 0 ? 0.1 : 0) + (tilts.length > 0 ? 0.1 : 0);
   const surplus = Math.max(options.trim ?? 0, toFit > 0 ? toFit : where !== undefined ? 0.05 : 0);
-  let rowsTarget = finalRows + Math.ceil(finalRows * surplus);
+  const rowsTarget = finalRows + Math.ceil(finalRows * surplus);
 
   const level = flatLevel(db, summary, planner, { seed, withinRange: config.withinRange });
   const { state: loop, noise } = await startLoop(db, level, {
@@ -378,7 +378,6 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
   // run replays; a round that ended early by growing would not replay, so their batches are even.
   const schedule = where === undefined ? config.schedule : "even";
   state.unusable = loop.unusable;
-  let whereDropped = 0;
   const commit = () => {
     state.committed = {
       iteration: loop.iteration,
@@ -388,64 +387,38 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
     };
   };
   commit();
-  // Rounds: the loop, then (with --where) the rows that fail it are dropped; if fewer than --rows are
-  // left, a few more iterations grow the rest, more by the share that failed (at most 5 more rounds).
-  let limit = iterations;
-  for (let round = 0; ; round++) {
-    await iterate(
-      level,
-      {
-        db,
-        runId,
-        seed,
-        limit,
-        iterations,
-        rowsTarget,
-        schedule,
-        noise,
-        options,
-        enter,
-        committed: (p) => {
-          commit();
-          options.onProgress?.({ kind: "iteration", iterations, rowsTarget, ...p });
-        },
+  const whereDropped = await grow(
+    level,
+    {
+      db,
+      runId,
+      seed,
+      limit: iterations,
+      iterations,
+      rowsTarget,
+      schedule,
+      noise,
+      options,
+      enter,
+      committed: (p) => {
+        commit();
+        options.onProgress?.({ kind: "iteration", ...p });
       },
-      loop,
-    );
-    if (where === undefined || !["rows", "iterations"].includes(loop.stoppedBecause)) break;
-    // Only rows of this round's iterations: a run resumed in a later round must not drop that round's
-    // rows early, or it would diverge from the uninterrupted run.
-    enter("finishing");
-    // One transaction, like an iteration: an interruption leaves the rows and their counts as they were.
-    await db.exec("begin transaction", "begin --where round");
-    try {
-      const dropped = await dropViolations(db, profiles, seed, where, limit);
-      if (dropped > 0) {
-        loop.rows -= dropped;
-        await rebuildCounts(db, summary);
-        loop.measured = await level.measure();
-      }
-      await db.exec("commit", "commit --where round");
-      commit();
-    } catch (err) {
-      await db.exec("rollback", "roll back --where round");
-      throw err;
-    }
-    // Rows sampled so far minus rows kept: the share that failed --where, read from the history so a
-    // resumed run plans its next round as the uninterrupted one did.
-    const [grown] = await db.all<{ n: number; kept: number }>(
-      `select coalesce(sum(rows_added), 0)::bigint as n,
-              (select count(*) from synthor_synth_model where __synthor_iteration <= $limit) as kept
-       from synthor_iterations where run_id = $run and iteration <= $limit`,
-      { run: runId, limit },
-    );
-    const kept = grown?.kept ?? loop.rows;
-    whereDropped = Math.max(0, (grown?.n ?? 0) - kept);
-    if (kept >= finalRows || round >= 5) break;
-    const failing = whereDropped / Math.max(1, grown?.n ?? 0);
-    rowsTarget = kept + Math.ceil(((finalRows - kept) / Math.max(0.1, 1 - failing)) * 1.1);
-    limit += Math.max(2, Math.ceil(iterations / 10));
-  }
+    },
+    loop,
+    where === undefined
+      ? undefined
+      : {
+          finalRows,
+          drop: async (upTo) => {
+            const dropped = await dropViolations(db, profiles, seed, where, upTo);
+            if (dropped > 0) await rebuildCounts(db, summary);
+            return dropped;
+          },
+          enter: () => enter("finishing"),
+          committed: commit,
+        },
+  );
   const { stoppedBecause, iteration, tokens, unusable } = loop;
   let rows = loop.rows;
   let discrepancy = loop.measured.recorded;

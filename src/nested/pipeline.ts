@@ -297,7 +297,7 @@ async function run(
         committed: (p) => {
           state.households = p.rows;
           state.iteration = p.iteration;
-          options.onProgress?.({ kind: "iteration", iterations, rowsTarget: target, ...p });
+          options.onProgress?.({ kind: "iteration", ...p });
         },
       },
       loop,
