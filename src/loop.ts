@@ -44,6 +44,11 @@ export interface LoopOptions {
   groupsPerIteration?: number;
   seed?: number;
   withinRange?: "quantile" | "uniform";
+  /**
+   * Final trim: grow this share more rows than asked (e.g. 0.05), then drop the surplus from the most
+   * over-represented cells so the marginals land closer. Off (0) by default.
+   */
+  trim?: number;
   /** Stop once the mean TVD is at or below this. */
   targetTvd?: number;
   /** Stop after this many iterations without a lower mean TVD. */
@@ -107,6 +112,7 @@ export function loopConfig(
     subBins: fixed.subBins ?? options.subBins ?? 8,
     minCell: fixed.minCell ?? options.minCell ?? DEFAULT_MIN_CELL,
     planner: options.plannerConfig ?? { kind: "stats" },
+    trim: options.trim ?? 0,
   };
 }
 

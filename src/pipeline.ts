@@ -72,11 +72,6 @@ export interface SynthOptions extends LoopOptions {
    * (src/reference.ts). Every output row satisfies `where`.
    */
   reference?: ReferenceOptions;
-  /**
-   * Final trim: grow this share more rows than asked (e.g. 0.05), then drop the surplus from the most
-   * over-represented cells so the marginals land closer. Off (0) by default.
-   */
-  trim?: number;
   /** Makes the planner once the real table is summarized. */
   planner: (db: Db, summary: Summary) => Planner;
   onProgress?: (event: ProgressEvent) => void;
@@ -270,7 +265,6 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
   const config = {
     source,
     ...loopConfig(options, stored?.file ?? {}),
-    trim: options.trim ?? 0,
     reference: referenceConfig(options.reference ?? {}),
   };
 
@@ -411,7 +405,8 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
       : {
           finalRows,
           drop: async (upTo) => {
-            const dropped = await dropViolations(db, profiles, seed, where, upTo);
+            const typed = outputSelect(profiles, seed, "synthor_synth_model", 0, { provenance: true });
+            const dropped = await dropViolations(db, typed, where, upTo);
             if (dropped > 0) await rebuildCounts(db, summary);
             return dropped;
           },

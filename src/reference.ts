@@ -362,7 +362,11 @@ export async function checkReferenceSql(
   }
 }
 
-async function applyWhere(db: Db, real: SourceInfo, where: string): Promise<number> {
+/**
+ * The real rows that satisfy --where, as the view synthor_reference_rows over `real.view`; their count.
+ * An empty condition, one DuckDB cannot evaluate, or one no row satisfies is an error that says why.
+ */
+export async function applyWhere(db: Db, real: SourceInfo, where: string): Promise<number> {
   if (where.trim() === "") {
     throw new SynthorError(
       "CONFIG_INVALID",
@@ -823,17 +827,17 @@ export function controlledRounding(
 /**
  * The `--where` guarantee: deletes the synthetic rows that, in the user's types, do not satisfy the
  * predicate (numeric draws between two real values can land on a value the predicate excludes).
- * Only rows of iterations up to `upToIteration` are checked. Returns how many were deleted. The caller
- * rebuilds the count tables.
+ * Only rows of iterations up to `upToIteration` are checked. Returns how many were deleted; their
+ * provenance stays in synthor_where_drop (a nested run deletes their members too). The caller rebuilds
+ * the count tables.
  */
 export async function dropViolations(
   db: Db,
-  profiles: ColumnProfile[],
-  seed: number,
+  /** The synthetic rows in the user's types, with their provenance (outputSelect, provenance: true). */
+  typed: string,
   where: string,
   upToIteration = Number.MAX_SAFE_INTEGER,
 ): Promise<number> {
-  const typed = outputSelect(profiles, seed, "synthor_synth_model", 0, { provenance: true });
   const condition = await checkCondition(db, where, whereUse());
   await db.exec(
     `create or replace temp table synthor_where_drop as

@@ -354,10 +354,19 @@ describe("nested input errors", () => {
     const alone = await cli(["synth", households, "--key", "hhID", "--quiet"]);
     expect(alone.code).toBe(1);
     expect(alone.stderr).toContain("error: --key, --child-out and --child-out-table are for nested data");
-    const trim = await cli(["synth", households, "--child", persons, "--key", "hhID", "--trim", "--quiet"]);
-    expect(trim.code).toBe(1);
-    expect(trim.stderr).toContain(
-      "error: --trim is not supported for nested data yet\n  hint: run again without --trim",
+    const tilt = await cli([
+      "synth",
+      households,
+      "--child",
+      persons,
+      "--key",
+      "hhID",
+      "--tilt",
+      "income = 1 => 2",
+    ]);
+    expect(tilt.code).toBe(1);
+    expect(tilt.stderr).toContain(
+      "error: --tilt is not supported for nested data yet\n  hint: run again without --tilt",
     );
   });
 

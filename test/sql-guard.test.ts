@@ -18,6 +18,7 @@ import { runQueries } from "../src/evaluate/queries.ts";
 import { createHistoryTables, startRun } from "../src/history.ts";
 import { synthesizeNested } from "../src/nested/pipeline.ts";
 import { NestedStatsPlanner } from "../src/nested/planners/stats.ts";
+import { outputSelect } from "../src/output.ts";
 import { type SynthOptions, synthesize } from "../src/pipeline.ts";
 import { StatsPlanner } from "../src/planners/stats.ts";
 import { buildReference, countViolations, dropViolations } from "../src/reference.ts";
@@ -459,7 +460,12 @@ describe("escapes where the options' SQL is used, the database open: no file wri
   it("the --where guarantee at the end of a run (dropViolations, countViolations)", () =>
     onRunDb(async (db, state) => {
       await expectAllRefused(conditionEscapes(), (where) => countViolations(db, "keep", where), state);
-      await expectAllRefused(conditionEscapes(), (where) => dropViolations(db, [], 0, where), state);
+      await expectAllRefused(
+        conditionEscapes(),
+        (where) =>
+          dropViolations(db, outputSelect([], 0, "synthor_synth_model", 0, { provenance: true }), where),
+        state,
+      );
     }));
 
   it("readSource: --sql of synth, summarize, profile and prompt (src/cli/input.ts)", () =>

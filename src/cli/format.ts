@@ -57,3 +57,20 @@ function show(v: Cell): string {
 function width(s: string): number {
   return [...s].length;
 }
+
+/** The --where line of a run's summary: what it learned from, and its guarantee on the output. */
+export function whereLine(
+  what: "rows" | "households",
+  w: { real: number; matching: number; violations: number; dropped: number; made: number },
+): string {
+  const one = what.slice(0, -1);
+  const kept =
+    w.violations === 0
+      ? `every output ${one} satisfies it`
+      : `${w.made - w.violations} of ${w.made} output ${what} satisfy it`;
+  const dropped =
+    w.dropped > 0
+      ? ` (${w.dropped} synthetic ${w.dropped === 1 ? one : what} that did not were dropped and regrown)`
+      : "";
+  return `--where: learned from ${w.matching} of ${w.real} real ${what}; ${kept}${dropped}`;
+}

@@ -45,11 +45,9 @@ export async function writeNestedOutputs(
     min: null,
     max: null,
   } satisfies ColumnProfile;
-  const rn = `row_number() over (order by hash(${seed}, __synthor_iteration, __synthor_proposal, __synthor_row), __synthor_iteration, __synthor_proposal, __synthor_row)`;
-  const copies = s.copies.map((c) => `, ${quoteIdent(c.of)} as ${quoteIdent(c.name)}`).join("");
+  const rn = householdOrder(seed);
   await db.exec(
-    `create or replace temp table synthor_nested_hh_out as
-     ${outputSelect([...s.householdProfiles, k], seed, `(select *, ${rn} as __synthor_k${copies} from synthor_synth_model)`, rows)}`,
+    `create or replace temp table synthor_nested_hh_out as ${typedHouseholds(s, seed, rows, [k])}`,
     "nested: households in the user's types",
   );
   const keyName = s.source.key.name;
@@ -146,4 +144,31 @@ export async function writeNestedOutputs(
 /** How an output file is published: the table it is kept in names where the rows are if it is refused. */
 function publishing(db: Db, table: string, flag: string, overwrite = false): PublishOptions {
   return { flag, overwrite, ...(db.path !== ":memory:" ? { keptIn: `table ${table} of ${db.path}` } : {}) };
+}
+
+/** The order (and fresh key) of the synthetic households: a seeded hash of where each came from. */
+function householdOrder(seed: number): string {
+  return `row_number() over (order by hash(${Math.floor(seed)}, __synthor_iteration, __synthor_proposal, __synthor_row), __synthor_iteration, __synthor_proposal, __synthor_row)`;
+}
+
+/**
+ * The synthetic households in the user's types: outputSelect over the household level, with the columns
+ * a household copies to another name, and `extra` profiles (the output's own key); with `provenance`,
+ * each household's (iteration, proposal, row) too, as --where's drop needs.
+ */
+export function typedHouseholds(
+  s: NestedSummary,
+  seed: number,
+  rows: number,
+  extra: ColumnProfile[] = [],
+  options: { provenance?: boolean } = {},
+): string {
+  const copies = s.copies.map((c) => `, ${quoteIdent(c.of)} as ${quoteIdent(c.name)}`).join("");
+  return outputSelect(
+    [...s.householdProfiles, ...extra],
+    seed,
+    `(select *, ${householdOrder(seed)} as __synthor_k${copies} from synthor_synth_model)`,
+    rows,
+    options,
+  );
 }

@@ -15,7 +15,7 @@ import { inferGroups } from "../groups.ts";
 import { createHistoryTables, finishRun, openRun, recordProposals, startRun } from "../history.ts";
 import { Interrupted, throwIfAborted } from "../interrupt.ts";
 import {
-  iterate,
+  grow,
   type Level,
   type LoopEvent,
   type LoopOptions,
@@ -26,11 +26,13 @@ import {
 } from "../loop.ts";
 import { checkOutputFile } from "../output.ts";
 import { sourceTableNames } from "../pipeline.ts";
+import { checkReferenceSql, countViolations, dropViolations } from "../reference.ts";
 import { checkResume, checkSeed, withRunDatabase } from "../run-database.ts";
 import { recordedSpec, type SourceData, SQL_SOURCE, sourceDataOf } from "../source.ts";
 import { addGroups, addPairs, type Unit } from "../summarize.ts";
+import { trimSurplus } from "../trim.ts";
 import { type NestedFidelity, nestedFidelity } from "./fidelity.ts";
-import { writeNestedOutputs } from "./output.ts";
+import { typedHouseholds, writeNestedOutputs } from "./output.ts";
 import type { NestedPlanner } from "./planners/types.ts";
 import {
   acceptNestedProposals,
@@ -39,14 +41,26 @@ import {
   proposalScope,
   type ValidNestedProposal,
 } from "./proposals.ts";
-import { createNestedSynthetic, recountNested, SYNTH_MEMBERS, sampleNested } from "./sample.ts";
-import { type LinkCheck, type NestedSpec, readNested } from "./source.ts";
+import {
+  createNestedSynthetic,
+  dropOrphanMembers,
+  rebuildNestedCounts,
+  recountNested,
+  SYNTH_MEMBERS,
+  sampleNested,
+} from "./sample.ts";
+import { keepWhere, type LinkCheck, type NestedSpec, readNested } from "./source.ts";
 import { type NestedSummary, summarizeNested } from "./summarize.ts";
 
 /** A nested run's options: the loop's (`rows` counts households; the schedule's batches too), and these. */
 export interface NestedSynthOptions extends LoopOptions {
   source: NestedSpec;
   planner: (db: Db, summary: NestedSummary) => NestedPlanner;
+  /**
+   * A condition over the household columns (--where): the households that satisfy it, with their
+   * members, are the real data, and every synthetic household satisfies it.
+   */
+  where?: string;
   /** Table of the synthetic households (or of the nested table), default `synthetic`. */
   outTable?: string;
   /** Table of the synthetic members (linked sources), default `<outTable>_members`. */
@@ -77,6 +91,16 @@ export interface NestedSynthResult extends LoopResult {
   integrity: LinkCheck & { linkedShare: number };
   childOutTable?: string;
   childOutFile?: string;
+  /** With --where: the real households it kept, and its guarantee on the synthetic ones. */
+  where?: {
+    where: string;
+    realHouseholds: number;
+    matchingHouseholds: number;
+    /** Synthetic households dropped because they failed --where (the loop grew more to replace them). */
+    whereDropped: number;
+    /** Output households that fail --where: 0 (the guarantee). */
+    whereViolations: number;
+  };
 }
 
 /**
@@ -113,17 +137,18 @@ export async function synthesizeNested(options: NestedSynthOptions): Promise<Nes
   if (dbPath !== ":memory:" && options.source.kind === "nested" && !existsSync(dbPath)) {
     throw new SynthorError("SOURCE_NOT_FOUND", `there is no database ${dbPath}`, "check the --db path");
   }
-  // A --sql source is checked before the database is opened (src/db/sql-guard.ts): a refused one leaves
-  // no new file and every table as it was.
+  // A --sql source and --where are checked before the database is opened (src/db/sql-guard.ts): a
+  // refused one leaves no new file and every table as it was.
   const queries = (
     options.source.kind === "nested"
       ? [options.source.source]
       : [options.source.households, options.source.members]
   ).flatMap((s) => (s.kind === "sql" ? [s.sql] : []));
-  if (queries.length > 0) {
+  if (queries.length > 0 || options.where !== undefined) {
     const check = await Db.open(":memory:");
     try {
       for (const sql of queries) await checkQuery(check, sql, SQL_SOURCE);
+      if (options.where !== undefined) await checkReferenceSql(check, { where: options.where });
     } finally {
       check.close();
     }
@@ -217,6 +242,7 @@ async function run(
             members: recordedSpec(options.source.members),
           },
     ...loopConfig(options),
+    where: options.where ?? null,
     nested: true,
   };
   const resumed = await openRun(db, config, {
@@ -232,6 +258,10 @@ async function run(
     households: await sourceDataOf(db, source.households, recorded?.households),
     members: await sourceDataOf(db, source.members, recorded?.members),
   };
+  const realHouseholds = source.households.rows;
+  const where = options.where;
+  // With --where the households that satisfy it, and their members, are the real data.
+  if (where !== undefined) await keepWhere(db, source, where);
   enter("summarizing");
   const summary = await summarizeNested(db, source, {
     ...(options.profile ? { profile: options.profile } : {}),
@@ -259,6 +289,9 @@ async function run(
   );
   const scope = proposalScope(summary, { min: sizes?.lo ?? 1, max: sizes?.hi ?? 1 });
   const target = options.rows ?? source.households.rows;
+  // With --where, a surplus replaces the households that fail it (dropped at the end, before the trim).
+  const surplus = Math.max(options.trim ?? 0, where !== undefined ? 0.05 : 0);
+  const rowsTarget = target + Math.ceil(target * surplus);
   const runId =
     resumed?.runId ??
     (await startRun(db, {
@@ -273,15 +306,16 @@ async function run(
   const level = householdLevel(db, summary, planner, scope, { seed, withinRange: config.withinRange });
   const { state: loop, noise } = await startLoop(db, level, {
     runId,
-    rowsTarget: target,
+    rowsTarget,
     iterations,
     resumedAt,
     emit: options.onProgress,
   });
   state.households = loop.rows;
   state.iteration = loop.iteration;
+  let whereDropped = 0;
   try {
-    await iterate(
+    whereDropped = await grow(
       level,
       {
         db,
@@ -289,7 +323,7 @@ async function run(
         seed,
         limit: iterations,
         iterations,
-        rowsTarget: target,
+        rowsTarget,
         schedule: config.schedule,
         noise,
         options,
@@ -301,16 +335,36 @@ async function run(
         },
       },
       loop,
+      where === undefined
+        ? undefined
+        : {
+            finalRows: target,
+            drop: async (upTo) => {
+              const typed = typedHouseholds(summary, seed, 0, [], { provenance: true });
+              const dropped = await dropViolations(db, typed, where, upTo);
+              if (dropped > 0) {
+                await dropOrphanMembers(db);
+                await rebuildNestedCounts(db, summary);
+              }
+              return dropped;
+            },
+            enter: () => enter("finishing"),
+            committed: () => {
+              state.households = loop.rows;
+            },
+          },
     );
   } finally {
     planner.close?.();
   }
-  const { stoppedBecause, iteration, tokens, unusable, rows: households } = loop;
+  const { stoppedBecause, iteration, tokens, unusable } = loop;
+  let households = loop.rows;
   const seconds = () => (Date.now() - started) / 1000;
   const stoppedShort = await settle(db, runId, loop, {
     rowsAsked: target,
     seconds: seconds(),
     what: "households",
+    whereDropped,
     targetTvd: options.targetTvd,
     patience: options.patience,
   });
@@ -320,7 +374,14 @@ async function run(
   await db.exec("begin transaction", "nested: begin the end of the run");
   let written: Awaited<ReturnType<typeof writeNestedOutputs>> | undefined;
   let fidelity: NestedFidelity;
+  let whereViolations = 0;
   try {
+    if (stoppedBecause !== "interrupted" && households > target) {
+      // The surplus (--trim, --where) cut from the most over-represented cells, members with their household.
+      households = await trimSurplus(db, summary.households, target, seed);
+      await dropOrphanMembers(db);
+      await rebuildNestedCounts(db, summary);
+    }
     written = await writeNestedOutputs(db, summary, {
       seed,
       outTable,
@@ -331,6 +392,9 @@ async function run(
       write: stoppedBecause !== "interrupted",
     });
     fidelity = await nestedFidelity(db, summary, runId);
+    if (where !== undefined && stoppedBecause !== "interrupted") {
+      whereViolations = await countViolations(db, outTable, where);
+    }
     if (stoppedBecause !== "interrupted") {
       await finishRun(db, runId, {
         status: "finished",
@@ -366,6 +430,17 @@ async function run(
     ...(options.childOut && stoppedBecause !== "interrupted" ? { childOutFile: options.childOut } : {}),
     db: db.path,
     tokens,
+    ...(where !== undefined
+      ? {
+          where: {
+            where,
+            realHouseholds,
+            matchingHouseholds: source.households.rows,
+            whereDropped,
+            whereViolations,
+          },
+        }
+      : {}),
   };
   return result;
 }

@@ -171,3 +171,21 @@ export async function recountNested(db: Db, s: NestedSummary): Promise<void> {
   await addBatchCounts(db, s.households, "synthor_synth_model");
   await addMemberCounts(db, s, "synthor_nested_kept_households", "synthor_nested_kept_members");
 }
+
+/** Recounts both levels' synthetic counts from the households and members kept, after some were deleted. */
+export async function rebuildNestedCounts(db: Db, s: NestedSummary): Promise<void> {
+  await db.exec("delete from synthor_synth_counts; delete from synthor_synth_fine", "reset synthetic counts");
+  await recountNested(db, s);
+}
+
+/** Deletes the members whose household is no longer in synthor_synth_model (dropped or trimmed). */
+export async function dropOrphanMembers(db: Db): Promise<void> {
+  await db.exec(
+    `delete from ${SYNTH_MEMBERS} as m
+     where not exists (
+       select 1 from synthor_synth_model as h
+       where h.__synthor_iteration = m.__synthor_iteration and h.__synthor_proposal = m.__synthor_proposal
+         and h.__synthor_row = m.__synthor_row)`,
+    "nested: drop the members of dropped households",
+  );
+}

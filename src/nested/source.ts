@@ -3,6 +3,7 @@ import type { Db } from "../db/connection.ts";
 import { quoteIdent, quoteLiteral } from "../db/quote.ts";
 import { SynthorError } from "../errors.ts";
 import { cliName, didYouMean, unknownColumnHint } from "../names.ts";
+import { applyWhere } from "../reference.ts";
 import { readSource, type SourceInfo, type SourceSpec } from "../source.ts";
 
 /**
@@ -222,4 +223,39 @@ async function checkLinks(db: Db, key: string, householdsLabel: string, membersL
       { source: membersLabel },
     );
   }
+}
+
+/**
+ * --where on nested data: keeps the households that satisfy it (a condition over the household columns,
+ * as the households table has them) and their members; returns the households kept. The errors are the
+ * flat --where's (src/reference.ts applyWhere).
+ */
+export async function keepWhere(db: Db, source: NestedSource, where: string): Promise<number> {
+  let kept: number;
+  try {
+    kept = await applyWhere(db, source.households, where);
+  } catch (err) {
+    // A member column: say that the condition is over the households.
+    const missing =
+      err instanceof SynthorError ? /Referenced column "([^"]+)" not found/.exec(err.message) : null;
+    const member = source.members.columns.find((c) => c.name === missing?.[1]);
+    if (!(err instanceof SynthorError) || !member) throw err;
+    throw new SynthorError(
+      err.code,
+      `--where reads ${cliName(member.name)}, a member column: on nested data it is a condition over the households`,
+      `write it over the household columns: ${source.households.columns.map((c) => cliName(c.name)).join(", ")}`,
+      { source: source.households.label },
+    );
+  }
+  await db.exec(
+    `create or replace temp table synthor_nested_where_keys as select __synthor_key from synthor_reference_rows;
+     delete from ${HOUSEHOLDS} where __synthor_key not in (select __synthor_key from synthor_nested_where_keys);
+     delete from ${MEMBERS} where __synthor_key not in (select __synthor_key from synthor_nested_where_keys);`,
+    "nested: keep the households --where keeps",
+  );
+  await db.dropReal("synthor_reference_rows");
+  const [members] = await db.all<{ n: number }>(`select count(*) as n from ${MEMBERS}`);
+  source.households.rows = kept;
+  source.members.rows = members?.n ?? 0;
+  return kept;
 }

@@ -5,7 +5,7 @@ import { stopText } from "../../outcome.ts";
 import type { PreparedPlanner } from "../../planners/types.ts";
 import type { Schedule } from "../../schedule.ts";
 import { sourceSpec } from "../../source.ts";
-import { formatJson, formatTable, num } from "../format.ts";
+import { formatJson, formatTable, num, whereLine } from "../format.ts";
 import { type InputOptions, profileOptionsFrom } from "../input.ts";
 import { stageProgress } from "../progress.ts";
 import { pausedForTests } from "../test-pause.ts";
@@ -76,11 +76,9 @@ export function wantsNested(opts: NestedCliOptions): boolean {
 
 /** Options of flat runs nested runs do not support yet: an error, not a silent no-op. */
 const unsupported: [string, string][] = [
-  ["trim", "--trim"],
   ["replay", "--replay"],
   ["maxTokens", "--max-tokens"],
   ["fromSummary", "--from-summary"],
-  ["where", "--where"],
   ["targets", "--targets"],
   ["targetsSql", "--targets-sql"],
   ["tilt", "--tilt"],
@@ -151,6 +149,8 @@ export async function synthNested(
       ...(opts.childOut ? { childOut: opts.childOut } : {}),
       overwrite: opts.overwrite ?? false,
       resume: opts.resume ?? false,
+      ...(opts.where !== undefined ? { where: opts.where } : {}),
+      ...(opts.trim !== undefined ? { trim: opts.trim === true ? 0.05 : opts.trim } : {}),
       onProgress: (e) => {
         // Warnings are not progress: --quiet does not hide them.
         if (e.kind === "warning") {
@@ -202,6 +202,17 @@ function nestedSummary(r: NestedSynthResult, opts: { schedule: Schedule; iterati
     `links: ${i.households} households, ${i.distinct_keys} distinct keys, ${i.members} members, ${i.orphans} without a household (${(i.linkedShare * 100).toFixed(1)}% linked)`,
     "worst tables:",
     formatTable(worst.map((u) => ({ level: u.level, table: u.columns.join(" x "), tvd: num(u.tvd) }))),
+    ...(r.where
+      ? [
+          whereLine("households", {
+            real: r.where.realHouseholds,
+            matching: r.where.matchingHouseholds,
+            violations: r.where.whereViolations,
+            dropped: r.where.whereDropped,
+            made: r.households,
+          }),
+        ]
+      : []),
     `tables: ${r.outTable}${r.childOutTable ? ` (households) and ${r.childOutTable} (members)` : ""}${r.db !== ":memory:" ? ` in ${r.db}` : " (in memory)"}; per-table TVD in synthor_nested_fidelity` +
       `${r.outFile ? `; files: ${r.outFile}${r.childOutFile ? `, ${r.childOutFile}` : ""}` : ""}`,
     "",

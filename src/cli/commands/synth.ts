@@ -9,7 +9,7 @@ import type { PlannerOptions } from "../../planners/types.ts";
 import { parseTilt, type TargetSpec } from "../../reference.ts";
 import { SCHEDULES, type Schedule } from "../../schedule.ts";
 import { sourceSpec } from "../../source.ts";
-import { formatJson, formatTable, num } from "../format.ts";
+import { formatJson, formatTable, num, whereLine } from "../format.ts";
 import { addInputOptions, fraction, positiveInt, wholeNumber } from "../input.ts";
 import { progressReporter } from "../progress.ts";
 import { pausedForTests } from "../test-pause.ts";
@@ -403,7 +403,13 @@ function referenceLines(r: SynthResult): string[] {
   const ref = r.reference;
   if (ref?.where) {
     lines.push(
-      `--where: learned from ${ref.matchingRows} of ${ref.realRows} real rows; ${ref.whereViolations === 0 ? "every" : `${r.rows - ref.whereViolations} of ${r.rows}`} output row${ref.whereViolations === 0 ? "" : "s"} satisfies it${ref.whereDropped > 0 ? ` (${ref.whereDropped} synthetic rows that did not were dropped and regrown)` : ""}`,
+      whereLine("rows", {
+        real: ref.realRows,
+        matching: ref.matchingRows,
+        violations: ref.whereViolations,
+        dropped: ref.whereDropped,
+        made: r.rows,
+      }),
     );
   }
   if (ref && ref.added.length > 0) lines.push(`columns added from the targets: ${ref.added.join(", ")}`);
