@@ -21,6 +21,7 @@ import {
 import { readNested } from "../src/nested/source.ts";
 import { type NestedSummary, summarizeNested } from "../src/nested/summarize.ts";
 import { RunFailed } from "../src/outcome.ts";
+import { ReplyCache } from "../src/planners/cache.ts";
 import { OpenAiChatClient } from "../src/planners/openai-client.ts";
 import { promptView } from "../src/planners/prompts.ts";
 import { fixture, tempDir } from "./helpers.ts";
@@ -132,7 +133,12 @@ describe("nested LLM planner over HTTP", () => {
   const tmp = tempDir();
   afterAll(() => tmp.cleanup());
 
-  async function run(script: (r: RecordedRequest) => Step, name: string, iterations = 2) {
+  async function run(
+    script: (r: RecordedRequest) => Step,
+    name: string,
+    iterations = 2,
+    extra: { cache?: ReplyCache; maxTokens?: number } = {},
+  ) {
     const server = await startScriptedServer({ script });
     try {
       const path = join(tmp.dir, `${name}.duckdb`);
@@ -160,6 +166,7 @@ describe("nested LLM planner over HTTP", () => {
               maxRetries: 0,
             }),
             temperature: 0,
+            ...extra,
           }),
       }).catch((err: unknown) => {
         error = err;
@@ -175,8 +182,16 @@ describe("nested LLM planner over HTTP", () => {
         const [tables] = await check.all<{ n: number }>(
           "select count(*)::integer as n from information_schema.tables where table_name in ('synthetic', 'synthetic_members')",
         );
+        const output =
+          tables?.n === 2
+            ? JSON.stringify([
+                await check.all("select * from synthetic"),
+                await check.all("select * from synthetic_members"),
+              ])
+            : undefined;
         return {
           runs,
+          output,
           outputTables: tables?.n,
           result,
           error,
@@ -281,6 +296,35 @@ describe("nested LLM planner over HTTP", () => {
       message,
     ]);
     expect(runs).toEqual([{ status: "failed", reason: message }]);
+  }, 30_000);
+
+  it("replays a run from its reply cache with no requests, to the same tables (--replay)", async () => {
+    const dir = join(tmp.dir, "cache");
+    const first = await run((r) => ({ reply: goodReply(r.body) }), "cached", 2, {
+      cache: new ReplyCache(dir, "use"),
+    });
+    expect(first.requests).toHaveLength(2);
+    const replayed = await run(() => ({ reply: "never asked" }), "replayed", 2, {
+      cache: new ReplyCache(dir, "replay"),
+    });
+    expect(replayed.requests).toEqual([]);
+    expect(replayed.error).toBeUndefined();
+    expect(replayed.output).toBe(first.output);
+    expect(replayed.result.tokens.calls).toBe(0);
+  }, 30_000);
+
+  it("stops once the token budget is spent and fails the run that ends short (--max-tokens)", async () => {
+    const { error, requests, runs, notes } = await run((r) => ({ reply: goodReply(r.body) }), "budget", 3, {
+      maxTokens: 1,
+    });
+    // The first reply spends the budget: no second request.
+    expect(requests).toHaveLength(1);
+    expect(notes[1]?.[0]).toMatch(/^token budget reached \(\d+ of 1 tokens\); no more requests$/);
+    expect(error).toBeInstanceOf(RunFailed);
+    expect(runs[0]?.status).toBe("failed");
+    expect(runs[0]?.reason).toMatch(
+      /^the --max-tokens budget of 1 tokens was spent \(\d+ used\) with 7 of the 20 households asked for$/,
+    );
   }, 30_000);
 
   it("reads the paper's reply format and converts numbers written for categories", () => {

@@ -140,6 +140,8 @@ function prepareLlm(
         ...(opts.scenario ? { scenario: opts.scenario } : {}),
         fallbackGroups: () => new NestedStatsPlanner(db, summary, { seed: opts.seed }).inferGroups(),
         db,
+        cache,
+        ...(opts.maxTokens !== undefined ? { maxTokens: opts.maxTokens } : {}),
       }),
     close: async () => {
       await client.close?.();

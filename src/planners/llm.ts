@@ -154,16 +154,7 @@ export class LlmPlanner implements Planner {
     const spent = budget !== undefined && this.consumed >= budget;
 
     if (!this.jobs.has(ctx.iteration)) {
-      if (spent) {
-        notes.push(`token budget reached (${this.consumed} of ${budget} tokens); no more requests`);
-        return {
-          proposals: [],
-          tokens,
-          notes,
-          stop: true,
-          stopReason: `the --max-tokens budget of ${budget} tokens was spent (${this.consumed} used)`,
-        };
-      }
+      if (spent) return budgetSpent(budget, this.consumed, tokens, notes);
       this.issue(ctx.iteration, ctx, ctx.rows);
     }
     // Pipelining: keep the next iterations' requests in flight (see the class comment).
@@ -304,70 +295,25 @@ export class LlmPlanner implements Planner {
   }
 
   /** One request through the cache: a hit costs no call; a replay never calls. */
-  private async call(
+  private call(
     label: string,
     messages: ChatMessage[],
     schema: { name: string; schema: Record<string, unknown>; grammar?: Record<string, unknown> },
     seed: number,
   ): Promise<CallResult> {
-    const { client, cache } = this.options;
-    const params: CacheParams = {
-      temperature: this.options.temperature,
-      maxTokens: this.options.maxReplyTokens,
-      seed,
-      schema: schema.schema,
-    };
-    const key = ReplyCache.key(client.model, messages, params);
-    const entry = cache?.get(key);
-    if (entry?.reply) {
-      return {
-        ok: true,
-        text: entry.reply.text,
-        tokens: { prompt: entry.reply.promptTokens, completion: entry.reply.completionTokens, calls: 0 },
-        notes: [],
-      };
-    }
-    if (cache?.mode === "replay") {
-      if (entry?.failure) return { ok: false, kind: "request-failed", tokens: zero(), notes: entry.failure };
-      throw cache.missing(label, client.model, key);
-    }
-    const request: ChatRequest = {
-      label,
-      messages,
-      temperature: this.options.temperature,
-      maxTokens: this.options.maxReplyTokens,
-      seed,
-      schema,
-    };
-    const base = { key, model: client.model, label, params, messages, savedAt: new Date().toISOString() };
-    // One signal per request, linked to the planner's: close() cancels it, and no listener outlives it.
-    const controller = new AbortController();
-    const cancel = () => controller.abort(this.abort.signal.reason);
-    this.abort.signal.addEventListener("abort", cancel, { once: true });
-    try {
-      const reply = await client.complete(request, controller.signal);
-      cache?.put({
-        ...base,
-        reply: {
-          text: reply.text,
-          promptTokens: reply.promptTokens,
-          completionTokens: reply.completionTokens,
-          structured: reply.structured,
-        },
-      });
-      return {
-        ok: true,
-        text: reply.text,
-        tokens: { prompt: reply.promptTokens, completion: reply.completionTokens, calls: reply.calls ?? 1 },
-        notes: reply.notes,
-      };
-    } catch (err) {
-      if (!(err instanceof ChatCallFailed)) throw err;
-      cache?.put({ ...base, failure: err.notes });
-      return { ok: false, kind: err.kind, tokens: { ...zero(), calls: err.calls }, notes: err.notes };
-    } finally {
-      this.abort.signal.removeEventListener("abort", cancel);
-    }
+    return cachedCall(
+      this.options.client,
+      this.options.cache,
+      {
+        label,
+        messages,
+        temperature: this.options.temperature,
+        maxTokens: this.options.maxReplyTokens,
+        seed,
+        schema,
+      },
+      this.abort.signal,
+    );
   }
 
   /** A per-request seed, so reruns send the same requests and parallel ones differ. */
@@ -479,7 +425,88 @@ interface JobResult {
   fatal?: unknown;
 }
 
-type CallResult =
+/**
+ * One chat request through the reply cache (`cache`, when given): a cached reply costs no call; a replay
+ * never calls (a reply it lacks is an error); a request that fails is cached as failed, so a replay
+ * fails it again. `abort` cancels the request (the planner's close() or Ctrl-C).
+ */
+export async function cachedCall(
+  client: ChatClient,
+  cache: ReplyCache | undefined,
+  request: ChatRequest,
+  abort: AbortSignal,
+): Promise<CallResult> {
+  const params: CacheParams = {
+    temperature: request.temperature,
+    maxTokens: request.maxTokens,
+    seed: request.seed,
+    schema: request.schema?.schema,
+  };
+  const key = ReplyCache.key(client.model, request.messages, params);
+  const entry = cache?.get(key);
+  if (entry?.reply) {
+    return {
+      ok: true,
+      text: entry.reply.text,
+      tokens: { prompt: entry.reply.promptTokens, completion: entry.reply.completionTokens, calls: 0 },
+      notes: [],
+    };
+  }
+  if (cache?.mode === "replay") {
+    if (entry?.failure) return { ok: false, kind: "request-failed", tokens: zero(), notes: entry.failure };
+    throw cache.missing(request.label, client.model, key);
+  }
+  const base = {
+    key,
+    model: client.model,
+    label: request.label,
+    params,
+    messages: request.messages,
+    savedAt: new Date().toISOString(),
+  };
+  // One signal per request, linked to the caller's: no listener outlives the request.
+  const controller = new AbortController();
+  const cancel = () => controller.abort(abort.reason);
+  abort.addEventListener("abort", cancel, { once: true });
+  try {
+    const reply = await client.complete(request, controller.signal);
+    cache?.put({
+      ...base,
+      reply: {
+        text: reply.text,
+        promptTokens: reply.promptTokens,
+        completionTokens: reply.completionTokens,
+        structured: reply.structured,
+      },
+    });
+    return {
+      ok: true,
+      text: reply.text,
+      tokens: { prompt: reply.promptTokens, completion: reply.completionTokens, calls: reply.calls ?? 1 },
+      notes: reply.notes,
+    };
+  } catch (err) {
+    if (!(err instanceof ChatCallFailed)) throw err;
+    cache?.put({ ...base, failure: err.notes });
+    return { ok: false, kind: err.kind, tokens: { ...zero(), calls: err.calls }, notes: err.notes };
+  } finally {
+    abort.removeEventListener("abort", cancel);
+  }
+}
+
+/** The token budget's stop (--max-tokens): what plan() returns once it is spent. */
+export function budgetSpent(budget: number, consumed: number, tokens: TokenUse, notes: string[]) {
+  notes.push(`token budget reached (${consumed} of ${budget} tokens); no more requests`);
+  return {
+    proposals: [],
+    tokens,
+    notes,
+    stop: true,
+    stopReason: `the --max-tokens budget of ${budget} tokens was spent (${consumed} used)`,
+  };
+}
+
+export type CallResult =
   | { ok: true; text: string; tokens: TokenUse; notes: string[] }
   | { ok: false; kind: ChatCallFailed["kind"]; tokens: TokenUse; notes: string[] };
 

@@ -76,8 +76,6 @@ export function wantsNested(opts: NestedCliOptions): boolean {
 
 /** Options of flat runs nested runs do not support yet: an error, not a silent no-op. */
 const unsupported: [string, string][] = [
-  ["replay", "--replay"],
-  ["maxTokens", "--max-tokens"],
   ["fromSummary", "--from-summary"],
   ["targets", "--targets"],
   ["targetsSql", "--targets-sql"],

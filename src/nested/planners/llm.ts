@@ -2,7 +2,14 @@ import { createHash } from "node:crypto";
 import type { Db } from "../../db/connection.ts";
 import { type Gap, gapTable } from "../../discrepancy.ts";
 import { type Unusable, withoutProposalName } from "../../outcome.ts";
-import { ChatCallFailed, type ChatClient, type ChatMessage, scaleToRows } from "../../planners/llm.ts";
+import type { ReplyCache } from "../../planners/cache.ts";
+import {
+  budgetSpent,
+  type ChatClient,
+  type ChatMessage,
+  cachedCall,
+  scaleToRows,
+} from "../../planners/llm.ts";
 import {
   describeVariables,
   jointGuide,
@@ -79,6 +86,10 @@ export interface NestedLlmPlannerOptions {
   fallbackGroups?: () => Promise<string[][]>;
   /** The run's database: the member-level gaps (each member column's real and synthetic shares) are read from it. */
   db?: Db;
+  /** Replies kept on disk (--replay reruns a run from them), as the flat planner's. */
+  cache?: ReplyCache;
+  /** Token budget of the run (--max-tokens): prompt plus completion tokens of every reply used. */
+  maxTokens?: number;
 }
 
 /**
@@ -92,8 +103,14 @@ export class NestedLlmPlanner implements NestedPlanner {
   readonly name: string;
   private readonly householdView: PromptView;
   private readonly memberView: PromptView;
-  private readonly o: Required<Omit<NestedLlmPlannerOptions, "scenario" | "fallbackGroups" | "db">> &
+  private readonly o: Required<
+    Omit<NestedLlmPlannerOptions, "scenario" | "fallbackGroups" | "db" | "cache" | "maxTokens">
+  > &
     NestedLlmPlannerOptions;
+  /** Tokens of the replies used so far (what the budget counts). */
+  private consumed = 0;
+  /** Cancels a request in flight when the run ends without a signal of its own. */
+  private readonly abort = new AbortController();
 
   constructor(
     private readonly s: NestedSummary,
@@ -191,6 +208,9 @@ export class NestedLlmPlanner implements NestedPlanner {
   async plan(ctx: PlanContext): Promise<NestedPlanResult> {
     const notes: string[] = [];
     const tokens: TokenUse = { prompt: 0, completion: 0, calls: 0 };
+    const budget = this.o.maxTokens;
+    if (budget !== undefined && this.consumed >= budget)
+      return budgetSpent(budget, this.consumed, tokens, notes);
     const scope = this.scope(await this.sizes(ctx));
     let messages: ChatMessage[] = [{ role: "user", content: await this.promptFor(ctx) }];
     let best: NestedProposal[] = [];
@@ -201,30 +221,29 @@ export class NestedLlmPlanner implements NestedPlanner {
         attempt === 0
           ? `proposals for iteration ${ctx.iteration}`
           : `repair ${attempt} of the proposals for iteration ${ctx.iteration}`;
-      let text: string;
-      try {
-        const reply = await this.o.client.complete(
-          {
-            label,
-            messages,
-            temperature: this.o.temperature,
-            maxTokens: this.o.maxReplyTokens,
-            seed: seedFor(this.o.seed, ctx.iteration, attempt),
-          },
-          ctx.signal,
-        );
-        tokens.prompt += reply.promptTokens;
-        tokens.completion += reply.completionTokens;
-        tokens.calls += reply.calls ?? 1;
-        notes.push(...reply.notes);
-        text = reply.text;
-      } catch (err) {
-        if (!(err instanceof ChatCallFailed)) throw err;
-        tokens.calls += err.calls;
-        notes.push(...err.notes, `iteration ${ctx.iteration}: no reply; skipped`);
-        unusable = { reason: err.kind };
+      const reply = await cachedCall(
+        this.o.client,
+        this.o.cache,
+        {
+          label,
+          messages,
+          temperature: this.o.temperature,
+          maxTokens: this.o.maxReplyTokens,
+          seed: seedFor(this.o.seed, ctx.iteration, attempt),
+        },
+        ctx.signal ?? this.abort.signal,
+      );
+      tokens.prompt += reply.tokens.prompt;
+      tokens.completion += reply.tokens.completion;
+      tokens.calls += reply.tokens.calls;
+      this.consumed += reply.tokens.prompt + reply.tokens.completion;
+      notes.push(...reply.notes);
+      if (!reply.ok) {
+        notes.push(`iteration ${ctx.iteration}: no reply; skipped`);
+        unusable = { reason: reply.kind };
         break;
       }
+      const text = reply.text;
       const parsed = parseNestedReply(text, scope, this.householdView, this.memberView);
       if (parsed.proposals.length > best.length) best = parsed.proposals;
       if (parsed.problems.length === 0) break;
@@ -245,6 +264,11 @@ export class NestedLlmPlanner implements NestedPlanner {
       return { proposals: [], tokens, notes, unusable };
     }
     return { proposals: scaleToRows(best, ctx.rows), tokens, notes };
+  }
+
+  /** Cancels the request in flight (the run ended). */
+  close(): void {
+    this.abort.abort();
   }
 
   private sizeRange: { min: number; max: number } | undefined;
