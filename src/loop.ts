@@ -2,7 +2,8 @@
  * The iterations of the synthesis loop (paper Algorithm 1), once for flat and nested data: choose the
  * groups to ground, read the gaps, ask the planner, validate and sample its proposals, measure again and
  * record the iteration, each iteration one transaction; with the stop rules, the batch schedule and the
- * resume replay the same at every level.
+ * --where rounds the same at every level. What comes just before the first iteration and after the last
+ * is in src/loop-ends.ts; what a run takes and gives in src/run-options.ts.
  *
  * What a level does its own way (which table it plans, how a proposal is validated, drawn and counted,
  * what discrepancy it records) is behind {@link Level}: `src/pipeline.ts` gives the flat one,
@@ -11,155 +12,12 @@
  */
 import type { Db } from "./db/connection.ts";
 import { type Discrepancy, gapsOf, type Measured, subBinGaps } from "./discrepancy.ts";
-import { finishRun, recordIteration } from "./history.ts";
-import {
-  failureOf,
-  qualityStopLine,
-  RunFailed,
-  rejectedByLoop,
-  UnusableCounter,
-  type UnusableTally,
-} from "./outcome.ts";
+import { recordIteration } from "./history.ts";
+import { rejectedByLoop, type UnusableCounter } from "./outcome.ts";
 import type { Planner, TokenUse } from "./planners/types.ts";
-import type { ProfileOptions } from "./profile.ts";
-import { type LastIteration, nextBatch, noiseOf, type Schedule } from "./schedule.ts";
+import type { LoopEvent, LoopOptions, StoppedBecause } from "./run-options.ts";
+import { type LastIteration, nextBatch, type Schedule } from "./schedule.ts";
 import type { Summary, Unit } from "./summarize.ts";
-import { DEFAULT_MIN_CELL } from "./summary-file.ts";
-
-/** The options of a run that flat and nested data take alike (SynthOptions, NestedSynthOptions). */
-export interface LoopOptions {
-  /** DuckDB file for results and history (default: in memory, nothing kept). */
-  db?: string;
-  /** DuckDB worker threads (default: DuckDB's, one per core). The result does not depend on it. */
-  threads?: number;
-  profile?: ProfileOptions;
-  /** Rows (households) to synthesize (default: as many as the real table, or the reference, has). */
-  rows?: number;
-  /** The most iterations the run takes (default 100). */
-  iterations?: number;
-  /** Rows per iteration: `grow` (default) or `even` (the paper's): see src/schedule.ts. */
-  schedule?: Schedule;
-  /** Proposals per iteration; undefined lets the planner decide. */
-  proposals?: number;
-  groupsPerIteration?: number;
-  seed?: number;
-  withinRange?: "quantile" | "uniform";
-  /**
-   * Final trim: grow this share more rows than asked (e.g. 0.05), then drop the surplus from the most
-   * over-represented cells so the marginals land closer. Off (0) by default.
-   */
-  trim?: number;
-  /** Stop once the mean TVD is at or below this. */
-  targetTvd?: number;
-  /** Stop after this many iterations without a lower mean TVD. */
-  patience?: number;
-  /**
-   * A run fails early after this many iterations in a row without usable proposals, rather than spend the
-   * rest of its budget (default 3).
-   */
-  maxEmptyIterations?: number;
-  bins?: number;
-  subBins?: number;
-  /**
-   * Nothing fewer than this many real rows hold is drawn from (default 5; 1 turns it off): the quantile
-   * grids' ends are pulled in and the statistical planner backs off from conditionals of fewer rows, so a
-   * rare row is not nearly copied. With a summary file, the file's own min-cell.
-   */
-  minCell?: number;
-  /** What configures the planner (kind, model, scenario, ...): recorded with the run, checked on --resume. */
-  plannerConfig?: Record<string, unknown>;
-  /** Table the synthetic rows end up in (default `synthetic`). */
-  outTable?: string;
-  out?: string;
-  overwrite?: boolean;
-  /** Continue the unfinished run in `db`, to the table the uninterrupted run would have written. */
-  resume?: boolean;
-  /**
-   * Keep the real rows in `db` (the source, the reference, their model and codes: src/db/real-rows.ts),
-   * for debugging or evaluating against them later. By default they are temporary and never reach the
-   * file, and real rows a file kept from an earlier run are dropped when this one ends.
-   */
-  keepReal?: boolean;
-  /** Checked between iterations: when it returns true the run stops cleanly and can be resumed. */
-  shouldStop?: () => boolean;
-  /**
-   * Stops the run at once, in any phase (Ctrl-C): the query running is interrupted, the LLM request in
-   * flight cancelled, long planning loops left, the iteration in flight rolled back; nothing is written.
-   */
-  signal?: AbortSignal;
-}
-
-/**
- * The loop's options as a run records them in synthor_runs.config (--resume compares them), defaults
- * filled in; `fixed` are those a summary file fixes (bins, sub-bins, min-cell).
- */
-export function loopConfig(
-  options: LoopOptions,
-  fixed: { bins?: number; subBins?: number; minCell?: number } = {},
-) {
-  return {
-    profile: options.profile ?? {},
-    rows: options.rows ?? null,
-    iterations: options.iterations ?? 100,
-    schedule: options.schedule ?? "grow",
-    proposals: options.proposals ?? null,
-    groupsPerIteration: options.groupsPerIteration ?? 3,
-    seed: options.seed ?? 0,
-    withinRange: options.withinRange ?? "quantile",
-    targetTvd: options.targetTvd ?? null,
-    patience: options.patience ?? null,
-    bins: fixed.bins ?? options.bins ?? 6,
-    subBins: fixed.subBins ?? options.subBins ?? 8,
-    minCell: fixed.minCell ?? options.minCell ?? DEFAULT_MIN_CELL,
-    planner: options.plannerConfig ?? { kind: "stats" },
-    trim: options.trim ?? 0,
-  };
-}
-
-/** The events a run reports as its loop starts and after each iteration (flat and nested alike). */
-export type LoopEvent =
-  | {
-      kind: "start";
-      runId: number;
-      planner: string;
-      /** Rows (households) the loop grows the table to. */
-      rowsTarget: number;
-      iterations: number;
-      /** The iteration a resumed run continues after (0: a new run). */
-      resumedAt: number;
-      groups: string[][];
-    }
-  | {
-      kind: "iteration";
-      iteration: number;
-      iterations: number;
-      /** Rows (households) the table holds now. */
-      rows: number;
-      rowsTarget: number;
-      /** The recorded mean TVD (both levels' for nested data). */
-      meanTvd: number;
-      seconds: number;
-      notes: string[];
-    };
-
-/** What every run returns, flat or nested. */
-export interface LoopResult {
-  runId: number;
-  planner: string;
-  iterations: number;
-  seconds: number;
-  stoppedBecause: StoppedBecause;
-  /** Rows (households) asked for (--rows): fewer were made only after a stop the user asked for. */
-  rowsAsked: number;
-  /** Iterations that had no usable proposals, by reason. */
-  unusableIterations: UnusableTally;
-  /** Why the run stopped short of `rowsAsked`, when it did (also in synthor_runs.reason). */
-  reason?: string;
-  outTable: string;
-  outFile?: string;
-  db: string;
-  tokens: TokenUse;
-}
 
 /** What the count tables say after a change: the planning level's discrepancy and gaps, and what is recorded. */
 export interface LevelMeasure extends Measured {
@@ -189,15 +47,6 @@ export interface Level<P, V extends { num: number }> {
    */
   plannedTvd(recorded: { meanTvd: number; tvd: Map<string, number> }): number;
 }
-
-export type StoppedBecause =
-  | "rows"
-  | "target-tvd"
-  | "patience"
-  | "iterations"
-  | "interrupted"
-  | "token-budget"
-  | "no-proposals";
 
 /** Where the loop stands: kept by the caller across calls (the flat loop's --where rounds call it again). */
 export interface LoopState {
@@ -241,114 +90,6 @@ export interface LoopSettings {
 
 /** What the loop reports after each committed iteration: the `iteration` event's fields. */
 export type IterationProgress = Omit<Extract<LoopEvent, { kind: "iteration" }>, "kind">;
-
-/**
- * Before the first iteration: says the loop starts (`emit`), measures the synthetic table (empty, or what
- * a resumed run kept: its history is replayed, see replayHistory), and works out the schedule's noise
- * over the units of the level's mean TVD. `measuring` is called as the measuring begins.
- */
-export async function startLoop<P, V extends { num: number }>(
-  db: Db,
-  level: Level<P, V>,
-  run: {
-    runId: number;
-    rowsTarget: number;
-    iterations: number;
-    resumedAt: number;
-    emit?: ((event: LoopEvent) => void) | undefined;
-    measuring?: () => void;
-  },
-): Promise<{ state: LoopState; noise: (rows: number) => number }> {
-  const { summary } = level;
-  run.emit?.({
-    kind: "start",
-    runId: run.runId,
-    planner: level.planner.name,
-    rowsTarget: run.rowsTarget,
-    iterations: run.iterations,
-    resumedAt: run.resumedAt,
-    groups: summary.groups.map((g) => g.columns),
-  });
-  run.measuring?.();
-  // The count tables read once per change: the discrepancy, and the gaps the next iteration plans from.
-  const measured = await level.measure();
-  // The batch schedule (src/schedule.ts): a real sample's noise over the units of the mean TVD.
-  const noise = noiseOf(
-    measured.gaps,
-    [...summary.marginals, ...summary.groups].map((u) => u.id),
-  );
-  if (run.resumedAt === 0) return { state: startState(measured), noise };
-  const [kept] = await db.all<{ n: number }>("select count(*) as n from synthor_synth_model");
-  return { state: startState(measured, await replayHistory(db, run.runId, level, kept?.n ?? 0)), noise };
-}
-
-/** The state before the first iteration of a run, or of a resumed one (`replayed`). */
-function startState(measured: LevelMeasure, replayed?: Replayed): LoopState {
-  return {
-    iteration: replayed?.iteration ?? 0,
-    rows: replayed?.rows ?? 0,
-    measured,
-    best: replayed?.best ?? measured.recorded.meanTvd,
-    sinceBest: replayed?.sinceBest ?? 0,
-    ...(replayed?.last ? { last: replayed.last } : {}),
-    tokens: { prompt: 0, completion: 0, calls: 0 },
-    unusable: new UnusableCounter(),
-    stoppedBecause: "iterations",
-  };
-}
-
-/** What a resumed run takes over from the iterations its database holds. */
-export interface Replayed {
-  iteration: number;
-  rows: number;
-  best: number;
-  sinceBest: number;
-  last?: LastIteration;
-}
-
-/**
- * Replays the stop rule over the iterations already done, from the empty table's mean TVD of 1, so a
- * resumed run stops where the uninterrupted one would; the schedule goes on from the last one.
- */
-async function replayHistory<P, V extends { num: number }>(
-  db: Db,
-  runId: number,
-  level: Level<P, V>,
-  rows: number,
-): Promise<Replayed> {
-  const done = await db.all<{
-    iteration: number;
-    mean_tvd: number;
-    rows_added: number;
-    rows_total: number;
-    tvd: string;
-  }>(
-    "select iteration, mean_tvd, rows_added, rows_total, tvd::varchar as tvd from synthor_iterations where run_id = $run order by iteration",
-    { run: runId },
-    "read convergence so far",
-  );
-  let best = 1;
-  let sinceBest = 0;
-  for (const d of done) {
-    if (d.rows_added === 0) continue;
-    if (d.mean_tvd < best - 1e-12) {
-      best = d.mean_tvd;
-      sinceBest = 0;
-    } else {
-      sinceBest++;
-    }
-  }
-  const end = done.at(-1);
-  const last = end && {
-    rowsAdded: end.rows_added,
-    rowsTotal: end.rows_total,
-    meanTvd: level.plannedTvd({
-      meanTvd: end.mean_tvd,
-      tvd: new Map(Object.entries(JSON.parse(end.tvd) as Record<string, number>)),
-    }),
-  };
-  return { iteration: end?.iteration ?? 0, rows, best, sinceBest, ...(last ? { last } : {}) };
-}
 
 /**
  * Runs iterations until `settings.limit`, the rows asked for, or a stop rule; `state` holds where it
@@ -558,62 +299,6 @@ export async function grow<P, V extends { num: number }>(
     limit += Math.max(2, Math.ceil(settings.iterations / 10));
   }
   return whereDropped;
-}
-
-/**
- * Records how the loop ended. An interrupted run is marked interrupted. A run that did not do its job
- * (src/outcome.ts) is marked failed and RunFailed thrown: nothing is written, and the rows made so far
- * stay in the database for --resume. Otherwise returns the line that says the run stopped short of
- * --rows on the user's own rule (--target-tvd, --patience), if it did.
- */
-export async function settle(
-  db: Db,
-  runId: number,
-  state: LoopState,
-  end: {
-    rowsAsked: number;
-    seconds: number;
-    /** What the rows are called: "households" for nested data. */
-    what?: string;
-    /** Rows dropped for failing --where (the flat loop's rounds). */
-    whereDropped?: number;
-    targetTvd?: number | undefined;
-    patience?: number | undefined;
-  },
-): Promise<string | undefined> {
-  const ending = {
-    stoppedBecause: state.stoppedBecause,
-    rows: state.rows,
-    rowsAsked: end.rowsAsked,
-    iterations: state.iteration,
-    unusable: state.unusable.tally(),
-    ...(state.stopReason ? { stopReason: state.stopReason } : {}),
-    ...(end.whereDropped !== undefined ? { whereDropped: end.whereDropped } : {}),
-    ...(end.what ? { what: end.what } : {}),
-  };
-  const common = { rows: state.rows, iterations: state.iteration, seconds: end.seconds };
-  if (state.stoppedBecause === "interrupted") {
-    await finishRun(db, runId, { status: "interrupted", ...common });
-    return undefined;
-  }
-  const failure = failureOf(ending);
-  if (failure) {
-    await finishRun(db, runId, { status: "failed", ...common, rows: 0, reason: failure.reason });
-    throw new RunFailed(
-      {
-        runId,
-        status: "failed",
-        reason: failure.reason,
-        rows: state.rows,
-        rowsAsked: end.rowsAsked,
-        iterations: state.iteration,
-        stoppedBecause: state.stoppedBecause,
-        unusableIterations: ending.unusable,
-      },
-      failure.hint,
-    );
-  }
-  return qualityStopLine(ending, end, end.what);
 }
 
 /** The groups to ground this iteration: the candidates with the largest TVD now (paper: 3). */

@@ -8,16 +8,8 @@ import { computeDiscrepancy, type Discrepancy, measure } from "./discrepancy.ts"
 import { SynthorError } from "./errors.ts";
 import { createHistoryTables, finishRun, openRun, recordProposals, startRun } from "./history.ts";
 import { Interrupted, throwIfAborted } from "./interrupt.ts";
-import {
-  grow,
-  type Level,
-  type LoopEvent,
-  type LoopOptions,
-  type LoopResult,
-  loopConfig,
-  settle,
-  startLoop,
-} from "./loop.ts";
+import { grow, type Level } from "./loop.ts";
+import { settle, startLoop } from "./loop-ends.ts";
 import { UnusableCounter } from "./outcome.ts";
 import {
   checkOutputFile,
@@ -44,6 +36,7 @@ import {
   targetGroups,
 } from "./reference.ts";
 import { checkResume, checkSeed, withRunDatabase } from "./run-database.ts";
+import { type LoopEvent, type LoopOptions, type LoopResult, loopConfig } from "./run-options.ts";
 import { addBatchCounts, createSyntheticModel, sampleProposals } from "./sample.ts";
 import {
   readSource,

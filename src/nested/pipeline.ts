@@ -14,20 +14,13 @@ import { SynthorError } from "../errors.ts";
 import { inferGroups } from "../groups.ts";
 import { createHistoryTables, finishRun, openRun, recordProposals, startRun } from "../history.ts";
 import { Interrupted, throwIfAborted } from "../interrupt.ts";
-import {
-  grow,
-  type Level,
-  type LoopEvent,
-  type LoopOptions,
-  type LoopResult,
-  loopConfig,
-  settle,
-  startLoop,
-} from "../loop.ts";
+import { grow, type Level } from "../loop.ts";
+import { settle, startLoop } from "../loop-ends.ts";
 import { checkOutputFile } from "../output.ts";
 import { sourceTableNames } from "../pipeline.ts";
 import { checkReferenceSql, countViolations, dropViolations } from "../reference.ts";
 import { checkResume, checkSeed, withRunDatabase } from "../run-database.ts";
+import { type LoopEvent, type LoopOptions, type LoopResult, loopConfig } from "../run-options.ts";
 import { recordedSpec, type SourceData, SQL_SOURCE, sourceDataOf } from "../source.ts";
 import { addGroups, addPairs, type Unit } from "../summarize.ts";
 import { trimSurplus } from "../trim.ts";
