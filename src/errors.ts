@@ -93,3 +93,9 @@ export class SqlError extends SynthorError {
 export function throwIfProblems(problems: Problem[]): void {
   if (problems.length > 0) throw new InputProblems(problems);
 }
+
+/** The first line of a DuckDB error, without the "query ... failed: " prefix synthor's Db adds. */
+export function duckMessage(err: unknown): string {
+  const m = (err instanceof Error ? err.message : String(err)).replace(/^query .* failed: /, "");
+  return (m.split("\n")[0] ?? "").trim();
+}

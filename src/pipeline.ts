@@ -24,17 +24,19 @@ import { acceptProposals, type Proposal, type ValidProposal } from "./proposals.
 import {
   buildReference,
   checkReferenceSql,
-  countViolations,
-  dropViolations,
-  fitTilts,
-  measureTargets,
   profileReference,
   type Reference,
   type ReferenceOptions,
   referenceConfig,
-  type TargetFit,
   targetGroups,
 } from "./reference.ts";
+import {
+  countViolations,
+  dropViolations,
+  fitTilts,
+  measureTargets,
+  type TargetFit,
+} from "./reference-fit.ts";
 import { checkResume, checkSeed, withRunDatabase } from "./run-database.ts";
 import { type LoopEvent, type LoopOptions, type LoopResult, loopConfig } from "./run-options.ts";
 import { addBatchCounts, createSyntheticModel, sampleProposals } from "./sample.ts";

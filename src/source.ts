@@ -499,3 +499,12 @@ export async function sourceDataOf(db: Db, info: SourceInfo, resumed?: SourceDat
 export function recordedSpec(spec: SourceSpec): SourceSpec {
   return spec.kind === "file" ? { ...spec, path: resolve(spec.path) } : spec;
 }
+
+/** A relation as a source: its columns and types, and its row count. */
+export async function describeView(db: Db, view: string): Promise<SourceInfo> {
+  const columns = (
+    await db.all<{ column_name: string; column_type: string }>(`describe ${quoteIdent(view)}`)
+  ).map((c) => ({ name: c.column_name, type: c.column_type }));
+  const [row] = await db.all<{ n: number }>(`select count(*) as n from ${quoteIdent(view)}`);
+  return { view, label: view, rows: row?.n ?? 0, columns };
+}
