@@ -1,14 +1,8 @@
 import { Command, Option } from "commander";
-import { computeDiscrepancy, gapTable, subBinGaps } from "../../discrepancy.ts";
-import { SynthorError } from "../../errors.ts";
-import { inferGroups } from "../../groups.ts";
-import { chooseGroups } from "../../loop.ts";
-import { ReplyCache } from "../../planners/cache.ts";
-import { type ChatClient, LlmPlanner } from "../../planners/llm.ts";
 import { DEFAULT_MODEL } from "../../planners/llm-kinds.ts";
+import { previewPrompts } from "../../planners/preview.ts";
 import type { PlannerOptions } from "../../planners/types.ts";
-import { createSyntheticModel } from "../../sample.ts";
-import { addGroups, summarizeTable } from "../../summarize.ts";
+import { summarizeTable } from "../../summarize.ts";
 import { formatJson } from "../format.ts";
 import {
   addInputOptions,
@@ -92,58 +86,28 @@ Examples:
     try {
       // As a run summarizes (its grids' ends pulled in at --min-cell), so the prompt is the one it sends.
       const summary = await summarizeTable(db, info, profiles, { minCell: opts.minCell });
-      const model = opts.model ?? (opts.modelFile ? basename(opts.modelFile) : DEFAULT_MODEL);
-      const planner = new LlmPlanner(summary, {
-        client: noCalls(model),
-        cache: new ReplyCache(opts.cacheDir, opts.cache ? "replay" : "off"),
+      const p = await previewPrompts(db, summary, {
+        model: opts.model ?? (opts.modelFile ? basename(opts.modelFile) : DEFAULT_MODEL),
+        cacheDir: opts.cacheDir,
+        cache: opts.cache,
         temperature: opts.temperature,
         minCell: opts.minCell,
-        maxGroups: opts.groups,
+        groups: opts.groups,
         seed: opts.seed,
-        ...(opts.proposals ? { proposals: opts.proposals } : {}),
-        ...(opts.scenario ? { scenario: opts.scenario } : {}),
-      });
-      const copula = planner.copulaPromptText();
-      let groups = parseGroups(
-        opts.group,
-        info.columns.map((c) => c.name),
-      );
-      let from = "--group";
-      if (groups.length === 0) {
-        try {
-          groups = await planner.inferGroups();
-          from = `the cached copula reply of ${model}`;
-        } catch (err) {
-          if (!(err instanceof SynthorError)) throw err;
-          const modelled = summary.columns;
-          groups = (await inferGroups(db, modelled, { seed: opts.seed })).candidates
-            .slice(0, opts.groups)
-            .map((c) => c.columns);
-          from = "the statistical groups, standing in for the copula step's reply (not in the cache)";
-        }
-      }
-      await createSyntheticModel(db, summary);
-      await addGroups(db, summary, groups);
-      const rowsTarget = opts.rows ?? summary.rows;
-      const rows = Math.ceil(rowsTarget / opts.iterations);
-      const discrepancy = await computeDiscrepancy(db, summary);
-      const ctx = {
-        summary,
-        iteration: 1,
-        seed: opts.seed,
-        synthRows: 0,
-        rows,
         proposals: opts.proposals,
-        groups: chooseGroups(summary.groups, discrepancy, opts.groups),
-        discrepancy,
-        gaps: await gapTable(db, summary),
-        subBins: await subBinGaps(db, summary),
-      };
-      const proposal = planner.proposalPromptFor(ctx);
-      const groupText = ctx.groups.map((g) => `[${g.columns.join(", ")}]`).join(" ") || "none";
+        scenario: opts.scenario,
+        given: parseGroups(
+          opts.group,
+          info.columns.map((c) => c.name),
+        ),
+        rows: opts.rows ?? summary.rows,
+        iterations: opts.iterations,
+      });
+      const { copula, proposal, rows } = p;
+      const groupText = p.groups.map((g) => `[${g.join(", ")}]`).join(" ") || "none";
       if (opts.json) {
         process.stdout.write(
-          `${formatJson({ copula, proposal, iteration: 1, rows, groups: ctx.groups.map((g) => g.columns), groupsFrom: from })}\n`,
+          `${formatJson({ copula, proposal, iteration: 1, rows, groups: p.groups, groupsFrom: p.groupsFrom })}\n`,
         );
         return;
       }
@@ -157,23 +121,13 @@ Examples:
       }
       process.stdout.write(`===== p_copula: the copula step (once per run) =====\n${copula}\n\n`);
       process.stdout.write(
-        `===== p_proposal: iteration 1 (${rows} rows; groups ${groupText}, from ${from}) =====\n${proposal}\n`,
+        `===== p_proposal: iteration 1 (${rows} rows; groups ${groupText}, from ${p.groupsFrom}) =====\n${proposal}\n`,
       );
     } finally {
       db.close();
     }
   });
   return cmd;
-}
-
-/** `synthor prompt` never calls a model: the cache may answer the copula step, nothing else does. */
-function noCalls(model: string): ChatClient {
-  return {
-    model,
-    complete: async () => {
-      throw new SynthorError("RUN_STATE", "synthor prompt makes no calls", "this is a bug; please report it");
-    },
-  };
 }
 
 function basename(path: string): string {
