@@ -49,11 +49,7 @@ export type { SourceInfo, SourceSpec } from "./source.ts";
 export { readSource } from "./source.ts";
 export type { ModelColumn, Summary, Unit } from "./summarize.ts";
 export { summarizeTable } from "./summarize.ts";
-export type { BuildSummaryOptions } from "./summary-file.ts";
-export {
-  buildSummaryFile,
-  loadSummary,
-  readSummaryFile,
-  SummaryFile,
-  writeSummaryFile,
-} from "./summary-file.ts";
+export type { BuildSummaryOptions } from "./summary-build.ts";
+export { buildSummaryFile } from "./summary-build.ts";
+export { readSummaryFile, SummaryFile, writeSummaryFile } from "./summary-file.ts";
+export { loadSummary } from "./summary-load.ts";

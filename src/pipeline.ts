@@ -51,7 +51,8 @@ import {
   sourceDataOf,
 } from "./source.ts";
 import { addGroups, addPairs, type Summary, summarizeTable } from "./summarize.ts";
-import { loadSummary, readSummaryFile } from "./summary-file.ts";
+import { readSummaryFile } from "./summary-file.ts";
+import { loadSummary } from "./summary-load.ts";
 import { fitTargetCells, rebuildCounts, trimSurplus } from "./trim.ts";
 
 /** A summary file (`synthor summarize --out`) to synthesize from instead of the real rows. */

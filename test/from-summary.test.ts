@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Db } from "../src/db/connection.ts";
 import { refillConditional, spread, spreadCapped } from "../src/real.ts";
 import { privateGrid } from "../src/summarize.ts";
-import { refillFine, refillJoint, SummaryFile, tableSpecs } from "../src/summary-file.ts";
+import { tableSpecs } from "../src/summary-build.ts";
+import { SummaryFile } from "../src/summary-file.ts";
+import { refillFine, refillJoint } from "../src/summary-load.ts";
 import { cli, fixture, tempDir } from "./helpers.ts";
 import { goodScript, startScriptedServer } from "./llm-server.ts";
 

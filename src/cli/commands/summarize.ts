@@ -4,13 +4,8 @@ import { SynthorError } from "../../errors.ts";
 import { checkOutputPath } from "../../output.ts";
 import type { ColumnProfile } from "../../profile.ts";
 import type { ModelColumn } from "../../summarize.ts";
-import {
-  buildSummaryFile,
-  DEFAULT_MIN_CELL,
-  type SummaryFile,
-  summaryFileText,
-  writeSummaryFile,
-} from "../../summary-file.ts";
+import { buildSummaryFile } from "../../summary-build.ts";
+import { DEFAULT_MIN_CELL, type SummaryFile, summaryFileText, writeSummaryFile } from "../../summary-file.ts";
 import { formatTable, num } from "../format.ts";
 import {
   addInputOptions,
