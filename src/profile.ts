@@ -68,6 +68,8 @@ export interface ProfileOptions {
   ignore?: string[];
   /** Path of a JSON schema file (see {@link SchemaFile}). */
   schemaFile?: string;
+  /** A schema file already read (nested data splits one between its two tables); wins over `schemaFile`. */
+  schema?: SchemaFile;
   describe?: Record<string, string>;
   /**
    * Throw when no column can be modelled (default true). `synthor profile` passes false: it shows the
@@ -107,7 +109,7 @@ export async function profileColumns(
   source: SourceInfo,
   options: ProfileOptions = {},
 ): Promise<ColumnProfile[]> {
-  const schema = options.schemaFile ? readSchemaFile(options.schemaFile) : undefined;
+  const schema = options.schema ?? (options.schemaFile ? readSchemaFile(options.schemaFile) : undefined);
   const maxCategories = options.maxCategories ?? schema?.maxCategories ?? DEFAULT_MAX_CATEGORIES;
   const overrides = collectOverrides(source, options, schema);
   const problems: Problem[] = [...overrides.problems];

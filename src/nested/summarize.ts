@@ -5,6 +5,7 @@ import { codesSelect, modelSelect } from "../encode.ts";
 import { type Problem, SynthorError, throwIfProblems } from "../errors.ts";
 import { cliName, didYouMean } from "../names.ts";
 import { type ColumnProfile, modelledKinds, type ProfileOptions, profileColumns } from "../profile.ts";
+import { readSchemaFile, type SchemaFile } from "../schema.ts";
 import type { SourceInfo } from "../source.ts";
 import { type ModelColumn, type Summary, summarizeTable, type Unit, unitsFor } from "../summarize.ts";
 import { HOUSEHOLDS, MEMBERS, type NestedSource } from "./source.ts";
@@ -607,8 +608,8 @@ export function memberCodesSelect(
 }
 
 /**
- * The user's --categorical/--numeric/--ignore lists split by the table that has each column (both when
- * both do). A name neither table has is an error that lists both tables' columns.
+ * The user's --categorical/--numeric/--ignore lists and --schema file split by the table that has each
+ * column (both when both do). A name neither table has is an error that lists both tables' columns.
  */
 function splitProfileOptions(
   options: ProfileOptions,
@@ -616,15 +617,32 @@ function splitProfileOptions(
   memberNames: string[],
 ): { households: ProfileOptions; members: ProfileOptions } {
   const problems: Problem[] = [];
-  if (options.schemaFile) {
-    throw new SynthorError(
-      "CONFIG_INVALID",
-      "--schema is not supported with --child yet",
-      "give the kinds with --categorical, --numeric and --ignore instead",
-    );
-  }
   const households: ProfileOptions = {};
   const members: ProfileOptions = {};
+  if (options.schemaFile) {
+    // One schema file for both tables: each column's entry goes to the table that has it (both when both do).
+    const schema = readSchemaFile(options.schemaFile);
+    const part = () => ({
+      ...(schema.maxCategories !== undefined ? { maxCategories: schema.maxCategories } : {}),
+      columns: {},
+    });
+    const h: SchemaFile = part();
+    const m: SchemaFile = part();
+    for (const [name, entry] of Object.entries(schema.columns)) {
+      if (householdNames.includes(name)) h.columns[name] = entry;
+      if (memberNames.includes(name)) m.columns[name] = entry;
+      if (!householdNames.includes(name) && !memberNames.includes(name)) {
+        problems.push({
+          code: "COLUMN_UNKNOWN",
+          message: `the schema file names column "${name}", which neither table has`,
+          hint: `${didYouMean(name, [...householdNames, ...memberNames])}household columns: ${householdNames.map(cliName).join(", ")}; member columns: ${memberNames.map(cliName).join(", ")}`,
+          subject: name,
+        });
+      }
+    }
+    households.schema = h;
+    members.schema = m;
+  }
   if (options.maxCategories !== undefined) {
     households.maxCategories = options.maxCategories;
     members.maxCategories = options.maxCategories;
