@@ -12,7 +12,10 @@ import { evaluateFidelity, type FidelityResult, groupProblems } from "./fidelity
 import { realFloor } from "./floor.ts";
 import { evaluateFlows, type FlowOptions, type FlowResult } from "./flows.ts";
 import type { Convergence } from "./history.ts";
-import { checkKey, describeLinks, type LinksResult, linkWarnings } from "./links.ts";
+import { type ChildOptions, checkKey, describeLinks, type LinksResult, linkWarnings } from "./links.ts";
+
+export type { ChildOptions } from "./links.ts";
+
 import { FLOW_METRICS, METRICS, type MetricInfo, TARGET_METRICS } from "./metrics.ts";
 import { evaluatePrivacy, type PrivacyResult } from "./privacy.ts";
 import {
@@ -74,20 +77,6 @@ export interface EvaluationOptions {
    * in the synthetic table only, and are compared with the target's shares instead of the real table.
    */
   targets?: TargetSpec[] | undefined;
-}
-
-/** The child tables of a two-table evaluation (see {@link EvaluationOptions.child}). */
-export interface ChildOptions {
-  /** Table or view names in `db`. */
-  real: string;
-  synth: string;
-  /** The column of both child tables (and both parents) that links a child row to its parent row. */
-  key: string;
-  /** The names the queries read the tables by; default households and persons. */
-  names?: { parent: string; child: string };
-  labels?: { real: string; synth: string };
-  /** The real child table's profile (key left out): with it, the child tables' columns are compared too. */
-  profiles?: ColumnProfile[];
 }
 
 export interface Evaluation {

@@ -8,6 +8,22 @@ import type { Db } from "../db/connection.ts";
 import { quoteIdent } from "../db/quote.ts";
 import { type Problem, throwIfProblems } from "../errors.ts";
 import { cliName, didYouMean } from "../names.ts";
+import { type ColumnProfile, profileColumns, splitColumnList } from "../profile.ts";
+import type { SourceInfo } from "../source.ts";
+
+/** The child tables of a two-table evaluation (see {@link EvaluationOptions.child}). */
+export interface ChildOptions {
+  /** Table or view names in `db`. */
+  real: string;
+  synth: string;
+  /** The column of both child tables (and both parents) that links a child row to its parent row. */
+  key: string;
+  /** The names the queries read the tables by; default households and persons. */
+  names?: { parent: string; child: string };
+  labels?: { real: string; synth: string };
+  /** The real child table's profile (key left out): with it, the child tables' columns are compared too. */
+  profiles?: ColumnProfile[];
+}
 
 /** How a child table hangs on its parent table (sql/eval_links.sql). */
 export interface LinkSummary {
@@ -106,4 +122,51 @@ export function linkWarnings(synth: LinkSummary, names: { parent: string; child:
     );
   }
   return warnings;
+}
+
+/**
+ * The child tables of a two-table evaluation, checked and profiled: the key checked in all four tables,
+ * --ignore split between parent and child (each leaves out the named columns it has; a name neither has
+ * stays with the parent, whose profile reports it), the key left out of both (it links, it is not
+ * compared). Returns the child options and what the parent ignores.
+ */
+export async function childTables(
+  db: Db,
+  o: {
+    real: SourceInfo;
+    synth: SourceInfo;
+    realChild: SourceInfo;
+    synthChild: SourceInfo;
+    key: string;
+    names?: { parent: string; child: string };
+    ignore: string[];
+  },
+): Promise<{ child: ChildOptions; parentIgnore: string[] }> {
+  await checkKey(db, o.key, [
+    { table: o.real.view, label: o.real.label, flag: "--real" },
+    { table: o.realChild.view, label: o.realChild.label, flag: "--real-child" },
+    { table: o.synth.view, label: o.synth.label, flag: "--synth" },
+    { table: o.synthChild.view, label: o.synthChild.label, flag: "--synth-child" },
+  ]);
+  const parentColumns = new Set(o.real.columns.map((c) => c.name));
+  const childColumns = new Set(o.realChild.columns.map((c) => c.name));
+  const known = new Set([...parentColumns, ...childColumns]);
+  const ignored = o.ignore.flatMap((v) => splitColumnList(v, known));
+  const parentIgnore = [...ignored.filter((c) => parentColumns.has(c) || !childColumns.has(c)), o.key];
+  // The other flags that set column kinds are about the parent.
+  const profiles = await profileColumns(db, o.realChild, {
+    ignore: [...ignored.filter((c) => childColumns.has(c)), o.key],
+    requireModelled: false,
+  });
+  return {
+    child: {
+      profiles,
+      real: o.realChild.view,
+      synth: o.synthChild.view,
+      key: o.key,
+      ...(o.names ? { names: o.names } : {}),
+      labels: { real: o.realChild.label, synth: o.synthChild.label },
+    },
+    parentIgnore,
+  };
 }

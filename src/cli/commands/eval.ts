@@ -7,7 +7,7 @@ import { type Problem, SynthorError, throwIfProblems } from "../../errors.ts";
 import { type ChildOptions, type Evaluation, evaluateSynthetic } from "../../evaluate/evaluate.ts";
 import { checkFlowsFilter, type FlowResult } from "../../evaluate/flows.ts";
 import { type Convergence, readConvergence } from "../../evaluate/history.ts";
-import { checkKey } from "../../evaluate/links.ts";
+import { childTables } from "../../evaluate/links.ts";
 import { checkQueries, readQueries } from "../../evaluate/queries.ts";
 import { checkOutputPath, writeTextAtomically } from "../../output.ts";
 import { type ColumnProfile, profileColumns } from "../../profile.ts";
@@ -225,34 +225,15 @@ Examples:
         if (childFlags) {
           const realChild = await readSide(db, "realChild", childFlags.real, opts.db);
           const synthChild = await readSide(db, "synthChild", childFlags.synth, opts.db);
-          await checkKey(db, childFlags.key, [
-            { table: real.view, label: real.label, flag: "--real" },
-            { table: realChild.view, label: realChild.label, flag: "--real-child" },
-            { table: synth.view, label: synth.label, flag: "--synth" },
-            { table: synthChild.view, label: synthChild.label, flag: "--synth-child" },
-          ]);
-          // --ignore serves both tables: each leaves out the named columns it has (a name neither has
-          // stays with the parent, whose profile reports it). The key links; it is not compared.
-          const parentColumns = new Set(real.columns.map((c) => c.name));
-          const childColumns = new Set(realChild.columns.map((c) => c.name));
-          const ignored = splitColumns(opts.ignore ?? [], [...parentColumns, ...childColumns]);
-          parentIgnore = [
-            ...ignored.filter((c) => parentColumns.has(c) || !childColumns.has(c)),
-            childFlags.key,
-          ];
-          // The other flags that set column kinds are about the parent.
-          const childProfiles = await profileColumns(db, realChild, {
-            ignore: [...ignored.filter((c) => childColumns.has(c)), childFlags.key],
-            requireModelled: false,
-          });
-          child = {
-            profiles: childProfiles,
-            real: realChild.view,
-            synth: synthChild.view,
+          ({ child, parentIgnore } = await childTables(db, {
+            real,
+            synth,
+            realChild,
+            synthChild,
             key: childFlags.key,
-            names: childFlags.names,
-            labels: { real: realChild.label, synth: synthChild.label },
-          };
+            ...(childFlags.names ? { names: childFlags.names } : {}),
+            ignore: opts.ignore ?? [],
+          }));
         }
         const profileOptions = profileOptionsFrom({
           ...opts,
