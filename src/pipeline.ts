@@ -33,9 +33,11 @@ import {
 import {
   countViolations,
   dropViolations,
-  fitTilts,
+  fitToReference,
   measureTargets,
+  surplusShare,
   type TargetFit,
+  targetUnitsOf,
 } from "./reference-fit.ts";
 import { checkResume, checkSeed, withRunDatabase } from "./run-database.ts";
 import { type LoopEvent, type LoopOptions, type LoopResult, loopConfig } from "./run-options.ts";
@@ -53,7 +55,7 @@ import {
 import { addGroups, addPairs, type Summary, summarizeTable } from "./summarize.ts";
 import { readSummaryFile } from "./summary-file.ts";
 import { loadSummary } from "./summary-load.ts";
-import { fitTargetCells, rebuildCounts, trimSurplus } from "./trim.ts";
+import { rebuildCounts } from "./trim.ts";
 
 /** A summary file (`synthor summarize --out`) to synthesize from instead of the real rows. */
 export interface SummarySource {
@@ -330,29 +332,15 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
   const candidates = summary.columns.length > 1 ? await planner.inferGroups(signal) : [];
   const targetColumns = reference ? targetGroups(reference, profiles) : [];
   await addGroups(db, summary, [...candidates, ...targetColumns]);
-  // The units whose cells the end of the run cuts to their targets: target groups, and the marginals of
-  // one-column targets on categorical columns (a numeric column's cells are bins, not target values).
-  const categorical = new Set(summary.columns.filter((c) => c.kind === "categorical").map((c) => c.name));
-  const targetUnits = [
-    ...summary.groups.filter((g) =>
-      targetColumns.some(
-        (cols) => cols.length === g.columns.length && cols.every((c) => g.columns.includes(c)),
-      ),
-    ),
-    ...summary.marginals.filter((m) =>
-      (reference?.targets ?? []).some(
-        (t) =>
-          t.columns.length === 1 && t.columns[0] === m.columns[0] && categorical.has(m.columns[0] as string),
-      ),
-    ),
-  ];
+  const targetUnits = targetUnitsOf(summary, reference?.targets ?? [], targetColumns);
   if (planner.trackPairs) await addPairs(db, summary, planner.trackPairs());
-  // With --where, a surplus replaces the rows that fail it (dropped at the end, before the trim); with
-  // targets and tilts, 10% each, so that tilted rows and target cells can end at their reference
-  // shares (fitTilts, fitTargetCells).
   const tilts = options.reference?.tilts ?? [];
-  const toFit = ((reference?.targets.length ?? 0) > 0 ? 0.1 : 0) + (tilts.length > 0 ? 0.1 : 0);
-  const surplus = Math.max(options.trim ?? 0, toFit > 0 ? toFit : where !== undefined ? 0.05 : 0);
+  const surplus = surplusShare({
+    trim: options.trim,
+    where: where !== undefined,
+    targets: (reference?.targets.length ?? 0) > 0,
+    tilts: tilts.length > 0,
+  });
   const rowsTarget = finalRows + Math.ceil(finalRows * surplus);
 
   const level = flatLevel(db, summary, planner, { seed, withinRange: config.withinRange });
@@ -433,9 +421,8 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
     await db.exec("begin transaction", "begin the end of the run");
     try {
       if (rows > finalRows) {
-        if (tilts.length > 0) rows = await fitTilts(db, summary, profiles, tilts, finalRows, seed);
-        for (const unit of targetUnits) rows = await fitTargetCells(db, summary, unit, finalRows, seed);
-        rows = await trimSurplus(db, summary, finalRows, seed, targetUnits);
+        const typed = outputSelect(profiles, seed, "synthor_synth_model", 0, { provenance: true });
+        rows = await fitToReference(db, summary, { typed, tilts, targetUnits, finalRows, seed });
         discrepancy = await computeDiscrepancy(db, summary);
       }
       seconds = (Date.now() - started) / 1000;

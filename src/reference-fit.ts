@@ -6,13 +6,11 @@
 import { type Db, varcharList } from "./db/connection.ts";
 import { quoteIdent } from "./db/quote.ts";
 import { checkCondition } from "./db/sql-guard.ts";
-import { outputSelect } from "./output.ts";
-import type { ColumnProfile } from "./profile.ts";
 import type { Tilt } from "./raking.ts";
 import { tiltUse, whereUse } from "./reference.ts";
-import type { Summary } from "./summarize.ts";
+import type { Summary, Unit } from "./summarize.ts";
 import type { Target } from "./targets.ts";
-import { deleteDropped, rebuildCounts } from "./trim.ts";
+import { deleteDropped, fitTargetCells, rebuildCounts, trimSurplus } from "./trim.ts";
 
 /**
  * The `--where` guarantee: deletes the synthetic rows that, in the user's types, do not satisfy the
@@ -52,12 +50,12 @@ export async function dropViolations(
 export async function fitTilts(
   db: Db,
   summary: Summary,
-  profiles: ColumnProfile[],
+  /** The synthetic rows in the user's types, with their provenance (outputSelect, provenance: true). */
+  typed: string,
   tilts: Tilt[],
   finalRows: number,
   seed: number,
 ): Promise<number> {
-  const typed = outputSelect(profiles, seed, "synthor_synth_model", 0, { provenance: true });
   const [count] = await db.all<{ n: number }>("select count(*) as n from synthor_synth_model");
   let rows = count?.n ?? 0;
   for (const t of tilts) {
@@ -179,4 +177,57 @@ export async function measureTargets(
     );
   }
   return fits;
+}
+
+/**
+ * The units whose cells the end of the run cuts to their targets: the target groups, and the marginals
+ * of one-column targets on categorical columns (a numeric column's cells are bins, not target values).
+ */
+export function targetUnitsOf(summary: Summary, targets: Target[], targetColumns: string[][]): Unit[] {
+  const categorical = new Set(summary.columns.filter((c) => c.kind === "categorical").map((c) => c.name));
+  return [
+    ...summary.groups.filter((g) =>
+      targetColumns.some(
+        (cols) => cols.length === g.columns.length && cols.every((c) => g.columns.includes(c)),
+      ),
+    ),
+    ...summary.marginals.filter((m) =>
+      targets.some(
+        (t) =>
+          t.columns.length === 1 && t.columns[0] === m.columns[0] && categorical.has(m.columns[0] as string),
+      ),
+    ),
+  ];
+}
+
+/**
+ * The share of rows grown beyond those asked for: with --where, a surplus that replaces the rows that
+ * fail it (dropped at the end, before the trim); with targets and tilts, 10% each, so that tilted rows
+ * and target cells can end at their reference shares (fitTilts, fitTargetCells); --trim's, if larger.
+ */
+export function surplusShare(o: {
+  trim?: number | undefined;
+  where: boolean;
+  targets: boolean;
+  tilts: boolean;
+}): number {
+  const toFit = (o.targets ? 0.1 : 0) + (o.tilts ? 0.1 : 0);
+  return Math.max(o.trim ?? 0, toFit > 0 ? toFit : o.where ? 0.05 : 0);
+}
+
+/**
+ * The end of the loop, in the run's end transaction, when the table holds more rows than asked for:
+ * tilted rows and target cells cut to their reference shares, then the surplus trimmed from the most
+ * over-represented cells. Returns the rows left; the count tables are rebuilt.
+ */
+export async function fitToReference(
+  db: Db,
+  summary: Summary,
+  o: { typed: string; tilts: Tilt[]; targetUnits: Unit[]; finalRows: number; seed: number },
+): Promise<number> {
+  let rows = 0;
+  if (o.tilts.length > 0) rows = await fitTilts(db, summary, o.typed, o.tilts, o.finalRows, o.seed);
+  for (const unit of o.targetUnits) rows = await fitTargetCells(db, summary, unit, o.finalRows, o.seed);
+  rows = await trimSurplus(db, summary, o.finalRows, o.seed, o.targetUnits);
+  return rows;
 }

@@ -297,7 +297,9 @@ export function tiltUse(t: Tilt, columns?: string[]): SqlUse {
 }
 
 function columnList(columns: string[] | undefined): string {
-  return columns ? `; the columns are (as written in SQL): ${columns.map(asWritten).join(", ")}` : "";
+  // synthor's own columns (a nested run's household key) are not the user's to name.
+  const theirs = columns?.filter((c) => !c.startsWith("__synthor_"));
+  return theirs ? `; the columns are (as written in SQL): ${theirs.map(asWritten).join(", ")}` : "";
 }
 
 /**
