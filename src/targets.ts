@@ -49,7 +49,14 @@ export function targetsUse(index: number): SqlUse {
   };
 }
 
-export async function readTarget(db: Db, spec: TargetSpec, index: number, real: SourceInfo): Promise<Target> {
+export async function readTarget(
+  db: Db,
+  spec: TargetSpec,
+  index: number,
+  real: SourceInfo,
+  /** Called with the target's cell columns before its cells are checked (nested data refuses member columns). */
+  checkColumns?: (columns: string[]) => void,
+): Promise<Target> {
   const label = spec.kind === "file" ? spec.path : `--targets-sql ${index + 1}`;
   const table = `synthor_target_${index}`;
   let select: string;
@@ -109,6 +116,7 @@ export async function readTarget(db: Db, spec: TargetSpec, index: number, real: 
       { source: label },
     );
   }
+  checkColumns?.(cellColumns.map((c) => c.name));
   const realTypes = new Map(real.columns.map((c) => [c.name, c.type]));
   const problems: Problem[] = [];
   const exprs: string[] = [];

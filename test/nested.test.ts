@@ -354,19 +354,20 @@ describe("nested input errors", () => {
     const alone = await cli(["synth", households, "--key", "hhID", "--quiet"]);
     expect(alone.code).toBe(1);
     expect(alone.stderr).toContain("error: --key, --child-out and --child-out-table are for nested data");
-    const tilt = await cli([
+    // A real table and a summary file at once: the nested check speaks first.
+    const summary = await cli([
       "synth",
       households,
       "--child",
       persons,
       "--key",
       "hhID",
-      "--tilt",
-      "income = 1 => 2",
+      "--from-summary",
+      "summary.json",
     ]);
-    expect(tilt.code).toBe(1);
-    expect(tilt.stderr).toContain(
-      "error: --tilt is not supported for nested data yet\n  hint: run again without --tilt",
+    expect(summary.code).toBe(1);
+    expect(summary.stderr).toContain(
+      "error: --from-summary is not supported for nested data yet\n  hint: run again without --from-summary",
     );
   });
 

@@ -74,3 +74,33 @@ export function whereLine(
       : "";
   return `--where: learned from ${w.matching} of ${w.real} real ${what}; ${kept}${dropped}`;
 }
+
+/** How each target table ended (--targets): its TVD, and its worst cells, target against synthetic share. */
+export function targetLines(
+  targets: {
+    target: string;
+    columns: string[];
+    tvd: number;
+    cells: { cell: (string | null)[] | null; targetShare: number; synthShare: number }[];
+  }[],
+): string[] {
+  const lines: string[] = [];
+  for (const t of targets) {
+    lines.push(
+      `target ${t.target} (${t.columns.join(" x ")}): TVD ${num(t.tvd)} over ${t.cells.length - 1} named cells and the rest`,
+    );
+    const worst = [...t.cells]
+      .sort((a, b) => Math.abs(b.targetShare - b.synthShare) - Math.abs(a.targetShare - a.synthShare))
+      .slice(0, 5);
+    lines.push(
+      formatTable(
+        worst.map((c) => ({
+          cell: c.cell === null ? "(unnamed cells)" : c.cell.map((v) => v ?? "NULL").join(" x "),
+          target: num(c.targetShare),
+          synthetic: num(c.synthShare),
+        })),
+      ),
+    );
+  }
+  return lines;
+}

@@ -4,7 +4,9 @@ import { Db } from "../db/connection.ts";
 import { installRunMacros } from "../db/macros.ts";
 import { SynthorError } from "../errors.ts";
 import { type ColumnProfile, type ProfileOptions, profileColumns, splitColumnList } from "../profile.ts";
+import { parseTilt, type ReferenceOptions } from "../reference.ts";
 import { readSource, renamedWarning, type SourceInfo, sourceSpec } from "../source.ts";
+import type { TargetSpec } from "../targets.ts";
 
 /** Options every command that reads a real table takes. */
 export interface InputOptions {
@@ -242,4 +244,22 @@ export function fraction(flag: string) {
 /** Parses repeated --group a,b,c flags into column groups. */
 export function parseGroups(values: string[] | undefined, known: string[]): string[][] {
   return (values ?? []).map((v) => splitColumns([v], known));
+}
+
+/** The reference options of `synth` (--where, --targets, --targets-sql, --tilt), flat or nested. */
+export function referenceFrom(opts: {
+  where?: string;
+  targets?: string[];
+  targetsSql?: string[];
+  tilt?: string[];
+}): ReferenceOptions {
+  const targets: TargetSpec[] = [
+    ...(opts.targets ?? []).map((path) => ({ kind: "file" as const, path })),
+    ...(opts.targetsSql ?? []).map((sql) => ({ kind: "sql" as const, sql })),
+  ];
+  return {
+    ...(opts.where !== undefined ? { where: opts.where } : {}),
+    targets,
+    tilts: (opts.tilt ?? []).map(parseTilt),
+  };
 }

@@ -18,13 +18,20 @@ import { grow, type Level } from "../loop.ts";
 import { settle, startLoop } from "../loop-ends.ts";
 import { checkOutputFile } from "../output.ts";
 import { sourceTableNames } from "../pipeline.ts";
-import { checkReferenceSql } from "../reference.ts";
-import { countViolations, dropViolations } from "../reference-fit.ts";
+import { checkReferenceSql, type ReferenceOptions, referenceConfig, targetGroups } from "../reference.ts";
+import {
+  countViolations,
+  dropViolations,
+  fitToReference,
+  measureTargets,
+  surplusShare,
+  type TargetFit,
+  targetUnitsOf,
+} from "../reference-fit.ts";
 import { checkResume, checkSeed, withRunDatabase } from "../run-database.ts";
 import { type LoopEvent, type LoopOptions, type LoopResult, loopConfig } from "../run-options.ts";
 import { recordedSpec, type SourceData, SQL_SOURCE, sourceDataOf } from "../source.ts";
 import { addGroups, addPairs, type Unit } from "../summarize.ts";
-import { trimSurplus } from "../trim.ts";
 import { type NestedFidelity, nestedFidelity } from "./fidelity.ts";
 import { typedHouseholds, writeNestedOutputs } from "./output.ts";
 import type { NestedPlanner } from "./planners/types.ts";
@@ -43,7 +50,7 @@ import {
   SYNTH_MEMBERS,
   sampleNested,
 } from "./sample.ts";
-import { keepWhere, type LinkCheck, type NestedSpec, readNested } from "./source.ts";
+import { keepWhere, type LinkCheck, type NestedSpec, readNested, weightHouseholds } from "./source.ts";
 import { type NestedSummary, summarizeNested } from "./summarize.ts";
 
 /** A nested run's options: the loop's (`rows` counts households; the schedule's batches too), and these. */
@@ -51,10 +58,11 @@ export interface NestedSynthOptions extends LoopOptions {
   source: NestedSpec;
   planner: (db: Db, summary: NestedSummary) => NestedPlanner;
   /**
-   * A condition over the household columns (--where): the households that satisfy it, with their
-   * members, are the real data, and every synthetic household satisfies it.
+   * Conditions, targets and tilts over the household columns, as a flat run's (SynthOptions.reference):
+   * the households that satisfy `where`, with their members, are the real data (every synthetic
+   * household satisfies it), weighted to the targets and tilts by whole copies of each household.
    */
-  where?: string;
+  reference?: ReferenceOptions;
   /** Table of the synthetic households (or of the nested table), default `synthetic`. */
   outTable?: string;
   /** Table of the synthetic members (linked sources), default `<outTable>_members`. */
@@ -85,6 +93,8 @@ export interface NestedSynthResult extends LoopResult {
   integrity: LinkCheck & { linkedShare: number };
   childOutTable?: string;
   childOutFile?: string;
+  /** How close each target table ended, per named cell (--targets). */
+  targets?: TargetFit[];
   /** With --where: the real households it kept, and its guarantee on the synthetic ones. */
   where?: {
     where: string;
@@ -131,18 +141,23 @@ export async function synthesizeNested(options: NestedSynthOptions): Promise<Nes
   if (dbPath !== ":memory:" && options.source.kind === "nested" && !existsSync(dbPath)) {
     throw new SynthorError("SOURCE_NOT_FOUND", `there is no database ${dbPath}`, "check the --db path");
   }
-  // A --sql source and --where are checked before the database is opened (src/db/sql-guard.ts): a
+  // A --sql source and the SQL of --where, --tilt and --targets-sql are checked before the database is opened (src/db/sql-guard.ts): a
   // refused one leaves no new file and every table as it was.
   const queries = (
     options.source.kind === "nested"
       ? [options.source.source]
       : [options.source.households, options.source.members]
   ).flatMap((s) => (s.kind === "sql" ? [s.sql] : []));
-  if (queries.length > 0 || options.where !== undefined) {
+  const reference = options.reference ?? {};
+  const referenced =
+    reference.where !== undefined ||
+    (reference.targets ?? []).length > 0 ||
+    (reference.tilts ?? []).length > 0;
+  if (queries.length > 0 || referenced) {
     const check = await Db.open(":memory:");
     try {
       for (const sql of queries) await checkQuery(check, sql, SQL_SOURCE);
-      if (options.where !== undefined) await checkReferenceSql(check, { where: options.where });
+      await checkReferenceSql(check, reference);
     } finally {
       check.close();
     }
@@ -236,7 +251,7 @@ async function run(
             members: recordedSpec(options.source.members),
           },
     ...loopConfig(options),
-    where: options.where ?? null,
+    reference: referenceConfig(options.reference ?? {}),
     nested: true,
   };
   const resumed = await openRun(db, config, {
@@ -253,9 +268,21 @@ async function run(
     members: await sourceDataOf(db, source.members, recorded?.members),
   };
   const realHouseholds = source.households.rows;
-  const where = options.where;
-  // With --where the households that satisfy it, and their members, are the real data.
+  const where = options.reference?.where;
+  const tilts = options.reference?.tilts ?? [];
+  // With --where the households that satisfy it, and their members, are the real data; with targets and
+  // tilts, weighted by copies.
   if (where !== undefined) await keepWhere(db, source, where);
+  const matchingHouseholds = source.households.rows;
+  const weighted =
+    (options.reference?.targets ?? []).length > 0 || tilts.length > 0
+      ? await weightHouseholds(db, source, {
+          targets: options.reference?.targets ?? [],
+          tilts,
+          seed,
+          rows: options.rows,
+        })
+      : undefined;
   enter("summarizing");
   const summary = await summarizeNested(db, source, {
     ...(options.profile ? { profile: options.profile } : {}),
@@ -276,15 +303,21 @@ async function run(
     summary.householdColumns.length > 1
       ? (await inferGroups(db, summary.householdColumns, { seed })).candidates.map((c) => c.columns)
       : [];
-  await addGroups(db, summary.households, [...candidates, ...own]);
+  const targetColumns = weighted ? targetGroups(weighted, summary.householdProfiles) : [];
+  await addGroups(db, summary.households, [...candidates, ...own, ...targetColumns]);
+  const targetUnits = targetUnitsOf(summary.households, weighted?.targets ?? [], targetColumns);
   if (planner.trackPairs) await addPairs(db, summary.households, trackedPairs(summary, planner.trackPairs()));
   const [sizes] = await db.all<{ lo: number; hi: number }>(
     "select min(size) as lo, max(size) as hi from synthor_household_sizes('synthor_nested_households', 'synthor_nested_members', '__synthor_key')",
   );
   const scope = proposalScope(summary, { min: sizes?.lo ?? 1, max: sizes?.hi ?? 1 });
   const target = options.rows ?? source.households.rows;
-  // With --where, a surplus replaces the households that fail it (dropped at the end, before the trim).
-  const surplus = Math.max(options.trim ?? 0, where !== undefined ? 0.05 : 0);
+  const surplus = surplusShare({
+    trim: options.trim,
+    where: where !== undefined,
+    targets: (weighted?.targets.length ?? 0) > 0,
+    tilts: tilts.length > 0,
+  });
   const rowsTarget = target + Math.ceil(target * surplus);
   const runId =
     resumed?.runId ??
@@ -369,10 +402,18 @@ async function run(
   let written: Awaited<ReturnType<typeof writeNestedOutputs>> | undefined;
   let fidelity: NestedFidelity;
   let whereViolations = 0;
+  let targets: TargetFit[] | undefined;
   try {
     if (stoppedBecause !== "interrupted" && households > target) {
-      // The surplus (--trim, --where) cut from the most over-represented cells, members with their household.
-      households = await trimSurplus(db, summary.households, target, seed);
+      // Tilted households and target cells cut to their shares, the rest of the surplus (--trim, --where)
+      // from the most over-represented cells; members go with their household.
+      households = await fitToReference(db, summary.households, {
+        typed: typedHouseholds(summary, seed, 0, [], { provenance: true }),
+        tilts,
+        targetUnits,
+        finalRows: target,
+        seed,
+      });
       await dropOrphanMembers(db);
       await rebuildNestedCounts(db, summary);
     }
@@ -386,6 +427,9 @@ async function run(
       write: stoppedBecause !== "interrupted",
     });
     fidelity = await nestedFidelity(db, summary, runId);
+    if (weighted && weighted.targets.length > 0 && stoppedBecause !== "interrupted") {
+      targets = await measureTargets(db, runId, outTable, weighted.targets);
+    }
     if (where !== undefined && stoppedBecause !== "interrupted") {
       whereViolations = await countViolations(db, outTable, where);
     }
@@ -424,12 +468,13 @@ async function run(
     ...(options.childOut && stoppedBecause !== "interrupted" ? { childOutFile: options.childOut } : {}),
     db: db.path,
     tokens,
+    ...(targets ? { targets } : {}),
     ...(where !== undefined
       ? {
           where: {
             where,
             realHouseholds,
-            matchingHouseholds: source.households.rows,
+            matchingHouseholds,
             whereDropped,
             whereViolations,
           },

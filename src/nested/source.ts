@@ -3,8 +3,10 @@ import type { Db } from "../db/connection.ts";
 import { quoteIdent, quoteLiteral } from "../db/quote.ts";
 import { SynthorError } from "../errors.ts";
 import { cliName, didYouMean, unknownColumnHint } from "../names.ts";
-import { applyWhere } from "../reference.ts";
+import type { Tilt } from "../raking.ts";
+import { applyWhere, buildReference, type Reference } from "../reference.ts";
 import { readSource, type SourceInfo, type SourceSpec } from "../source.ts";
+import { readTarget, type TargetSpec } from "../targets.ts";
 
 /**
  * Where nested data comes from: a households table and a members table linked by a key column, or one
@@ -258,4 +260,85 @@ export async function keepWhere(db: Db, source: NestedSource, where: string): Pr
   source.households.rows = kept;
   source.members.rows = members?.n ?? 0;
   return kept;
+}
+
+/**
+ * --targets and --tilt on nested data: the households (after --where) weighted to the targets and tilts
+ * as flat rows are (src/reference.ts: raking, tilts, controlled rounding), and each household repeated
+ * with its members as many times as its weight says, every copy under a key of its own. The targets'
+ * columns are household columns (one only the targets have is added to the households, as in a flat
+ * run); a target that names a member column is refused. Returns the reference, whose table
+ * synthor_reference (the weighted households) the end of the run fits tilts to.
+ */
+export async function weightHouseholds(
+  db: Db,
+  source: NestedSource,
+  options: { targets: TargetSpec[]; tilts: Tilt[]; seed: number; rows?: number | undefined },
+): Promise<Reference> {
+  // The household key under a name of synthor's own (the reference keeps its own __synthor_key); as a
+  // column it also orders copies of households alike in every household column, so runs repeat.
+  await db.exec(
+    `create or replace temp view synthor_nested_hh_base as
+       select * exclude (__synthor_key), __synthor_key as __synthor_hh from ${HOUSEHOLDS}`,
+    "nested: households to weight",
+  );
+  const hh = source.households;
+  // A target column the households lack would be added to them: a member column is refused first.
+  const members = new Set(source.members.columns.map((c) => c.name));
+  const households = new Set(hh.columns.map((c) => c.name));
+  for (const [i, t] of options.targets.entries()) {
+    await readTarget(db, t, i, hh, (columns) => {
+      const onMembers = columns.filter((c) => members.has(c) && !households.has(c));
+      if (onMembers.length === 0) return;
+      throw new SynthorError(
+        "CONFIG_INVALID",
+        `--targets names ${onMembers.map(cliName).join(", ")}, member column${onMembers.length === 1 ? "" : "s"}: on nested data targets are shares of households`,
+        `give targets over the household columns: ${hh.columns.map((c) => cliName(c.name)).join(", ")}`,
+      );
+    });
+  }
+  const reference = await buildReference(
+    db,
+    {
+      ...hh,
+      view: "synthor_nested_hh_base",
+      columns: [...hh.columns, { name: "__synthor_hh", type: "VARCHAR" }],
+    },
+    {
+      targets: options.targets,
+      tilts: options.tilts,
+      seed: options.seed,
+      ...(options.rows ? { rows: options.rows } : {}),
+    },
+  );
+  await db.exec(
+    `create or replace temp table synthor_nested_copies as
+       select * exclude (__synthor_hh), __synthor_hh,
+              __synthor_hh || '#' || row_number() over (partition by __synthor_hh)::varchar as __synthor_key
+       from synthor_reference;
+     create or replace temp table synthor_nested_members_base as select * from ${MEMBERS};`,
+    "nested: households copied by weight",
+  );
+  await db.dropReal(HOUSEHOLDS);
+  await db.dropReal(MEMBERS);
+  await db.exec(
+    `create ${db.realKind("table")} ${HOUSEHOLDS} as
+       select * exclude (__synthor_hh) from synthor_nested_copies order by __synthor_key;
+     create ${db.realKind("table")} ${MEMBERS} as
+       select m.* exclude (__synthor_key), c.__synthor_key
+       from synthor_nested_members_base as m
+       join synthor_nested_copies as c on c.__synthor_hh = m.__synthor_key
+       order by c.__synthor_key, m.__synthor_member;
+     drop table synthor_nested_copies;
+     drop table synthor_nested_members_base;`,
+    "nested: the weighted households and their members",
+  );
+  const [counts] = await db.all<{ h: number; m: number }>(
+    `select (select count(*) from ${HOUSEHOLDS}) as h, (select count(*) from ${MEMBERS}) as m`,
+  );
+  const added = reference.columns.filter((c) => reference.added.includes(c.name));
+  source.households.columns = [...hh.columns, ...added];
+  source.households.rows = counts?.h ?? 0;
+  source.members.rows = counts?.m ?? 0;
+  return reference;
 }

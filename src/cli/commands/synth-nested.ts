@@ -5,8 +5,8 @@ import { stopText } from "../../outcome.ts";
 import type { PreparedPlanner } from "../../planners/types.ts";
 import type { Schedule } from "../../schedule.ts";
 import { sourceSpec } from "../../source.ts";
-import { formatJson, formatTable, num, whereLine } from "../format.ts";
-import { type InputOptions, profileOptionsFrom } from "../input.ts";
+import { formatJson, formatTable, num, targetLines, whereLine } from "../format.ts";
+import { type InputOptions, profileOptionsFrom, referenceFrom } from "../input.ts";
 import { stageProgress } from "../progress.ts";
 import { pausedForTests } from "../test-pause.ts";
 
@@ -75,12 +75,7 @@ export function wantsNested(opts: NestedCliOptions): boolean {
 }
 
 /** Options of flat runs nested runs do not support yet: an error, not a silent no-op. */
-const unsupported: [string, string][] = [
-  ["fromSummary", "--from-summary"],
-  ["targets", "--targets"],
-  ["targetsSql", "--targets-sql"],
-  ["tilt", "--tilt"],
-];
+const unsupported: [string, string][] = [["fromSummary", "--from-summary"]];
 
 /** Runs `synth` for nested data: households and members (--child --key), or a nested table (--nested). */
 export async function synthNested(
@@ -147,7 +142,7 @@ export async function synthNested(
       ...(opts.childOut ? { childOut: opts.childOut } : {}),
       overwrite: opts.overwrite ?? false,
       resume: opts.resume ?? false,
-      ...(opts.where !== undefined ? { where: opts.where } : {}),
+      reference: referenceFrom(opts),
       ...(opts.trim !== undefined ? { trim: opts.trim === true ? 0.05 : opts.trim } : {}),
       onProgress: (e) => {
         // Warnings are not progress: --quiet does not hide them.
@@ -200,6 +195,7 @@ function nestedSummary(r: NestedSynthResult, opts: { schedule: Schedule; iterati
     `links: ${i.households} households, ${i.distinct_keys} distinct keys, ${i.members} members, ${i.orphans} without a household (${(i.linkedShare * 100).toFixed(1)}% linked)`,
     "worst tables:",
     formatTable(worst.map((u) => ({ level: u.level, table: u.columns.join(" x "), tvd: num(u.tvd) }))),
+    ...targetLines(r.targets ?? []),
     ...(r.where
       ? [
           whereLine("households", {

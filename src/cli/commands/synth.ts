@@ -6,12 +6,10 @@ import { defaultCacheDir } from "../../planners/cache.ts";
 import { DEFAULT_MODEL } from "../../planners/llm-kinds.ts";
 import { PLANNER_NAMES, PLANNERS, preparePlanner } from "../../planners/registry.ts";
 import type { PlannerOptions } from "../../planners/types.ts";
-import { parseTilt } from "../../reference.ts";
 import { SCHEDULES, type Schedule } from "../../schedule.ts";
 import { sourceSpec } from "../../source.ts";
-import type { TargetSpec } from "../../targets.ts";
-import { formatJson, formatTable, num, whereLine } from "../format.ts";
-import { addInputOptions, fraction, positiveInt, wholeNumber } from "../input.ts";
+import { formatJson, formatTable, num, targetLines, whereLine } from "../format.ts";
+import { addInputOptions, fraction, positiveInt, referenceFrom, wholeNumber } from "../input.ts";
 import { progressReporter } from "../progress.ts";
 import { pausedForTests } from "../test-pause.ts";
 import {
@@ -251,18 +249,9 @@ Nested data (households and their members):
             "pass the DuckDB file that holds the table: --db FILE.duckdb",
           );
         }
-        const targets: TargetSpec[] = [
-          ...(opts.targets ?? []).map((path) => ({ kind: "file" as const, path })),
-          ...(opts.targetsSql ?? []).map((sql) => ({ kind: "sql" as const, sql })),
-        ];
-        const tilts = (opts.tilt ?? []).map(parseTilt);
         result = await synthesize({
           source: spec,
-          reference: {
-            ...(opts.where !== undefined ? { where: opts.where } : {}),
-            targets,
-            tilts,
-          },
+          reference: referenceFrom(opts),
           ...loopOptionsFrom(opts),
           ...(opts.trim !== undefined ? { trim: opts.trim === true ? 0.05 : opts.trim } : {}),
           plannerConfig: planners.config,
@@ -414,23 +403,7 @@ function referenceLines(r: SynthResult): string[] {
     );
   }
   if (ref && ref.added.length > 0) lines.push(`columns added from the targets: ${ref.added.join(", ")}`);
-  for (const t of r.targets ?? []) {
-    lines.push(
-      `target ${t.target} (${t.columns.join(" x ")}): TVD ${num(t.tvd)} over ${t.cells.length - 1} named cells and the rest`,
-    );
-    const worst = [...t.cells]
-      .sort((a, b) => Math.abs(b.targetShare - b.synthShare) - Math.abs(a.targetShare - a.synthShare))
-      .slice(0, 5);
-    lines.push(
-      formatTable(
-        worst.map((c) => ({
-          cell: c.cell === null ? "(unnamed cells)" : c.cell.map((v) => v ?? "NULL").join(" x "),
-          target: num(c.targetShare),
-          synthetic: num(c.synthShare),
-        })),
-      ),
-    );
-  }
+  lines.push(...targetLines(r.targets ?? []));
   return lines;
 }
 

@@ -1,9 +1,12 @@
 /**
- * --where and --trim on nested data: the households that satisfy the condition (and their members) are
- * the real data; every synthetic household satisfies it, the ones that did not dropped with their members
- * and regrown by the loop's --where rounds (src/loop.ts grow); a surplus is trimmed to the households
- * asked for. A resumed run with --where ends with the uninterrupted one's tables.
+ * The reference on nested data (--where, --targets, --tilt) and --trim. --where: the households that
+ * satisfy the condition (and their members) are the real data; every synthetic household satisfies it,
+ * the ones that did not dropped with their members and regrown by the loop's --where rounds (src/loop.ts
+ * grow). --targets and --tilt: the households weighted as flat rows are, each repeated with its members;
+ * the output ends at the target shares and the tilted share. A surplus is trimmed to the households
+ * asked for. Resumed runs end with the uninterrupted one's tables.
  */
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Db } from "../src/db/connection.ts";
@@ -28,7 +31,7 @@ function options(db: string, extra: Partial<NestedSynthOptions> = {}): NestedSyn
     rows: 60,
     iterations: 8,
     seed: 2,
-    where: WHERE,
+    reference: { where: WHERE },
     planner: (d, s) => new NestedStatsPlanner(d, s, { seed: 2 }),
     ...extra,
   };
@@ -96,8 +99,10 @@ describe("nested synthesis with --where", () => {
       }),
     );
     expect(stopped.stoppedBecause).toBe("interrupted");
-    await expect(synthesizeNested(options(db, { resume: true, where: "weight > 30" }))).rejects.toThrow(
-      `the options differ from those of the interrupted run: where: was "${WHERE}", now "weight > 30"`,
+    await expect(
+      synthesizeNested(options(db, { resume: true, reference: { where: "weight > 30" } })),
+    ).rejects.toThrow(
+      `the options differ from those of the interrupted run: reference: was {"where":"${WHERE}","targets":[],"tilts":[]}, now {"where":"weight > 30","targets":[],"tilts":[]}`,
     );
     await synthesizeNested(options(db, { resume: true }));
     const rows = async (file: string) =>
@@ -110,7 +115,7 @@ describe("nested synthesis with --where", () => {
 
   it("with --trim, grows a surplus and trims it to the households asked for, members with them", async () => {
     const db = path("trim.duckdb");
-    const r = await synthesizeNested(options(db, { where: undefined, trim: 0.2, rows: 50 }));
+    const r = await synthesizeNested(options(db, { reference: {}, trim: 0.2, rows: 50 }));
     expect(r.households).toBe(50);
     const [iterations] = await query<{ grown: number }>(
       db,
@@ -139,4 +144,90 @@ describe("nested synthesis with --where", () => {
         "  hint: write it over the household columns: hhID, region, HHSize, income, children, weight\n",
     );
   }, 120_000);
+});
+
+describe("nested synthesis with --targets and --tilt", () => {
+  const targets = path("region.csv");
+  writeFileSync(targets, "region,share\nsouth,0.5\nnorth,0.3\n");
+  const TILT = { predicate: "HHSize >= 3", factor: 2 };
+  const weighted = (db: string, extra: Partial<NestedSynthOptions> = {}) =>
+    options(db, {
+      rows: 100,
+      iterations: 30,
+      reference: { targets: [{ kind: "file", path: targets }], tilts: [TILT] },
+      ...extra,
+    });
+  const tables = async (file: string) =>
+    JSON.stringify([
+      await query(file, "select * from synthetic"),
+      await query(file, "select * from synthetic_members"),
+    ]);
+
+  it("ends at the target shares and the tilted share, every member with its household", async () => {
+    const db = path("weighted.duckdb");
+    const r = await synthesizeNested(weighted(db));
+    expect(r.households).toBe(100);
+    expect(r.targets?.map((t) => [t.target, t.columns])).toEqual([[targets, ["region"]]]);
+    expect(r.targets?.[0]?.tvd).toBeLessThan(0.05);
+    const shares = await query<{ region: string; share: number }>(
+      db,
+      "select region, count(*) / 100 as share from synthetic group by region order by region",
+    );
+    expect(shares.map((x) => x.region)).toEqual(["east", "north", "south"]);
+    for (const [region, want] of [
+      ["south", 0.5],
+      ["north", 0.3],
+      ["east", 0.2],
+    ] as const) {
+      expect(Math.abs((shares.find((x) => x.region === region)?.share ?? 0) - want)).toBeLessThanOrEqual(
+        0.03,
+      );
+    }
+    // The tilt doubles the odds of a household of 3 or more, after the targets: the output lands on the
+    // weighted reference's share, which fitTilts cuts to.
+    const [big] = await query<{ synth: number; reference: number }>(
+      db,
+      `select avg((HHSize >= 3)::integer) as synth,
+              (select avg((HHSize >= 3)::integer) from read_csv('${households}')) as reference
+       from synthetic`,
+    );
+    const p = big?.reference ?? 0;
+    expect(Math.abs((big?.synth ?? 0) - (2 * p) / (2 * p + 1 - p))).toBeLessThanOrEqual(0.06);
+    const [links] = await query<{ orphans: number; childless: number }>(
+      db,
+      `select (select count(*) from synthetic_members where "hhID" not in (select "hhID" from synthetic))::integer as orphans,
+              (select count(*) from synthetic where "hhID" not in (select "hhID" from synthetic_members))::integer as childless`,
+    );
+    expect(links).toEqual({ orphans: 0, childless: 0 });
+    const recorded = await query<{ n: number }>(db, "select count(*)::integer as n from synthor_targets");
+    expect(recorded[0]?.n).toBe(3);
+  }, 180_000);
+
+  it("gives the same tables for the same seed, and a resumed run the uninterrupted one's", async () => {
+    const again = path("weighted-again.duckdb");
+    await synthesizeNested(weighted(again));
+    expect(await tables(again)).toBe(await tables(path("weighted.duckdb")));
+    const db = path("weighted-stopped.duckdb");
+    let committed = 0;
+    await synthesizeNested(
+      weighted(db, {
+        onProgress: (e) => {
+          if (e.kind === "iteration") committed = e.iteration;
+        },
+        shouldStop: () => committed >= 3,
+      }),
+    );
+    await synthesizeNested(weighted(db, { resume: true }));
+    expect(await tables(db)).toBe(await tables(again));
+  }, 300_000);
+
+  it("refuses a target on a member column: targets are shares of households", async () => {
+    const members = path("age.csv");
+    writeFileSync(members, "age,share\n4,0.5\n");
+    await expect(
+      synthesizeNested(
+        options(path("age.duckdb"), { reference: { targets: [{ kind: "file", path: members }] } }),
+      ),
+    ).rejects.toThrow("--targets names age, member column: on nested data targets are shares of households");
+  }, 60_000);
 });
