@@ -4,7 +4,7 @@
  */
 import type { Db } from "./db/connection.ts";
 import { finishRun } from "./history.ts";
-import type { Level, LevelMeasure, LoopState } from "./loop.ts";
+import type { Level, LevelMeasure, LoopSettings, LoopState } from "./loop.ts";
 import { failureOf, qualityStopLine, RunFailed, UnusableCounter } from "./outcome.ts";
 import type { LoopEvent } from "./run-options.ts";
 import { type LastIteration, noiseOf } from "./schedule.ts";
@@ -12,20 +12,22 @@ import { type LastIteration, noiseOf } from "./schedule.ts";
 /**
  * Before the first iteration: says the loop starts (`emit`), measures the synthetic table (empty, or what
  * a resumed run kept: its history is replayed, see replayHistory), and works out the schedule's noise
- * over the units of the level's mean TVD. `measuring` is called as the measuring begins.
+ * over the units of the level's mean TVD; returns the loop's state and the settings it knows.
+ * `measuring` is called as the measuring begins.
  */
 export async function startLoop<P, V extends { num: number }>(
   db: Db,
   level: Level<P, V>,
   run: {
     runId: number;
+    seed: number;
     rowsTarget: number;
     iterations: number;
     resumedAt: number;
     emit?: ((event: LoopEvent) => void) | undefined;
     measuring?: () => void;
   },
-): Promise<{ state: LoopState; noise: (rows: number) => number }> {
+): Promise<{ state: LoopState; settings: LoopStart }> {
   const { summary } = level;
   run.emit?.({
     kind: "start",
@@ -44,10 +46,25 @@ export async function startLoop<P, V extends { num: number }>(
     measured.gaps,
     [...summary.marginals, ...summary.groups].map((u) => u.id),
   );
-  if (run.resumedAt === 0) return { state: startState(measured), noise };
+  const settings = {
+    db,
+    runId: run.runId,
+    seed: run.seed,
+    limit: run.iterations,
+    iterations: run.iterations,
+    rowsTarget: run.rowsTarget,
+    noise,
+  };
+  if (run.resumedAt === 0) return { state: startState(measured), settings };
   const [kept] = await db.all<{ n: number }>("select count(*) as n from synthor_synth_model");
-  return { state: startState(measured, await replayHistory(db, run.runId, level, kept?.n ?? 0)), noise };
+  return { state: startState(measured, await replayHistory(db, run.runId, level, kept?.n ?? 0)), settings };
 }
+
+/** The loop's settings startLoop fills in; the caller adds the schedule, options and callbacks. */
+export type LoopStart = Pick<
+  LoopSettings,
+  "db" | "runId" | "seed" | "limit" | "iterations" | "rowsTarget" | "noise"
+>;
 
 /** The state before the first iteration of a run, or of a resumed one (`replayed`). */
 function startState(measured: LevelMeasure, replayed?: Replayed): LoopState {

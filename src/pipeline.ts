@@ -344,8 +344,9 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
   const rowsTarget = finalRows + Math.ceil(finalRows * surplus);
 
   const level = flatLevel(db, summary, planner, { seed, withinRange: config.withinRange });
-  const { state: loop, noise } = await startLoop(db, level, {
+  const { state: loop, settings } = await startLoop(db, level, {
     runId,
+    seed,
     rowsTarget,
     iterations,
     resumedAt: resumeFrom,
@@ -368,14 +369,8 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
   const whereDropped = await grow(
     level,
     {
-      db,
-      runId,
-      seed,
-      limit: iterations,
-      iterations,
-      rowsTarget,
+      ...settings,
       schedule,
-      noise,
       options,
       enter,
       committed: (p) => {

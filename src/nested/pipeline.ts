@@ -331,8 +331,9 @@ async function run(
   state.runId = runId;
   const resumedAt = resumed?.iteration ?? 0;
   const level = householdLevel(db, summary, planner, scope, { seed, withinRange: config.withinRange });
-  const { state: loop, noise } = await startLoop(db, level, {
+  const { state: loop, settings } = await startLoop(db, level, {
     runId,
+    seed,
     rowsTarget,
     iterations,
     resumedAt,
@@ -345,14 +346,8 @@ async function run(
     whereDropped = await grow(
       level,
       {
-        db,
-        runId,
-        seed,
-        limit: iterations,
-        iterations,
-        rowsTarget,
+        ...settings,
         schedule: config.schedule,
-        noise,
         options,
         enter: (phase, iteration) => enter(`${phase} iteration ${iteration}`),
         committed: (p) => {
