@@ -1,12 +1,11 @@
-import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { Db } from "./db/connection.ts";
+import type { Db } from "./db/connection.ts";
 import { installRunMacros } from "./db/macros.ts";
 import { quoteIdent } from "./db/quote.ts";
-import { checkQuery } from "./db/sql-guard.ts";
 import { computeDiscrepancy, type Discrepancy, measure } from "./discrepancy.ts";
 import { SynthorError } from "./errors.ts";
 import { createHistoryTables, finishRun, openRun, recordProposals, startRun } from "./history.ts";
+import { checkOptionSql, summarizeRows } from "./intake.ts";
 import { Interrupted, throwIfAborted } from "./interrupt.ts";
 import { grow, type Level } from "./loop.ts";
 import { settle, startLoop } from "./loop-ends.ts";
@@ -19,17 +18,9 @@ import {
   stageOutputFile,
 } from "./output.ts";
 import type { Planner, TokenUse } from "./planners/types.ts";
-import type { ColumnProfile, ProfileOptions } from "./profile.ts";
+import type { ColumnProfile } from "./profile.ts";
 import { acceptProposals, type Proposal, type ValidProposal } from "./proposals.ts";
-import {
-  buildReference,
-  checkReferenceSql,
-  profileReference,
-  type Reference,
-  type ReferenceOptions,
-  referenceConfig,
-  targetGroups,
-} from "./reference.ts";
+import { type ReferenceOptions, referenceConfig, targetGroups } from "./reference.ts";
 import {
   countViolations,
   dropViolations,
@@ -42,17 +33,8 @@ import {
 import { checkResume, checkSeed, withRunDatabase } from "./run-database.ts";
 import { type LoopEvent, type LoopOptions, type LoopResult, loopConfig } from "./run-options.ts";
 import { addBatchCounts, createSyntheticModel, sampleProposals } from "./sample.ts";
-import {
-  readSource,
-  recordedSpec,
-  renamedWarning,
-  type SourceData,
-  type SourceSpec,
-  SQL_SOURCE,
-  sourceColumns,
-  sourceDataOf,
-} from "./source.ts";
-import { addGroups, addPairs, type Summary, summarizeTable } from "./summarize.ts";
+import { recordedSpec, type SourceData, type SourceSpec } from "./source.ts";
+import { addGroups, addPairs, type Summary } from "./summarize.ts";
 import { readSummaryFile } from "./summary-file.ts";
 import { loadSummary } from "./summary-load.ts";
 import { rebuildCounts } from "./trim.ts";
@@ -480,99 +462,6 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
   if (targets) result.targets = targets;
   options.onProgress?.({ kind: "done", result });
   return result;
-}
-
-/**
- * Checks every option that holds SQL (src/db/sql-guard.ts), in a database of its own (the parser needs
- * one; the run's is not opened yet). A condition DuckDB cannot parse is reported with the source's
- * columns, as the reference would.
- */
-async function checkOptionSql(options: SynthOptions): Promise<void> {
-  const source = options.source;
-  const reference = options.reference ?? {};
-  const given =
-    source.kind === "sql" ||
-    reference.where !== undefined ||
-    (reference.tilts ?? []).length > 0 ||
-    (reference.targets ?? []).some((t) => t.kind === "sql");
-  if (!given) return;
-  const db = await Db.open(":memory:");
-  try {
-    if (source.kind === "sql") await checkQuery(db, source.sql, SQL_SOURCE);
-    try {
-      await checkReferenceSql(db, reference);
-    } catch (err) {
-      if (err instanceof SynthorError && err.code !== "SQL_REFUSED" && source.kind !== "summary") {
-        const columns = await columnsOf(db, source, options.db);
-        if (columns) await checkReferenceSql(db, reference, columns);
-      }
-      throw err;
-    }
-  } finally {
-    db.close();
-  }
-}
-
-/** The source's columns for a hint; a --table is looked up in --db, opened read-only. */
-async function columnsOf(
-  db: Db,
-  source: SourceSpec,
-  dbPath: string | undefined,
-): Promise<string[] | undefined> {
-  if (source.kind !== "table") return sourceColumns(db, source);
-  if (dbPath === undefined || !existsSync(dbPath)) return undefined;
-  try {
-    const stored = await Db.open(dbPath, { readOnly: true });
-    try {
-      return await sourceColumns(stored, source);
-    } finally {
-      stored.close();
-    }
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Reads the real table, builds the reference from it (--where, --targets, --tilt; the rows themselves
- * without them), profiles its columns and summarizes it: the real side from the rows. The rows are not
- * kept in the database after the run (unless --keep-real), so --resume reads the source again: `resumed`
- * is what the interrupted run read, and a source that no longer gives the same rows is refused.
- */
-async function summarizeRows(
-  db: Db,
-  spec: SourceSpec,
-  profileOptions: ProfileOptions,
-  config: { bins: number; subBins: number; minCell: number },
-  warn: (message: string) => void,
-  referenceOptions: Parameters<typeof buildReference>[2],
-  resumed: SourceData | undefined,
-  enter: (phase: "profiling columns" | "summarizing") => void = () => {},
-): Promise<{ profiles: ColumnProfile[]; summary: Summary; reference: Reference; sourceData: SourceData }> {
-  const sourceInfo = await readSource(db, spec);
-  const renamed = renamedWarning(sourceInfo);
-  if (renamed) warn(renamed);
-  const sourceData = await sourceDataOf(db, sourceInfo, resumed);
-  for (const c of sourceInfo.columns) {
-    if (c.name.startsWith("__synthor_")) {
-      throw new SynthorError(
-        "INPUT_INVALID",
-        `column "${c.name}" uses a name synthor reserves`,
-        "rename it in --sql",
-      );
-    }
-  }
-  const reference = await buildReference(db, sourceInfo, referenceOptions);
-  enter("profiling columns");
-  const profiles = await profileReference(db, reference, profileOptions);
-  enter("summarizing");
-  const summary = await summarizeTable(db, reference, profiles, {
-    bins: config.bins,
-    subBins: config.subBins,
-    minCell: config.minCell,
-    materialize: true,
-  });
-  return { profiles, summary, reference, sourceData };
 }
 
 /** The flat level of the loop: rows planned, validated, drawn and counted as they are (src/loop.ts). */
