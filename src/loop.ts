@@ -7,7 +7,7 @@
  *
  * What a level does its own way (which table it plans, how a proposal is validated, drawn and counted,
  * what discrepancy it records) is behind {@link Level}: `src/pipeline.ts` gives the flat one,
- * `src/nested/pipeline.ts` the household level of nested data. The pipelines do what comes before the
+ * `src/nested/level.ts` the household level of nested data. The pipelines do what comes before the
  * loop (source, summary, groups, the run's record) and after it (trim, output).
  */
 import type { Db } from "./db/connection.ts";
@@ -100,7 +100,8 @@ export async function iterate<P, V extends { num: number }>(
   settings: LoopSettings,
   state: LoopState,
 ): Promise<void> {
-  const { db, planner, summary } = { db: settings.db, ...level };
+  const db = settings.db;
+  const { planner, summary } = level;
   state.stoppedBecause = "iterations";
   while (state.iteration < settings.limit) {
     const recorded = state.measured.recorded.meanTvd;
@@ -252,7 +253,8 @@ export interface WhereRounds {
 /**
  * The loop until the rows are grown or a stop rule ends it; then, with `where`, rounds: the rows that
  * fail --where are dropped, and if fewer than the rows asked for are left, a few more iterations grow
- * the rest, more by the share that failed (at most 5 more rounds). Returns the rows dropped in all.
+ * the rest, more by the share that failed (at most 5 more rounds; the batches are even then). Returns
+ * the rows dropped in all.
  */
 export async function grow<P, V extends { num: number }>(
   level: Level<P, V>,
@@ -262,9 +264,12 @@ export async function grow<P, V extends { num: number }>(
 ): Promise<number> {
   const db = settings.db;
   let { limit, rowsTarget } = settings;
+  // With --where the rounds end at iteration counts (`limit`), which a resumed run replays; a round that
+  // ended early by growing would not replay, so their batches are even.
+  const schedule = where === undefined ? settings.schedule : "even";
   let whereDropped = 0;
   for (let round = 0; ; round++) {
-    await iterate(level, { ...settings, limit, rowsTarget }, state);
+    await iterate(level, { ...settings, limit, rowsTarget, schedule }, state);
     if (where === undefined || !["rows", "iterations"].includes(state.stoppedBecause)) break;
     // Only rows of this round's iterations: a run resumed in a later round must not drop that round's
     // rows early, or it would diverge from the uninterrupted run.

@@ -335,9 +335,6 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
     emit: options.onProgress,
     measuring: () => enter("measuring"),
   });
-  // With --where the rounds that regrow dropped rows end at iteration counts (`limit`), which a resumed
-  // run replays; a round that ended early by growing would not replay, so their batches are even.
-  const schedule = where === undefined ? config.schedule : "even";
   state.unusable = loop.unusable;
   const commit = () => {
     state.committed = {
@@ -352,7 +349,7 @@ async function run(db: Db, options: SynthOptions, started: number, state: RunSta
     level,
     {
       ...settings,
-      schedule,
+      schedule: config.schedule,
       options,
       enter,
       committed: (p) => {

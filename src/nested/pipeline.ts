@@ -128,8 +128,8 @@ export async function synthesizeNested(options: NestedSynthOptions): Promise<Nes
   if (dbPath !== ":memory:" && options.source.kind === "nested" && !existsSync(dbPath)) {
     throw new SynthorError("SOURCE_NOT_FOUND", `there is no database ${dbPath}`, "check the --db path");
   }
-  // A --sql source and the SQL of --where, --tilt and --targets-sql are checked before the database is opened (src/db/sql-guard.ts): a
-  // refused one leaves no new file and every table as it was.
+  // A --sql source and the SQL of --where, --tilt and --targets-sql are checked before the database is
+  // opened (src/db/sql-guard.ts): a refused one leaves no new file and every table as it was.
   const queries = (
     options.source.kind === "nested"
       ? [options.source.source]
