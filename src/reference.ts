@@ -123,6 +123,8 @@ export async function buildReference(
   db: Db,
   real: SourceInfo,
   options: ReferenceOptions,
+  /** Called with each target's cell columns before its cells are checked (see readTarget). */
+  checkTargetColumns?: (columns: string[]) => void,
 ): Promise<Reference> {
   const targetSpecs = options.targets ?? [];
   const tilts = options.tilts ?? [];
@@ -162,7 +164,9 @@ export async function buildReference(
   }
 
   const targets: Target[] = [];
-  for (const [i, spec] of targetSpecs.entries()) targets.push(await readTarget(db, spec, i, real));
+  for (const [i, spec] of targetSpecs.entries()) {
+    targets.push(await readTarget(db, spec, i, real, checkTargetColumns));
+  }
   const added = orderColumns(real, targets);
   await db.exec(
     `create or replace temp table synthor_reference_base as

@@ -6,7 +6,7 @@ import { cliName, didYouMean, unknownColumnHint } from "../names.ts";
 import type { Tilt } from "../raking.ts";
 import { applyWhere, buildReference, type Reference } from "../reference.ts";
 import { readSource, type SourceInfo, type SourceSpec } from "../source.ts";
-import { readTarget, type TargetSpec } from "../targets.ts";
+import type { TargetSpec } from "../targets.ts";
 
 /**
  * Where nested data comes from: a households table and a members table linked by a key column, or one
@@ -286,17 +286,15 @@ export async function weightHouseholds(
   // A target column the households lack would be added to them: a member column is refused first.
   const members = new Set(source.members.columns.map((c) => c.name));
   const households = new Set(hh.columns.map((c) => c.name));
-  for (const [i, t] of options.targets.entries()) {
-    await readTarget(db, t, i, hh, (columns) => {
-      const onMembers = columns.filter((c) => members.has(c) && !households.has(c));
-      if (onMembers.length === 0) return;
-      throw new SynthorError(
-        "CONFIG_INVALID",
-        `--targets names ${onMembers.map(cliName).join(", ")}, member column${onMembers.length === 1 ? "" : "s"}: on nested data targets are shares of households`,
-        `give targets over the household columns: ${hh.columns.map((c) => cliName(c.name)).join(", ")}`,
-      );
-    });
-  }
+  const refuseMemberColumns = (columns: string[]) => {
+    const onMembers = columns.filter((c) => members.has(c) && !households.has(c));
+    if (onMembers.length === 0) return;
+    throw new SynthorError(
+      "CONFIG_INVALID",
+      `--targets names ${onMembers.map(cliName).join(", ")}, member column${onMembers.length === 1 ? "" : "s"}: on nested data targets are shares of households`,
+      `give targets over the household columns: ${hh.columns.map((c) => cliName(c.name)).join(", ")}`,
+    );
+  };
   const reference = await buildReference(
     db,
     {
@@ -310,6 +308,7 @@ export async function weightHouseholds(
       seed: options.seed,
       ...(options.rows ? { rows: options.rows } : {}),
     },
+    refuseMemberColumns,
   );
   await db.exec(
     `create or replace temp table synthor_nested_copies as
