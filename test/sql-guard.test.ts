@@ -422,6 +422,28 @@ describe("escapes through synth options: no file written, no table changed", () 
         }),
       both,
     ));
+
+  it("--where and --tilt of nested data", async () => {
+    const nested = (reference: NonNullable<Parameters<typeof synthesizeNested>[0]["reference"]>) =>
+      synthesizeNested({
+        source: {
+          kind: "linked",
+          households: { kind: "file", path: fixture("nested/households.csv") },
+          members: { kind: "file", path: fixture("nested/persons.csv") },
+          key: "hhID",
+        },
+        db: runDb,
+        iterations: 1,
+        reference,
+        planner: (db, summary) => new NestedStatsPlanner(db, summary, { seed: 1 }),
+      });
+    await expectAllRefused(conditionEscapes(), (where) => nested({ where }), both);
+    await expectAllRefused(
+      conditionEscapes(),
+      (predicate) => nested({ tilts: [{ predicate, factor: 2 }] }),
+      both,
+    );
+  });
 });
 
 describe("escapes where the options' SQL is used, the database open: no file written, no table changed", () => {
